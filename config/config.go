@@ -1,0 +1,188 @@
+// Package config loads orderflow's configuration: one YAML file, then
+// ORDERFLOW_* environment overrides, then validation that names the bad key.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"gopkg.in/yaml.v3"
+)
+
+// EnvPrefix prefixes every environment override, e.g. ORDERFLOW_MONGO_URI.
+const EnvPrefix = "ORDERFLOW_"
+
+// Config is the whole configuration of the worker and the starter.
+type Config struct {
+	Temporal Temporal `yaml:"temporal" envPrefix:"TEMPORAL_"`
+	Mongo    Mongo    `yaml:"mongo" envPrefix:"MONGO_"`
+	HTTP     HTTP     `yaml:"http" envPrefix:"HTTP_"`
+	Worker   Worker   `yaml:"worker" envPrefix:"WORKER_"`
+	CRM      CRM      `yaml:"crm" envPrefix:"CRM_"`
+	Log      Log      `yaml:"log" envPrefix:"LOG_"`
+}
+
+// Temporal says where the Temporal frontend is and which task queue orderflow owns.
+type Temporal struct {
+	Address   string `yaml:"address" env:"ADDRESS"`
+	Namespace string `yaml:"namespace" env:"NAMESPACE"`
+	TaskQueue string `yaml:"task_queue" env:"TASK_QUEUE"`
+}
+
+// Mongo says which database holds the merchant's orders and orderflow's collections.
+type Mongo struct {
+	URI            string        `yaml:"uri" env:"URI"`
+	Database       string        `yaml:"database" env:"DATABASE"`
+	ConnectTimeout time.Duration `yaml:"connect_timeout" env:"CONNECT_TIMEOUT"`
+}
+
+// HTTP configures the starter's server: ingress and configuration API.
+type HTTP struct {
+	Listen       string `yaml:"listen" env:"LISTEN"`
+	APIKey       string `yaml:"api_key" env:"API_KEY"`
+	MaxBodyBytes int64  `yaml:"max_body_bytes" env:"MAX_BODY_BYTES"`
+}
+
+// Worker configures the worker process.
+type Worker struct {
+	// MetricsListen serves /metrics and /healthz.
+	MetricsListen string `yaml:"metrics_listen" env:"METRICS_LISTEN"`
+}
+
+// CRM bounds every outgoing call of the RTO → CRM delivery.
+type CRM struct {
+	RequestTimeout           time.Duration `yaml:"request_timeout" env:"REQUEST_TIMEOUT"`
+	TokenTimeout             time.Duration `yaml:"token_timeout" env:"TOKEN_TIMEOUT"`
+	TokenDefaultTTL          time.Duration `yaml:"token_default_ttl" env:"TOKEN_DEFAULT_TTL"`
+	MarketplaceLookupTimeout time.Duration `yaml:"marketplace_lookup_timeout" env:"MARKETPLACE_LOOKUP_TIMEOUT"`
+}
+
+// Log configures the zap JSON logger.
+type Log struct {
+	Level string `yaml:"level" env:"LEVEL"`
+}
+
+// Default is the configuration used for every key the file and environment leave out.
+func Default() Config {
+	return Config{
+		Temporal: Temporal{Address: "127.0.0.1:7233", Namespace: "default", TaskQueue: "orderflow"},
+		Mongo:    Mongo{URI: "mongodb://127.0.0.1:27017", Database: "orderflow", ConnectTimeout: 10 * time.Second},
+		HTTP:     HTTP{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
+		Worker:   Worker{MetricsListen: "127.0.0.1:9090"},
+		CRM: CRM{
+			RequestTimeout:           10 * time.Second,
+			TokenTimeout:             10 * time.Second,
+			TokenDefaultTTL:          10 * time.Minute,
+			MarketplaceLookupTimeout: 5 * time.Second,
+		},
+		Log: Log{Level: "info"},
+	}
+}
+
+// Load reads path (optional when empty), applies ORDERFLOW_* overrides and validates.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: read %s: %w", path, err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true) // a misspelt key is an error, not a silent default
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("config: parse %s: %w", path, err)
+		}
+	}
+	if err := env.ParseWithOptions(&cfg, env.Options{Prefix: EnvPrefix}); err != nil {
+		return Config{}, fmt.Errorf("config: %s: %w", badEnvKey(), err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// badEnvKey finds which ORDERFLOW_* variable failed to parse, so the error names
+// the variable the operator set rather than a Go field name.
+func badEnvKey() string {
+	params, err := env.GetFieldParamsWithOptions(&Config{}, env.Options{Prefix: EnvPrefix})
+	if err != nil {
+		return "environment"
+	}
+	for _, p := range params {
+		val, ok := os.LookupEnv(p.Key)
+		if !ok {
+			continue
+		}
+		scratch := Default()
+		one := env.Options{Prefix: EnvPrefix, Environment: map[string]string{p.Key: val}}
+		if env.ParseWithOptions(&scratch, one) != nil {
+			return p.Key
+		}
+	}
+	return "environment"
+}
+
+// Validate checks every key and names the first bad one, e.g. "config: mongo.uri: ...".
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, msg string) { errs = append(errs, fmt.Errorf("config: %s: %s", key, msg)) }
+
+	if !isHostPort(c.Temporal.Address) {
+		bad("temporal.address", "must be host:port")
+	}
+	if c.Temporal.Namespace == "" {
+		bad("temporal.namespace", "must not be empty")
+	}
+	if c.Temporal.TaskQueue == "" {
+		bad("temporal.task_queue", "must not be empty")
+	}
+	if u, err := url.Parse(c.Mongo.URI); err != nil || (u.Scheme != "mongodb" && u.Scheme != "mongodb+srv") {
+		bad("mongo.uri", "must be a mongodb:// or mongodb+srv:// URI")
+	}
+	if c.Mongo.Database == "" || strings.ContainsAny(c.Mongo.Database, "/\\. \"$") {
+		bad("mongo.database", "must be a valid database name")
+	}
+	positive(bad, "mongo.connect_timeout", c.Mongo.ConnectTimeout)
+	if !isHostPort(c.HTTP.Listen) {
+		bad("http.listen", "must be host:port")
+	}
+	if len(c.HTTP.APIKey) < 16 {
+		bad("http.api_key", "must be set, at least 16 characters (ORDERFLOW_HTTP_API_KEY)")
+	}
+	if c.HTTP.MaxBodyBytes <= 0 {
+		bad("http.max_body_bytes", "must be positive")
+	}
+	if !isHostPort(c.Worker.MetricsListen) {
+		bad("worker.metrics_listen", "must be host:port")
+	}
+	positive(bad, "crm.request_timeout", c.CRM.RequestTimeout)
+	positive(bad, "crm.token_timeout", c.CRM.TokenTimeout)
+	positive(bad, "crm.token_default_ttl", c.CRM.TokenDefaultTTL)
+	positive(bad, "crm.marketplace_lookup_timeout", c.CRM.MarketplaceLookupTimeout)
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be one of debug, info, warn, error")
+	}
+	return errors.Join(errs...)
+}
+
+func positive(bad func(key, msg string), key string, d time.Duration) {
+	if d <= 0 {
+		bad(key, "must be a positive duration such as 5s")
+	}
+}
+
+func isHostPort(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	return err == nil && port != ""
+}

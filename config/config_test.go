@@ -1,0 +1,82 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "orderflow.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const validKey = "0123456789abcdef-key"
+
+func TestLoadAppliesFileThenEnvironment(t *testing.T) {
+	p := writeFile(t, "http:\n  api_key: "+validKey+"\nmongo:\n  database: shop\ncrm:\n  request_timeout: 3s\n")
+	t.Setenv("ORDERFLOW_MONGO_DATABASE", "shop_from_env")
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Mongo.Database != "shop_from_env" {
+		t.Errorf("env override lost: %q", cfg.Mongo.Database)
+	}
+	if cfg.CRM.RequestTimeout != 3*time.Second {
+		t.Errorf("file value lost: %v", cfg.CRM.RequestTimeout)
+	}
+	if cfg.Temporal.TaskQueue != "orderflow" {
+		t.Errorf("default lost: %q", cfg.Temporal.TaskQueue)
+	}
+}
+
+func TestLoadRejectsBadValuesNamingTheKey(t *testing.T) {
+	cases := []struct {
+		name, file string
+		env        map[string]string
+		wantKey    string
+	}{
+		{"bad mongo uri", "mongo:\n  uri: http://x\n", nil, "mongo.uri"},
+		{"missing api key", "", nil, "http.api_key"},
+		{"bad temporal address", "temporal:\n  address: nohostport\n", nil, "temporal.address"},
+		{"zero timeout", "crm:\n  request_timeout: 0s\n", nil, "crm.request_timeout"},
+		{"bad log level", "log:\n  level: loud\n", nil, "log.level"},
+		{"env bad listen", "", map[string]string{"ORDERFLOW_HTTP_LISTEN": "8080"}, "http.listen"},
+		{"unknown key", "mongo:\n  urii: x\n", nil, "urii"},
+		{"env bad duration", "", map[string]string{"ORDERFLOW_CRM_TOKEN_TIMEOUT": "soon"}, "CRM_TOKEN_TIMEOUT"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("ORDERFLOW_HTTP_API_KEY", "")
+			file := tc.file
+			if tc.wantKey != "http.api_key" {
+				file = "http:\n  api_key: " + validKey + "\n" + file
+			}
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			_, err := Load(writeFile(t, file))
+			if err == nil {
+				t.Fatalf("Load accepted a bad config")
+			}
+			if !strings.Contains(err.Error(), tc.wantKey) {
+				t.Fatalf("error %q does not name %q", err, tc.wantKey)
+			}
+		})
+	}
+}
+
+func TestValidationErrorNeverEchoesTheAPIKey(t *testing.T) {
+	secret := "short-secret"
+	_, err := Load(writeFile(t, "http:\n  api_key: "+secret+"\n"))
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Fatalf("want an error without the key's value, got %v", err)
+	}
+}

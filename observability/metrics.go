@@ -1,0 +1,57 @@
+package observability
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are orderflow's business counters. One instance per process,
+// registered on its own registry so tests can run several side by side.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// StatusObservations counts observations applied by the status-update path, by outcome
+	// (changed, unchanged_or_stale).
+	StatusObservations *prometheus.CounterVec
+	// FirstRTOClaims counts RTOCancel claims by outcome (won, already_claimed).
+	FirstRTOClaims *prometheus.CounterVec
+	// WebhookDeliveries counts outgoing webhook POSTs by outcome (delivered, retryable, rejected).
+	WebhookDeliveries *prometheus.CounterVec
+	// WebhookLatency observes outgoing webhook POST latency in seconds.
+	WebhookLatency prometheus.Histogram
+	// TokenFetches counts auth-token requests by outcome (ok, error).
+	TokenFetches *prometheus.CounterVec
+	// IngressRequests counts HTTP requests to the starter by route and status code.
+	IngressRequests *prometheus.CounterVec
+}
+
+// NewMetrics creates and registers the counters plus Go and process collectors.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		StatusObservations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderflow_status_observations_total", Help: "Status observations applied to orders, by outcome.",
+		}, []string{"source", "outcome"}),
+		FirstRTOClaims: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderflow_first_rto_claims_total", Help: "First-RTO claims by outcome.",
+		}, []string{"outcome"}),
+		WebhookDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderflow_webhook_deliveries_total", Help: "Outgoing webhook POSTs by event and outcome.",
+		}, []string{"event", "outcome"}),
+		WebhookLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "orderflow_webhook_delivery_seconds", Help: "Outgoing webhook POST latency.",
+			Buckets: prometheus.DefBuckets,
+		}),
+		TokenFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderflow_auth_token_fetches_total", Help: "Auth token requests by outcome.",
+		}, []string{"outcome"}),
+		IngressRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderflow_http_requests_total", Help: "Requests to the starter's HTTP server by route and code.",
+		}, []string{"route", "code"}),
+	}
+	reg.MustRegister(m.StatusObservations, m.FirstRTOClaims, m.WebhookDeliveries, m.WebhookLatency,
+		m.TokenFetches, m.IngressRequests,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

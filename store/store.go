@@ -1,0 +1,114 @@
+// Package store is orderflow's MongoDB access: the merchant's own orders and
+// marketplaces collections (seed 000's names, kept as they are) and the
+// collections orderflow owns (webhook configuration and the delivery log).
+// The README lists every collection, field and index used here.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+)
+
+// Collection names.
+const (
+	OrdersCollection            = "orders"
+	MarketplacesCollection      = "marketplaces"
+	EventsCollection            = "webhook_events"
+	AuthsCollection             = "webhook_auths"
+	PayloadsCollection          = "webhook_payloads"
+	ConditionsCollection        = "webhook_conditions"
+	WebhooksCollection          = "webhooks"
+	WebhookDeliveriesCollection = "webhook_deliveries"
+	RTOClaimsCollection         = "rto_claims"
+)
+
+// ErrNotFound is returned when a document asked for by id does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store wraps one database.
+type Store struct {
+	client *mongo.Client
+	db     *mongo.Database
+}
+
+// Connect dials uri and pings it within timeout. Nested documents decode as
+// maps, so order data travels through workflow history as plain JSON objects.
+func Connect(ctx context.Context, uri, database string, timeout time.Duration) (*Store, error) {
+	opts := options.Client().ApplyURI(uri).
+		SetConnectTimeout(timeout).
+		SetServerSelectionTimeout(timeout).
+		SetBSONOptions(&options.BSONOptions{DefaultDocumentM: true})
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("mongo: connect: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := client.Ping(pingCtx, readpref.Primary()); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("mongo: ping %s: %w", database, err)
+	}
+	return &Store{client: client, db: client.Database(database)}, nil
+}
+
+// Close disconnects.
+func (s *Store) Close(ctx context.Context) error { return s.client.Disconnect(ctx) }
+
+// Ping reports whether the database answers; it serves /healthz.
+func (s *Store) Ping(ctx context.Context) error { return s.client.Ping(ctx, readpref.Primary()) }
+
+// Database exposes the database for tests and the demo seeder.
+func (s *Store) Database() *mongo.Database { return s.db }
+
+func (s *Store) coll(name string) *mongo.Collection { return s.db.Collection(name) }
+
+// EnsureIndexes creates the indexes orderflow relies on. It never touches the
+// merchant's orders indexes beyond the ones listed in the README.
+func (s *Store) EnsureIndexes(ctx context.Context) error {
+	indexes := map[string][]mongo.IndexModel{
+		EventsCollection:     {{Keys: bson.D{{Key: "name", Value: 1}}, Options: options.Index().SetUnique(true).SetName("name_unique")}},
+		ConditionsCollection: {{Keys: bson.D{{Key: "event", Value: 1}}, Options: options.Index().SetName("event")}},
+		WebhooksCollection:   {{Keys: bson.D{{Key: "events", Value: 1}, {Key: "module_name", Value: 1}}, Options: options.Index().SetName("events_module")}},
+		WebhookDeliveriesCollection: {
+			{Keys: bson.D{{Key: "order_id", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("order_created")},
+			{Keys: bson.D{{Key: "webhook_id", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("webhook_created")},
+			{Keys: bson.D{{Key: "ok", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("ok_created")},
+		},
+	}
+	for coll, models := range indexes {
+		if _, err := s.coll(coll).Indexes().CreateMany(ctx, models); err != nil {
+			return fmt.Errorf("mongo: indexes on %s: %w", coll, err)
+		}
+	}
+	return nil
+}
+
+// docID turns an API or workflow id string back into the _id it was made
+// from: an ObjectID when it is 24 hex digits, else the string itself (merchants
+// with string order ids keep them).
+func docID(id string) any {
+	if oid, err := bson.ObjectIDFromHex(id); err == nil {
+		return oid
+	}
+	return id
+}
+
+// idString is the inverse of docID.
+func idString(v any) string {
+	switch x := v.(type) {
+	case bson.ObjectID:
+		return x.Hex()
+	case string:
+		return x
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,68 @@
+// Package tracking holds the canonical shipment statuses every source maps to
+// (shared/reference/couriers.md) and the observation that the status-update
+// path applies to orders, whether it came from a poll or a push.
+package tracking
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Canonical statuses. The strings are the contract: webhook conditions match on them.
+const (
+	Pending        = "pending"
+	Booked         = "booked"
+	PickedUp       = "picked up"
+	InTransit      = "in transit"
+	OutForDelivery = "out for delivery"
+	Delivered      = "delivered"
+	NDR            = "ndr"
+	RTO            = "rto"
+	RTOInTransit   = "rto in transit"
+	RTODelivered   = "rto delivered"
+	Cancelled      = "cancelled"
+	Lost           = "lost"
+	Damaged        = "damaged"
+)
+
+// Canonical lists every canonical status.
+var Canonical = []string{Pending, Booked, PickedUp, InTransit, OutForDelivery, Delivered, NDR,
+	RTO, RTOInTransit, RTODelivered, Cancelled, Lost, Damaged}
+
+// IsCanonical reports whether s is one of the canonical statuses.
+func IsCanonical(s string) bool { return slices.Contains(Canonical, s) }
+
+// IsRTO reports whether s is in the RTO family: reaching any of them for the
+// first time is the order's first RTO (an order may jump straight to rto delivered).
+func IsRTO(s string) bool { return s == RTO || s == RTOInTransit || s == RTODelivered }
+
+// TimestampField is the orders field holding the first time status s was seen:
+// tracking_timestamps.rto_in_transit for "rto in transit" (seed 000's names).
+func TimestampField(s string) string {
+	return "tracking_timestamps." + strings.ReplaceAll(s, " ", "_")
+}
+
+// Observation is one source's report that an order had a status at a time.
+type Observation struct {
+	OrderID   string    `json:"order_id"`
+	Source    string    `json:"source"` // e.g. delhivery, shiprocket, clickpost, manual
+	Status    string    `json:"status"` // canonical
+	EventTime time.Time `json:"event_time"`
+}
+
+// Validate rejects an observation the status-update path must not apply.
+func (o Observation) Validate() error {
+	switch {
+	case o.OrderID == "":
+		return fmt.Errorf("order_id is required")
+	case o.Source == "":
+		return fmt.Errorf("source is required")
+	case !IsCanonical(o.Status):
+		return fmt.Errorf("status %q is not canonical (one of: %s)", o.Status, strings.Join(Canonical, ", "))
+	case o.EventTime.IsZero():
+		return fmt.Errorf("event_time is required")
+	}
+	return nil
+}
