@@ -83,11 +83,43 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		},
 	}
 	for coll, models := range indexes {
-		if _, err := s.coll(coll).Indexes().CreateMany(ctx, models); err != nil {
+		missing, err := s.missingIndexes(ctx, coll, models)
+		if err != nil {
+			return err
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		if _, err := s.coll(coll).Indexes().CreateMany(ctx, missing); err != nil {
 			return fmt.Errorf("mongo: indexes on %s: %w", coll, err)
 		}
 	}
 	return nil
+}
+
+// missingIndexes keeps the models whose name is not there yet: every process
+// calls EnsureIndexes at start, and re-creating an existing index crashes
+// FerretDB v1's handler (MongoDB would accept it as a no-op).
+func (s *Store) missingIndexes(ctx context.Context, coll string, models []mongo.IndexModel) ([]mongo.IndexModel, error) {
+	specs, err := s.coll(coll).Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mongo: list indexes on %s: %w", coll, err)
+	}
+	have := map[string]bool{}
+	for _, sp := range specs {
+		have[sp.Name] = true
+	}
+	var missing []mongo.IndexModel
+	for _, m := range models {
+		var o options.IndexOptions
+		for _, set := range m.Options.List() {
+			_ = set(&o)
+		}
+		if o.Name == nil || !have[*o.Name] {
+			missing = append(missing, m)
+		}
+	}
+	return missing, nil
 }
 
 // docID turns an API or workflow id string back into the _id it was made

@@ -243,3 +243,11 @@ func (s *Store) DeliveryConfig(ctx context.Context, webhookID string) (DeliveryC
 	}
 	return cfg, nil
 }
+
+// Stamp sets the creation and update times; every configuration document embeds Timestamps.
+func (t *Timestamps) Stamp(created, updated time.Time) {
+	t.CreatedAt, t.UpdatedAt = created.UTC(), updated.UTC()
+}
+
+// Created is when the document was first stored.
+func (t Timestamps) Created() time.Time { return t.CreatedAt }

@@ -1,0 +1,41 @@
+// Package activities holds every side effect orderflow's workflows perform.
+// Activities are methods on one struct that holds their dependencies;
+// workflows refer to them through a nil *Activities for type-checked names.
+package activities
+
+import (
+	"context"
+	"time"
+
+	"orderflow/observability"
+	"orderflow/store"
+	"orderflow/tracking"
+	"orderflow/webhook"
+)
+
+// Store is what the activities need of MongoDB; *store.Store implements it.
+type Store interface {
+	ApplyObservations(ctx context.Context, obs []tracking.Observation) (store.ApplyResult, error)
+	ClaimFirstRTO(ctx context.Context, c store.RTOClaim) (store.OrderSnapshot, bool, error)
+	MarketplaceName(ctx context.Context, id string) (string, error)
+	WebhooksForEvent(ctx context.Context, event, module string) ([]store.WebhookTarget, error)
+	DeliveryConfig(ctx context.Context, webhookID string) (store.DeliveryConfig, error)
+	RecordDeliveries(ctx context.Context, ds []store.Delivery) error
+}
+
+// Activities holds the dependencies of every activity.
+type Activities struct {
+	Store    Store
+	Webhooks *webhook.Client
+	Metrics  *observability.Metrics
+	// MarketplaceLookupTimeout bounds the marketplace read (seed 000: 5 s).
+	MarketplaceLookupTimeout time.Duration
+	Now                      func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}

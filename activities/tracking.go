@@ -1,0 +1,36 @@
+package activities
+
+import (
+	"context"
+
+	"orderflow/store"
+	"orderflow/tracking"
+)
+
+// ApplyStatusInput is a batch of observations from one source.
+type ApplyStatusInput struct {
+	Observations []tracking.Observation `json:"observations"`
+}
+
+// ApplyStatusResult says what changed and which orders may be having their first RTO.
+type ApplyStatusResult struct {
+	Modified      int64                `json:"modified"`
+	RTOCandidates []store.RTOCandidate `json:"rto_candidates"`
+}
+
+// ApplyStatusObservations runs the status-update path: newer statuses and
+// first-seen timestamps are written in bulk; RTO-family observations on
+// unclaimed orders come back as candidates for RTOCancel. It is idempotent,
+// so a retry after a crash returns the same candidates.
+func (a *Activities) ApplyStatusObservations(ctx context.Context, in ApplyStatusInput) (ApplyStatusResult, error) {
+	res, err := a.Store.ApplyObservations(ctx, in.Observations)
+	if err != nil {
+		return ApplyStatusResult{}, err
+	}
+	if a.Metrics != nil && len(in.Observations) > 0 {
+		src := in.Observations[0].Source
+		a.Metrics.StatusObservations.WithLabelValues(src, "applied").Add(float64(len(in.Observations)))
+		a.Metrics.StatusObservations.WithLabelValues(src, "modified").Add(float64(res.Modified))
+	}
+	return ApplyStatusResult{Modified: res.Modified, RTOCandidates: res.RTOCandidates}, nil
+}

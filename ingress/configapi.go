@@ -1,0 +1,320 @@
+package ingress
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.uber.org/zap"
+
+	"orderflow/store"
+	"orderflow/webhook"
+)
+
+// resource describes one collection of seed 000's webhook configuration.
+type resource[T any] struct {
+	path string // e.g. "events"
+	repo store.Repo[T]
+	// prepare validates a create (old == nil) or an update, checks references
+	// and fills derived fields. A *webhook.FieldError becomes a 400 naming the field.
+	prepare func(ctx context.Context, doc, old *T) error
+	// inUse says why the document with id may not be deleted; "" when it may.
+	inUse func(ctx context.Context, id string) (string, error)
+	// view is what the API shows: secrets removed.
+	view func(T) any
+}
+
+// stamped is a pointer to a configuration document.
+type stamped[T any] interface {
+	*T
+	Stamp(created, updated time.Time)
+	Created() time.Time
+}
+
+func mountConfigAPI(mux *http.ServeMux, d Deps) {
+	s := d.Store
+	mountResource(mux, d, resource[store.Event]{path: "events", repo: s.Events(), prepare: prepareEvent,
+		inUse: func(ctx context.Context, id string) (string, error) {
+			ev, err := s.Events().Get(ctx, id)
+			if err != nil {
+				return "", err
+			}
+			return referenced(ctx, "event", bson.D{{Key: "events", Value: ev.Name}}, bson.D{{Key: "event", Value: ev.Name}}, s)
+		}})
+	mountResource(mux, d, resource[store.Auth]{path: "auths", repo: s.Auths(), prepare: prepareAuth(d.Now),
+		inUse: func(ctx context.Context, id string) (string, error) {
+			return referenced(ctx, "auth", bson.D{{Key: "auth_id", Value: id}}, nil, s)
+		},
+		view: viewAuth})
+	mountResource(mux, d, resource[store.Payload]{path: "payloads", repo: s.Payloads(), prepare: preparePayload,
+		inUse: func(ctx context.Context, id string) (string, error) {
+			return referenced(ctx, "payload", bson.D{{Key: "payload_id", Value: id}}, nil, s)
+		}})
+	mountResource(mux, d, resource[store.Condition]{path: "conditions", repo: s.Conditions(), prepare: prepareCondition(s)})
+	mountResource(mux, d, resource[store.Webhook]{path: "webhooks", repo: s.Webhooks(), prepare: prepareWebhook(s),
+		inUse: func(ctx context.Context, id string) (string, error) {
+			return referenced(ctx, "webhook", nil, bson.D{{Key: "webhook_id", Value: id}}, s)
+		}})
+}
+
+// referenced reports which webhooks or conditions still use a document.
+func referenced(ctx context.Context, what string, webhooks, conditions bson.D, s *store.Store) (string, error) {
+	if webhooks != nil {
+		if n, err := s.Webhooks().Count(ctx, webhooks); err != nil || n > 0 {
+			return what + " is used by a webhook", err
+		}
+	}
+	if conditions != nil {
+		if n, err := s.Conditions().Count(ctx, conditions); err != nil || n > 0 {
+			return what + " is used by a condition", err
+		}
+	}
+	return "", nil
+}
+
+func mountResource[T any, PT stamped[T]](mux *http.ServeMux, d Deps, res resource[T]) {
+	if res.view == nil {
+		res.view = func(t T) any { return t }
+	}
+	base := "/v1/" + res.path
+	mux.HandleFunc("POST "+base, func(w http.ResponseWriter, r *http.Request) {
+		var doc T
+		if !decodeAndPrepare(w, r, d, res, &doc, nil) {
+			return
+		}
+		now := d.Now()
+		PT(&doc).Stamp(now, now)
+		id, err := res.repo.Insert(r.Context(), &doc)
+		if !d.storeOK(w, err, res.path) {
+			return
+		}
+		w.Header().Set("Location", base+"/"+id.Hex())
+		d.respondWith(w, r, res, id.Hex(), http.StatusCreated)
+	})
+	mux.HandleFunc("GET "+base, func(w http.ResponseWriter, r *http.Request) {
+		docs, err := res.repo.Find(r.Context(), nil)
+		if !d.storeOK(w, err, res.path) {
+			return
+		}
+		out := make([]any, len(docs))
+		for i, doc := range docs {
+			out[i] = res.view(doc)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"items": out})
+	})
+	mux.HandleFunc("GET "+base+"/{id}", func(w http.ResponseWriter, r *http.Request) {
+		d.respondWith(w, r, res, r.PathValue("id"), http.StatusOK)
+	})
+	mux.HandleFunc("PUT "+base+"/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		old, err := res.repo.Get(r.Context(), id)
+		if !d.storeOK(w, err, res.path) {
+			return
+		}
+		var doc T
+		if !decodeAndPrepare(w, r, d, res, &doc, &old) {
+			return
+		}
+		PT(&doc).Stamp(PT(&old).Created(), d.Now())
+		if !d.storeOK(w, res.repo.Replace(r.Context(), id, &doc), res.path) {
+			return
+		}
+		d.respondWith(w, r, res, id, http.StatusOK)
+	})
+	mux.HandleFunc("DELETE "+base+"/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if res.inUse != nil {
+			why, err := res.inUse(r.Context(), id)
+			if !d.storeOK(w, err, res.path) {
+				return
+			}
+			if why != "" {
+				writeError(w, http.StatusConflict, why, "")
+				return
+			}
+		}
+		if !d.storeOK(w, res.repo.Delete(r.Context(), id), res.path) {
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func decodeAndPrepare[T any](w http.ResponseWriter, r *http.Request, d Deps, res resource[T], doc, old *T) bool {
+	if err := decodeJSON(w, r, d.MaxBodyBytes, doc); err != nil {
+		writeDecodeError(w, err)
+		return false
+	}
+	err := res.prepare(r.Context(), doc, old)
+	var fe *webhook.FieldError
+	if errors.As(err, &fe) {
+		writeError(w, http.StatusBadRequest, fe.Error(), fe.Field)
+		return false
+	}
+	return d.storeOK(w, err, res.path)
+}
+
+func (d Deps) respondWith(w http.ResponseWriter, r *http.Request, res resourceViewer, id string, code int) {
+	v, err := res.load(r.Context(), id)
+	if !d.storeOK(w, err, "") {
+		return
+	}
+	writeJSON(w, code, v)
+}
+
+// resourceViewer loads one document as the API shows it.
+type resourceViewer interface {
+	load(ctx context.Context, id string) (any, error)
+}
+
+func (res resource[T]) load(ctx context.Context, id string) (any, error) {
+	doc, err := res.repo.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return res.view(doc), nil
+}
+
+// storeOK answers a store error (404, 409 or 500) and reports whether there was none.
+func (d Deps) storeOK(w http.ResponseWriter, err error, what string) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not found", "")
+	case errors.Is(err, store.ErrDuplicate):
+		writeError(w, http.StatusConflict, "name already exists", "name")
+	default:
+		d.Logger.Error("store error", zap.String("resource", what), zap.Error(err))
+		writeError(w, http.StatusInternalServerError, "internal error", "")
+	}
+	return false
+}
+
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,99}$`)
+
+func fieldError(field, msg string) error { return &webhook.FieldError{Field: field, Message: msg} }
+
+func prepareEvent(_ context.Context, ev, _ *store.Event) error {
+	switch {
+	case !namePattern.MatchString(ev.Name):
+		return fieldError("name", "must be lower-case letters, digits, '.', '_' or '-', e.g. order.rto")
+	case ev.ModuleName == "":
+		return fieldError("module_name", "is required, e.g. order")
+	}
+	return nil
+}
+
+func prepareAuth(now func() time.Time) func(context.Context, *store.Auth, *store.Auth) error {
+	return func(_ context.Context, a, old *store.Auth) error {
+		if a.Type == "" {
+			a.Type = "token"
+		}
+		if a.Type != "token" {
+			return fieldError("type", `must be "token"`)
+		}
+		if old != nil {
+			// Secrets are write-only: an update that leaves one out keeps it.
+			a.AuthPayload = webhook.KeepSecrets(old.AuthPayload, a.AuthPayload)
+		}
+		// A new version invalidates tokens cached for the old credentials.
+		a.Version = now().UnixNano()
+		return store.Auth.TokenAuth(*a).Validate()
+	}
+}
+
+// authView is an auth as the API shows it: secret values removed, their names listed.
+type authView struct {
+	store.Auth
+	WriteOnlySet []string `json:"write_only_fields_set"`
+}
+
+func viewAuth(a store.Auth) any {
+	var removed []string
+	a.AuthPayload, removed = webhook.Redact(a.AuthPayload)
+	for i := range removed {
+		removed[i] = "auth_payload." + removed[i]
+	}
+	return authView{Auth: a, WriteOnlySet: removed}
+}
+
+func preparePayload(_ context.Context, p, _ *store.Payload) error {
+	if p.ModuleName == "" {
+		return fieldError("module_name", "is required, e.g. order")
+	}
+	return p.Mapping.Validate()
+}
+
+func prepareCondition(s *store.Store) func(context.Context, *store.Condition, *store.Condition) error {
+	return func(ctx context.Context, c, _ *store.Condition) error {
+		if err := c.Condition.Validate(); err != nil {
+			return err
+		}
+		if err := mustExist("event", eventExists(ctx, s, c.Event)); err != nil {
+			return err
+		}
+		if c.WebhookID == "" {
+			return nil
+		}
+		return mustExist("webhook_id", getErr(s.Webhooks().Get(ctx, c.WebhookID)))
+	}
+}
+
+func prepareWebhook(s *store.Store) func(context.Context, *store.Webhook, *store.Webhook) error {
+	return func(ctx context.Context, h, _ *store.Webhook) error {
+		if h.Active == nil {
+			active := true
+			h.Active = &active
+		}
+		switch {
+		case !isHTTPURL(h.URL):
+			return fieldError("url", "must be an http(s) URL")
+		case h.ModuleName == "":
+			return fieldError("module_name", "is required, e.g. order")
+		case len(h.Events) == 0:
+			return fieldError("events", "must list at least one event, e.g. [\"order.rto\"]")
+		case h.PayloadID == "":
+			return fieldError("payload_id", "is required")
+		}
+		for _, ev := range h.Events {
+			if err := mustExist("events", eventExists(ctx, s, ev)); err != nil {
+				return err
+			}
+		}
+		if err := mustExist("payload_id", getErr(s.Payloads().Get(ctx, h.PayloadID))); err != nil {
+			return err
+		}
+		if h.AuthID == "" {
+			return nil
+		}
+		return mustExist("auth_id", getErr(s.Auths().Get(ctx, h.AuthID)))
+	}
+}
+
+// mustExist turns a reference lookup's ErrNotFound into a 400 naming the field.
+func mustExist(field string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fieldError(field, "refers to nothing that exists")
+	}
+	return err
+}
+
+// getErr keeps only the error of a Get.
+func getErr[T any](_ T, err error) error { return err }
+
+func eventExists(ctx context.Context, s *store.Store, name string) error {
+	n, err := s.Events().Count(ctx, bson.D{{Key: "name", Value: name}})
+	if err == nil && n == 0 {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}

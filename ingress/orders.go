@@ -1,0 +1,124 @@
+package ingress
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"orderflow/store"
+	"orderflow/tracking"
+	"orderflow/workflows"
+)
+
+func mountOrdersAPI(mux *http.ServeMux, d Deps) {
+	mux.HandleFunc("POST /v1/orders/{order_id}/tracking", d.reportStatus)
+	mux.HandleFunc("GET /v1/orders/{order_id}/rto", d.rtoState)
+	mux.HandleFunc("GET /v1/webhook-deliveries", d.listDeliveries)
+}
+
+// statusReport is a manual or third-party status report for one order.
+type statusReport struct {
+	Status    string     `json:"status"`
+	Source    string     `json:"source"`
+	EventTime *time.Time `json:"event_time"`
+}
+
+// reportStatus feeds one observation into the status-update path by starting
+// a StatusUpdate workflow. The answer is 202 once Temporal holds it (the
+// report is then durable), 200 for a report it already holds, 503 when
+// Temporal cannot be reached.
+func (d Deps) reportStatus(w http.ResponseWriter, r *http.Request) {
+	var rep statusReport
+	if err := decodeJSON(w, r, d.MaxBodyBytes, &rep); err != nil {
+		writeDecodeError(w, err)
+		return
+	}
+	obs := tracking.Observation{OrderID: r.PathValue("order_id"), Source: rep.Source, Status: rep.Status}
+	if obs.Source == "" {
+		obs.Source = "api"
+	}
+	if rep.EventTime != nil {
+		obs.EventTime = rep.EventTime.UTC()
+	} else {
+		obs.EventTime = d.Now().UTC()
+	}
+	if err := obs.Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	id := workflows.StatusUpdateWorkflowID(obs)
+	_, err := d.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                d.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.OrderIDAttr.ValueSet(obs.OrderID), workflows.TrackingStatusAttr.ValueSet(obs.Status)),
+	}, workflows.StatusUpdate, workflows.StatusUpdateInput{Observations: []tracking.Observation{obs}})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusAccepted, map[string]any{"workflow_id": id, "duplicate": false})
+	case errors.As(err, &started):
+		writeJSON(w, http.StatusOK, map[string]any{"workflow_id": id, "duplicate": true})
+	default:
+		d.Logger.Warn("could not hand a status report to Temporal", zap.String("workflow_id", id), zap.Error(err))
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "workflow engine unavailable; retry later", "")
+	}
+}
+
+// rtoState answers with the order's RTOCancel delivery state (its query).
+func (d Deps) rtoState(w http.ResponseWriter, r *http.Request) {
+	id := workflows.RTOCancelWorkflowID(r.PathValue("order_id"))
+	v, err := d.Temporal.QueryWorkflow(r.Context(), id, "", workflows.DeliveryStateQuery)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		writeError(w, http.StatusNotFound, "no first RTO recorded for this order (or its history has expired)", "")
+		return
+	}
+	var st workflows.RTOCancelState
+	if err == nil {
+		err = v.Get(&st)
+	}
+	if err != nil {
+		d.Logger.Warn("rto state query failed", zap.String("workflow_id", id), zap.Error(err))
+		writeError(w, http.StatusServiceUnavailable, "workflow engine unavailable; retry later", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"workflow_id": id, "state": st})
+}
+
+// listDeliveries serves the delivery log: ?order_id=, ?webhook_id=, ?failed=true, ?limit=.
+func (d Deps) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.DeliveryFilter{OrderID: q.Get("order_id"), WebhookID: q.Get("webhook_id")}
+	if v := q.Get("failed"); v != "" {
+		failed, err := strconv.ParseBool(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "failed must be true or false", "failed")
+			return
+		}
+		f.FailedOnly = failed
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "limit must be 1..1000", "limit")
+			return
+		}
+		f.Limit = n
+	}
+	ds, err := d.Store.Deliveries(r.Context(), f)
+	if !d.storeOK(w, err, "webhook_deliveries") {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": ds})
+}

@@ -1,0 +1,61 @@
+// Package starter is the client side of orderflow: the HTTP server (ingress
+// and configuration API) and, in later issues, the tracking-schedule commands.
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"orderflow/config"
+	"orderflow/ingress"
+	"orderflow/observability"
+	"orderflow/store"
+	"orderflow/temporalclient"
+)
+
+// Serve runs the HTTP server until ctx is done, then drains it.
+func Serve(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
+	st, err := store.Connect(ctx, cfg.Mongo.URI, cfg.Mongo.Database, cfg.Mongo.ConnectTimeout)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close(context.Background()) }()
+	if err := st.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	tc, err := temporalclient.Dial(cfg.Temporal, logger)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	srv := &http.Server{
+		Addr: cfg.HTTP.Listen,
+		Handler: ingress.Router(ingress.Deps{
+			Store: st, Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue, APIKey: cfg.HTTP.APIKey,
+			MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: observability.NewMetrics(),
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	logger.Info("starter serving", zap.String("listen", cfg.HTTP.Listen))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("starter: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,360 @@
+//go:build integration
+
+// Package tests holds orderflow's integration tests: a real Temporal dev
+// server (bin/temporal, started once per package), a real Mongo wire protocol
+// (embedded FerretDB on SQLite in a temp dir), real HTTP on loopback, and the
+// sandbox CRM standing in for the merchant's.
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+
+	"orderflow/config"
+	"orderflow/devstore"
+	"orderflow/ingress"
+	"orderflow/observability"
+	"orderflow/sandbox/crm"
+	"orderflow/store"
+	"orderflow/temporalclient"
+	"orderflow/worker"
+	"orderflow/workflows"
+)
+
+// Distinctive secret values: no log line or API response may ever contain them.
+const (
+	apiKey          = "apikey-DISTINCT-4f1e9b7c2a"
+	crmClientID     = "orderflow-client"
+	crmClientSecret = "crm-secret-DISTINCT-8d3c6a51"
+)
+
+var env struct {
+	temporalAddr string
+	mongoURI     string
+	workerBin    string
+	tmp          string
+	seq          atomic.Int32
+}
+
+func TestMain(m *testing.M) { os.Exit(runMain(m)) }
+
+func runMain(m *testing.M) int {
+	root, _ := filepath.Abs("..")
+	temporalBin := filepath.Join(root, "bin", "temporal")
+	if _, err := os.Stat(temporalBin); err != nil {
+		fmt.Fprintln(os.Stderr, "bin/temporal is missing: run `make test`, which builds it")
+		return 1
+	}
+	tmp, err := os.MkdirTemp("", "orderflow-it")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(tmp)
+	env.tmp = tmp
+
+	ctx := context.Background()
+	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:     temporalBin,
+		LogLevel:      "error",
+		ClientOptions: &client.Options{Namespace: "default", Logger: observability.TemporalLogger(zap.NewNop())},
+		ExtraArgs: append(workflows.DevServerSearchAttributeFlags(),
+			"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start dev server:", err)
+		return 1
+	}
+	defer func() { _ = dev.Stop() }()
+	env.temporalAddr = dev.FrontendHostPort()
+
+	fdb, err := devstore.Start(devstore.Options{Addr: "127.0.0.1:0", Dir: filepath.Join(tmp, "ferretdb")})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start ferretdb:", err)
+		return 1
+	}
+	defer func() { _ = fdb.Stop() }()
+	env.mongoURI = fdb.URI()
+
+	env.workerBin = filepath.Join(tmp, "worker")
+	build := exec.Command("go", "build", "-o", env.workerBin, "./cmd/worker")
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build worker:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// syncBuffer collects log lines from several goroutines and processes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// stack is one isolated orderflow: its own database, task queue, CRM and API.
+type stack struct {
+	t         *testing.T
+	cfg       config.Config
+	store     *store.Store
+	temporal  client.Client
+	crm       *crm.CRM
+	crmURL    string
+	api       *httptest.Server
+	logs      *syncBuffer
+	responses *syncBuffer // every API response body, for the secret check
+	stopWorker func()
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	n := env.seq.Add(1)
+	cfg := config.Default()
+	cfg.Temporal.Address = env.temporalAddr
+	cfg.Temporal.TaskQueue = fmt.Sprintf("orderflow-it-%d", n)
+	cfg.Mongo.URI = env.mongoURI
+	cfg.Mongo.Database = fmt.Sprintf("it%d", n)
+	cfg.HTTP.APIKey = apiKey
+	cfg.CRM.RequestTimeout = 3 * time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{t: t, cfg: cfg, logs: &syncBuffer{}, responses: &syncBuffer{}}
+	logger, err := observability.NewLogger("debug", s.logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if s.store, err = store.Connect(ctx, cfg.Mongo.URI, cfg.Mongo.Database, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.temporal, err = temporalclient.Dial(cfg.Temporal, logger); err != nil {
+		t.Fatal(err)
+	}
+	s.crm = crm.New(crmClientID, crmClientSecret, time.Hour)
+	crmSrv := httptest.NewServer(s.crm.Handler())
+	s.crmURL = crmSrv.URL
+	s.api = httptest.NewServer(ingress.Router(ingress.Deps{
+		Store: s.store, Temporal: s.temporal, TaskQueue: cfg.Temporal.TaskQueue, APIKey: apiKey,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: observability.NewMetrics(),
+	}))
+	t.Cleanup(func() {
+		if s.stopWorker != nil {
+			s.stopWorker()
+		}
+		s.api.Close()
+		crmSrv.Close()
+		s.temporal.Close()
+		s.assertNoSecretLeaked()
+		if t.Failed() {
+			t.Logf("logs of the failed test:\n%s", s.logs.String())
+		}
+		_ = s.store.Database().Drop(context.Background())
+		_ = s.store.Close(context.Background())
+	})
+	return s
+}
+
+// startWorker runs a worker in this process, logging to the stack's logs.
+func (s *stack) startWorker() {
+	s.t.Helper()
+	logger, _ := observability.NewLogger("debug", s.logs)
+	tc, err := temporalclient.Dial(s.cfg.Temporal, logger)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	w := sdkworker.New(tc, s.cfg.Temporal.TaskQueue, sdkworker.Options{})
+	worker.Register(w, worker.NewActivities(s.store, s.cfg.CRM, observability.NewMetrics()))
+	if err := w.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.stopWorker = func() { w.Stop(); tc.Close() }
+}
+
+// startWorkerProcess runs the real worker binary, configured through the
+// environment as in production, and returns it so a test can kill it.
+func (s *stack) startWorkerProcess() *exec.Cmd {
+	s.t.Helper()
+	cmd := exec.Command(env.workerBin)
+	cmd.Env = append(os.Environ(),
+		"ORDERFLOW_TEMPORAL_ADDRESS="+s.cfg.Temporal.Address,
+		"ORDERFLOW_TEMPORAL_TASK_QUEUE="+s.cfg.Temporal.TaskQueue,
+		"ORDERFLOW_MONGO_URI="+s.cfg.Mongo.URI,
+		"ORDERFLOW_MONGO_DATABASE="+s.cfg.Mongo.Database,
+		"ORDERFLOW_HTTP_API_KEY="+apiKey,
+		"ORDERFLOW_WORKER_METRICS_LISTEN=127.0.0.1:0",
+		"ORDERFLOW_LOG_LEVEL=debug",
+	)
+	cmd.Stdout, cmd.Stderr = s.logs, s.logs
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// call sends an API request with the API key and decodes a JSON answer.
+func (s *stack) call(method, path string, body any) (int, map[string]any) {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, s.api.URL+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("X-API-Key", apiKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	_, _ = s.responses.Write(append(raw, '\n'))
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out
+}
+
+// mustCall is call that fails the test unless the answer has code want.
+func (s *stack) mustCall(want int, method, path string, body any) map[string]any {
+	s.t.Helper()
+	code, out := s.call(method, path, body)
+	if code != want {
+		s.t.Fatalf("%s %s: got %d %v, want %d", method, path, code, out, want)
+	}
+	return out
+}
+
+// configureSeed000 creates seed 000's five steps through the API, pointing at
+// the sandbox CRM, and returns the webhook's id.
+func (s *stack) configureSeed000() string {
+	s.mustCall(201, "POST", "/v1/events", map[string]any{"name": "order.rto", "module_name": "order"})
+	auth := s.mustCall(201, "POST", "/v1/auths", map[string]any{
+		"name": "crm", "auth_url": s.crmURL + crm.TokenPath, "response_token_path": "access_token",
+		"auth_payload": map[string]any{"client_id": crmClientID, "client_secret": crmClientSecret, "grant_type": "client_credentials"},
+	})
+	payload := s.mustCall(201, "POST", "/v1/payloads", map[string]any{
+		"name": "crm-cancel-order", "module_name": "order",
+		"mapping": map[string]any{"phone_number": "customer.phone", "order_id": "order_id", "order_source": "source", "order_value": "total_amt", "status": "status"},
+	})
+	s.mustCall(201, "POST", "/v1/conditions", map[string]any{
+		"event": "order.rto", "field": "tracking_status", "operator": "in", "value": "rto,rto in transit", "group": 1,
+	})
+	hook := s.mustCall(201, "POST", "/v1/webhooks", map[string]any{
+		"name": "crm-cancel-order", "url": s.crmURL + crm.CancelPath, "module_name": "order",
+		"events": []string{"order.rto"}, "auth_id": auth["id"], "payload_id": payload["id"],
+	})
+	return hook["id"].(string)
+}
+
+// insertOrder adds a merchant order (and its marketplace) as the merchant's own system would.
+func (s *stack) insertOrder(phone string, total float64) string {
+	s.t.Helper()
+	ctx := context.Background()
+	mp := bson.NewObjectID()
+	if _, err := s.store.Database().Collection(store.MarketplacesCollection).InsertOne(ctx, bson.M{"_id": mp, "name": "Shopify"}); err != nil {
+		s.t.Fatal(err)
+	}
+	id := bson.NewObjectID()
+	_, err := s.store.Database().Collection(store.OrdersCollection).InsertOne(ctx, bson.M{
+		"_id": id, "marketplace": mp, "customer": bson.M{"name": "Asha", "phone": phone},
+		"total_amt": total, "awb": "AWB" + id.Hex()[18:], "courier_name": "delhivery", "tracking_status": "in transit",
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return id.Hex()
+}
+
+// report posts a status observation for an order and returns the StatusUpdate workflow ID.
+func (s *stack) report(orderID, status string, at time.Time) string {
+	s.t.Helper()
+	code, out := s.call("POST", "/v1/orders/"+orderID+"/tracking", map[string]any{"status": status, "source": "it", "event_time": at})
+	if code != 202 && code != 200 {
+		s.t.Fatalf("report %s: %d %v", status, code, out)
+	}
+	return out["workflow_id"].(string)
+}
+
+// waitWorkflow waits for a workflow to close and decodes its result.
+func (s *stack) waitWorkflow(id string, result any) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := s.temporal.GetWorkflow(ctx, id, "").Get(ctx, result); err != nil {
+		s.t.Fatalf("workflow %s: %v", id, err)
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// assertNoSecretLeaked fails the test if a secret reached a log line or an API response.
+func (s *stack) assertNoSecretLeaked() {
+	secrets := append([]string{apiKey, crmClientSecret}, s.crm.IssuedTokens()...)
+	for _, where := range []struct {
+		name string
+		text string
+	}{{"logs", s.logs.String()}, {"API responses", s.responses.String()}} {
+		for _, secret := range secrets {
+			if strings.Contains(where.text, secret) {
+				s.t.Errorf("a secret (%.6s…) appeared in %s", secret, where.name)
+			}
+		}
+	}
+}

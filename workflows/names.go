@@ -1,0 +1,78 @@
+// Package workflows holds orderflow's workflow definitions. Each workflow
+// lives in its own file with its input and output types; this file holds the
+// names shared with the worker, the starter and the Temporal UI.
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+
+	"orderflow/tracking"
+)
+
+// DefaultTaskQueue is the task queue the worker polls unless configured otherwise.
+const DefaultTaskQueue = "orderflow"
+
+// Webhook event and module of seed 000's RTO trigger.
+const (
+	EventOrderRTO = "order.rto"
+	ModuleOrder   = "order"
+)
+
+// DeliveryStateQuery returns an RTOCancel's RTOCancelState.
+const DeliveryStateQuery = "delivery_state"
+
+// Search attributes that make orders findable in the Temporal UI.
+var (
+	OrderIDAttr        = temporal.NewSearchAttributeKeyKeyword("OrderID")
+	AWBAttr            = temporal.NewSearchAttributeKeyKeyword("AWB")
+	CourierAttr        = temporal.NewSearchAttributeKeyKeyword("Courier")
+	TrackingStatusAttr = temporal.NewSearchAttributeKeyKeyword("TrackingStatus")
+)
+
+// SearchAttributes lists every custom search attribute with its type, for
+// registration on a server (`temporal operator search-attribute create` or the dev server's flags).
+var SearchAttributes = map[string]enumspb.IndexedValueType{
+	OrderIDAttr.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	AWBAttr.GetName():            enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	CourierAttr.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	TrackingStatusAttr.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+}
+
+// DevServerSearchAttributeFlags are `temporal server start-dev` flags registering SearchAttributes.
+func DevServerSearchAttributeFlags() []string {
+	var flags []string
+	for name, typ := range SearchAttributes {
+		// The CLI spells types as the enum's name without its prefix, capitalised: Keyword, Text…
+		t := strings.TrimPrefix(typ.String(), "INDEXED_VALUE_TYPE_")
+		flags = append(flags, "--search-attribute", name+"="+t[:1]+strings.ToLower(t[1:]))
+	}
+	return flags
+}
+
+const rtoCancelPrefix = "rto-cancel:"
+
+// RTOCancelWorkflowID is the one workflow ID an order's first RTO can have:
+// Temporal refuses a second workflow with it, which makes the ID the lock.
+func RTOCancelWorkflowID(orderID string) string { return rtoCancelPrefix + orderID }
+
+// OrderIDFromRTOCancelWorkflowID reverses RTOCancelWorkflowID.
+func OrderIDFromRTOCancelWorkflowID(id string) (string, bool) {
+	return strings.CutPrefix(id, rtoCancelPrefix)
+}
+
+// StatusUpdateWorkflowID derives a StatusUpdate's ID from its observation, so
+// the same report delivered again is rejected as a duplicate.
+func StatusUpdateWorkflowID(o tracking.Observation) string {
+	return fmt.Sprintf("status-update:%s:%s:%s:%d", o.Source, o.OrderID,
+		strings.ReplaceAll(o.Status, " ", "_"), o.EventTime.UnixNano())
+}
+
+// WebhookIdempotencyKey is sent with every POST of one (order, webhook) delivery,
+// so the receiver can drop a repeat whatever happens on our side.
+func WebhookIdempotencyKey(orderID, webhookID string) string {
+	return RTOCancelWorkflowID(orderID) + ":" + webhookID
+}
