@@ -24,10 +24,14 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"orderflow/config"
 	"orderflow/devstore"
@@ -73,7 +77,7 @@ func runMain(m *testing.M) int {
 
 	ctx := context.Background()
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     temporalBin,
+		ExistingPath:  temporalBin,
 		LogLevel:      "error",
 		ClientOptions: &client.Options{Namespace: "default", Logger: observability.TemporalLogger(zap.NewNop())},
 		ExtraArgs: append(workflows.DevServerSearchAttributeFlags(),
@@ -124,15 +128,15 @@ func (b *syncBuffer) String() string {
 
 // stack is one isolated orderflow: its own database, task queue, CRM and API.
 type stack struct {
-	t         *testing.T
-	cfg       config.Config
-	store     *store.Store
-	temporal  client.Client
-	crm       *crm.CRM
-	crmURL    string
-	api       *httptest.Server
-	logs      *syncBuffer
-	responses *syncBuffer // every API response body, for the secret check
+	t          *testing.T
+	cfg        config.Config
+	store      *store.Store
+	temporal   client.Client
+	crm        *crm.CRM
+	crmURL     string
+	api        *httptest.Server
+	logs       *syncBuffer
+	responses  *syncBuffer // every API response body, for the secret check
 	stopWorker func()
 }
 
@@ -356,5 +360,36 @@ func (s *stack) assertNoSecretLeaked() {
 				s.t.Errorf("a secret (%.6s…) appeared in %s", secret, where.name)
 			}
 		}
+	}
+}
+
+// listRequest lists the workflows that ran on a stack's task queue.
+func listRequest(taskQueue string) *workflowservice.ListWorkflowExecutionsRequest {
+	return &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("TaskQueue = %q", taskQueue)}
+}
+
+// recordHistory saves a workflow's history as `temporal workflow show --output
+// json` does, when ORDERFLOW_RECORD_HISTORY_DIR is set: that is how the replay
+// tests' histories in workflows/testdata are refreshed after a workflow change.
+func (s *stack) recordHistory(workflowID, name string) {
+	dir := os.Getenv("ORDERFLOW_RECORD_HISTORY_DIR")
+	if dir == "" {
+		return
+	}
+	hist := &historypb.History{}
+	iter := s.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, ev)
+	}
+	raw, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), raw, 0o644); err != nil {
+		s.t.Fatal(err)
 	}
 }

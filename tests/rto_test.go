@@ -27,9 +27,12 @@ func TestFirstRTOPostsSeedPayloadOnceAndLaterUpdatesSendNothing(t *testing.T) {
 	hookID := s.configureSeed000()
 	order := s.insertOrder("9876500001", 1499)
 
-	s.waitWorkflow(s.report(order, tracking.RTO, base), nil)
+	updateID := s.report(order, tracking.RTO, base)
+	s.waitWorkflow(updateID, nil)
 	var res workflows.RTOCancelResult
 	s.waitWorkflow(workflows.RTOCancelWorkflowID(order), &res)
+	s.recordHistory(updateID, "status_update_history.json")
+	s.recordHistory(workflows.RTOCancelWorkflowID(order), "rto_cancel_history.json")
 
 	got := s.crm.Received()
 	if len(got) != 1 {

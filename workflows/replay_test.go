@@ -1,0 +1,29 @@
+package workflows
+
+import (
+	"testing"
+
+	"go.temporal.io/sdk/worker"
+)
+
+// TestReplayRecordedHistories replays histories recorded from real runs on the
+// dev server (see tests/harness_test.go recordHistory). A change that makes a
+// workflow decide differently on the same events fails here before it can
+// break the workflows running in production.
+func TestReplayRecordedHistories(t *testing.T) {
+	for _, tc := range []struct {
+		file     string
+		workflow any
+	}{
+		{"testdata/rto_cancel_history.json", RTOCancel},
+		{"testdata/status_update_history.json", StatusUpdate},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflow(tc.workflow)
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, tc.file); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
