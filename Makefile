@@ -29,7 +29,7 @@ run: $(BIN)/temporal build
 
 ## rto ORDER=<id>: move a demo order to rto through the status-update path (while `make run` runs)
 rto: build
-	$(BIN)/demo rto $(ORDER)
+	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo rto $(ORDER)
 
 build:
 	go build -o $(BIN)/ ./cmd/...

@@ -80,3 +80,13 @@ func TestValidationErrorNeverEchoesTheAPIKey(t *testing.T) {
 		t.Fatalf("want an error without the key's value, got %v", err)
 	}
 }
+
+func TestShippedConfigFileIsValid(t *testing.T) {
+	cfg, err := Load("orderflow.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Listen != "127.0.0.1:8080" || cfg.Temporal.TaskQueue != "orderflow" {
+		t.Errorf("unexpected values: %+v", cfg)
+	}
+}

@@ -141,6 +141,9 @@ func (r Repo[T]) Find(ctx context.Context, filter bson.D) ([]T, error) {
 
 // Count counts documents matching filter.
 func (r Repo[T]) Count(ctx context.Context, filter bson.D) (int64, error) {
+	if filter == nil {
+		filter = bson.D{}
+	}
 	n, err := r.c.CountDocuments(ctx, filter)
 	if err != nil {
 		return 0, fmt.Errorf("%s: count: %w", r.c.Name(), err)

@@ -38,6 +38,7 @@ import (
 	"orderflow/ingress"
 	"orderflow/observability"
 	"orderflow/sandbox/crm"
+	"orderflow/sandbox/demo"
 	"orderflow/store"
 	"orderflow/temporalclient"
 	"orderflow/worker"
@@ -278,23 +279,14 @@ func (s *stack) mustCall(want int, method, path string, body any) map[string]any
 // configureSeed000 creates seed 000's five steps through the API, pointing at
 // the sandbox CRM, and returns the webhook's id.
 func (s *stack) configureSeed000() string {
-	s.mustCall(201, "POST", "/v1/events", map[string]any{"name": "order.rto", "module_name": "order"})
-	auth := s.mustCall(201, "POST", "/v1/auths", map[string]any{
-		"name": "crm", "auth_url": s.crmURL + crm.TokenPath, "response_token_path": "access_token",
-		"auth_payload": map[string]any{"client_id": crmClientID, "client_secret": crmClientSecret, "grant_type": "client_credentials"},
-	})
-	payload := s.mustCall(201, "POST", "/v1/payloads", map[string]any{
-		"name": "crm-cancel-order", "module_name": "order",
-		"mapping": map[string]any{"phone_number": "customer.phone", "order_id": "order_id", "order_source": "source", "order_value": "total_amt", "status": "status"},
-	})
-	s.mustCall(201, "POST", "/v1/conditions", map[string]any{
-		"event": "order.rto", "field": "tracking_status", "operator": "in", "value": "rto,rto in transit", "group": 1,
-	})
-	hook := s.mustCall(201, "POST", "/v1/webhooks", map[string]any{
-		"name": "crm-cancel-order", "url": s.crmURL + crm.CancelPath, "module_name": "order",
-		"events": []string{"order.rto"}, "auth_id": auth["id"], "payload_id": payload["id"],
-	})
-	return hook["id"].(string)
+	s.t.Helper()
+	id, err := demo.ConfigureSeed000(func(path string, body any) (map[string]any, error) {
+		return s.mustCall(201, "POST", path, body), nil
+	}, demo.CRMCredentials{BaseURL: s.crmURL, ClientID: crmClientID, ClientSecret: crmClientSecret})
+	if err != nil || id == "" {
+		s.t.Fatalf("configure seed 000: %q, %v", id, err)
+	}
+	return id
 }
 
 // insertOrder adds a merchant order (and its marketplace) as the merchant's own system would.

@@ -1,0 +1,44 @@
+// Command sandbox runs the stand-ins for the outside services orderflow talks
+// to: for now the CRM (token + cancel-order endpoints). Development only.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"orderflow/sandbox/crm"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:8090", "listen address of the sandbox CRM")
+	clientID := flag.String("crm-client-id", envOr("SANDBOX_CRM_CLIENT_ID", "orderflow-demo"), "client_id the CRM accepts")
+	clientSecret := flag.String("crm-client-secret", envOr("SANDBOX_CRM_CLIENT_SECRET", "demo-crm-secret"), "client_secret the CRM accepts")
+	flag.Parse()
+
+	srv := &http.Server{Addr: *listen, Handler: crm.New(*clientID, *clientSecret, time.Hour).Handler(), ReadHeaderTimeout: 5 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Shutdown(context.Background())
+	}()
+	fmt.Printf("sandbox: CRM on http://%s (received calls at /)\n", *listen)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
