@@ -3,6 +3,10 @@ package observability
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/opentelemetry"
 )
 
 // Metrics are orderflow's business counters. One instance per process,
@@ -54,4 +58,20 @@ func NewMetrics() *Metrics {
 		m.TokenFetches, m.IngressRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// TemporalMetricsHandler exports the Temporal SDK's own metrics (workflow and
+// activity task latencies, schedule-to-start, failures, poller counts) on the
+// same registry, through the SDK's OpenTelemetry contrib handler.
+func (m *Metrics) TemporalMetricsHandler() (client.MetricsHandler, error) {
+	exporter, err := otelprom.New(otelprom.WithRegisterer(m.Registry), otelprom.WithoutScopeInfo())
+	if err != nil {
+		return nil, err
+	}
+	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
+	return opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{
+		Meter: provider.Meter("temporal-sdk-go"),
+		// The default panics; a metric that fails to record must not take the worker down.
+		OnError: func(error) {},
+	}), nil
 }

@@ -28,7 +28,8 @@ func Serve(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	if err := st.EnsureIndexes(ctx); err != nil {
 		return err
 	}
-	tc, err := temporalclient.Dial(cfg.Temporal, logger)
+	metrics := observability.NewMetrics()
+	tc, err := temporalclient.Dial(cfg.Temporal, logger, metrics)
 	if err != nil {
 		return err
 	}
@@ -38,7 +39,7 @@ func Serve(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 		Addr: cfg.HTTP.Listen,
 		Handler: ingress.Router(ingress.Deps{
 			Store: st, Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue, APIKey: cfg.HTTP.APIKey,
-			MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: observability.NewMetrics(),
+			MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: metrics,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -166,7 +166,7 @@ func newStack(t *testing.T) *stack {
 	if err := s.store.EnsureIndexes(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if s.temporal, err = temporalclient.Dial(cfg.Temporal, logger); err != nil {
+	if s.temporal, err = temporalclient.Dial(cfg.Temporal, logger, nil); err != nil {
 		t.Fatal(err)
 	}
 	s.crm = crm.New(crmClientID, crmClientSecret, time.Hour)
@@ -197,7 +197,7 @@ func newStack(t *testing.T) *stack {
 func (s *stack) startWorker() {
 	s.t.Helper()
 	logger, _ := observability.NewLogger("debug", s.logs)
-	tc, err := temporalclient.Dial(s.cfg.Temporal, logger)
+	tc, err := temporalclient.Dial(s.cfg.Temporal, logger, nil)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -5,12 +5,19 @@ package tests
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"orderflow/ingress"
+	"orderflow/observability"
 
 	"orderflow/tracking"
 	"orderflow/workflows"
@@ -193,5 +200,42 @@ func TestRTOForUnknownOrderSendsNothing(t *testing.T) {
 	s.waitWorkflow(s.report(fmt.Sprintf("%024x", 42), tracking.RTO, base), &upd)
 	if len(upd.RTOCancelsStarted) != 0 || len(s.crm.Received()) != 0 {
 		t.Errorf("unknown order: %+v, CRM calls %d", upd, len(s.crm.Received()))
+	}
+}
+
+// A report is durable only once Temporal holds it: with Temporal unreachable
+// the API answers 503 (and Retry-After) so the sender retries, and writes nothing.
+func TestStatusReportAnswers503WhenTemporalIsUnreachable(t *testing.T) {
+	s := newStack(t)
+	order := s.insertOrder("9876500005", 10)
+	dead, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	logger, _ := observability.NewLogger("info", s.logs)
+	api := httptest.NewServer(ingress.Router(ingress.Deps{
+		Store: s.store, Temporal: dead, TaskQueue: s.cfg.Temporal.TaskQueue, APIKey: apiKey,
+		MaxBodyBytes: s.cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: observability.NewMetrics(),
+	}))
+	defer api.Close()
+	before := s.counts()
+
+	req, _ := http.NewRequest("POST", api.URL+"/v1/orders/"+order+"/tracking", strings.NewReader(`{"status":"rto"}`))
+	req.Header.Set("X-API-Key", apiKey)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("got %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	for c, n := range s.counts() {
+		if before[c] != n {
+			t.Errorf("%s changed", c)
+		}
 	}
 }

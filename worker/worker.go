@@ -53,13 +53,13 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	if err := st.EnsureIndexes(ctx); err != nil {
 		return err
 	}
-	tc, err := temporalclient.Dial(cfg.Temporal, logger)
+	metrics := observability.NewMetrics()
+	tc, err := temporalclient.Dial(cfg.Temporal, logger, metrics)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
 
-	metrics := observability.NewMetrics()
 	w := sdkworker.New(tc, cfg.Temporal.TaskQueue, sdkworker.Options{})
 	Register(w, NewActivities(st, cfg.CRM, metrics))
 

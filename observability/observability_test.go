@@ -1,0 +1,73 @@
+package observability
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func scrape(t *testing.T, m *Metrics, path string, checks map[string]HealthCheck) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	AdminMux(m, checks).ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+	body, _ := io.ReadAll(rec.Body)
+	return rec.Code, string(body)
+}
+
+func TestMetricsExposeBusinessAndTemporalSDKCounters(t *testing.T) {
+	m := NewMetrics()
+	m.FirstRTOClaims.WithLabelValues("won").Inc()
+	h, err := m.TemporalMetricsHandler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Counter("temporal_request").Inc(3)
+	code, body := scrape(t, m, "/metrics", nil)
+	if code != 200 {
+		t.Fatalf("/metrics answered %d", code)
+	}
+	for _, want := range []string{`orderflow_first_rto_claims_total{outcome="won"} 1`, "temporal_request", "go_goroutines"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func TestHealthzFailsWhileADependencyIsDown(t *testing.T) {
+	m := NewMetrics()
+	down := map[string]HealthCheck{"mongo": func(context.Context) error { return errors.New("dial mongodb://user:pw@db") }}
+	code, body := scrape(t, m, "/healthz", down)
+	if code != 503 || !strings.Contains(body, "mongo") || strings.Contains(body, "pw@") {
+		t.Errorf("got %d %q; want 503 naming mongo without the error text", code, body)
+	}
+	up := map[string]HealthCheck{"mongo": func(context.Context) error { return nil }}
+	if code, _ := scrape(t, m, "/healthz", up); code != 200 {
+		t.Errorf("healthy: got %d", code)
+	}
+}
+
+func TestTemporalLoggerWritesJSONWithKeyValues(t *testing.T) {
+	var buf bytes.Buffer
+	l, err := NewLogger("info", &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := TemporalLogger(l)
+	tl.Debug("hidden at info")
+	tl.Info("claimed", "order_id", "o1")
+	var line map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &line); err != nil {
+		t.Fatalf("not one JSON line: %q", buf.String())
+	}
+	if line["msg"] != "claimed" || line["order_id"] != "o1" || line["level"] != "info" {
+		t.Errorf("line %v", line)
+	}
+	if _, err := NewLogger("loud", nil); err == nil {
+		t.Error("bad level accepted")
+	}
+}
