@@ -82,6 +82,26 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 			{Keys: bson.D{{Key: "ok", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("ok_created")},
 		},
 	}
+	// Every process ensures the indexes at start, so on a fresh database two of
+	// them can race to create the same one; FerretDB v1 then drops one
+	// connection. A later attempt finds the index made and skips it.
+	var err error
+	for attempt := 1; attempt <= indexAttempts; attempt++ {
+		if err = s.createMissingIndexes(ctx, indexes); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+const indexAttempts = 5
+
+func (s *Store) createMissingIndexes(ctx context.Context, indexes map[string][]mongo.IndexModel) error {
 	for coll, models := range indexes {
 		missing, err := s.missingIndexes(ctx, coll, models)
 		if err != nil {

@@ -183,3 +183,27 @@ func TestMarketplaceName(t *testing.T) {
 		t.Errorf("missing: got %q, %v", name, err)
 	}
 }
+
+// The worker and the starter ensure indexes at the same moment on a fresh
+// database (`make run`): both must start.
+func TestEnsureIndexesFromTwoProcessesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	db := fmt.Sprintf("t%d", dbSeq.Add(1))
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		s, err := store.Connect(ctx, mongoURI, db, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Database().Drop(ctx); _ = s.Close(ctx) })
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = s.EnsureIndexes(ctx) }()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("process %d: %v", i, err)
+		}
+	}
+}
