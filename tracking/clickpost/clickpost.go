@@ -5,6 +5,7 @@ package clickpost
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -42,7 +43,7 @@ var statusByCode = map[int]string{
 	15:  tracking.RTOInTransit,   // RTO Failed: the parcel is still on its way back
 	16:  tracking.Lost,           // Lost
 	17:  tracking.Damaged,        // Damaged
-	18:  tracking.InTransit,      // Shipment Delayed
+	18:  "",                      // Shipment Delayed: says nothing of where the parcel is (a late "in transit" would undo "out for delivery")
 	19:  "",                      // Contact Customer Care
 	20:  "",                      // Shipment Held
 	21:  tracking.RTOInTransit,   // RTO In Transit
@@ -123,12 +124,56 @@ func (e Event) IsCustomerReturn() bool {
 	return (e.Additional.IsRVP != nil && *e.Additional.IsRVP) || e.Code == CodeCustomerReturn
 }
 
-// Key identifies the event for de-duplication: a redelivery has the same waybill, code and time.
+// Key identifies the event for de-duplication. Clickpost has no event id:
+// notification_event_id is the kind of event (6 = RTO in transit), shared by
+// many events, so the key hashes what a redelivery repeats exactly — the
+// shipment (waybill, order id, forward AWB), the code, the scan time and the
+// notification kind — under the account. additional.latest_status is left
+// out on purpose: Clickpost fills it at send time, so a retry may carry a newer one.
 func (e Event) Key(account string) string {
+	notification := ""
+	if e.Additional.NotificationEventID != nil {
+		notification = fmt.Sprint(*e.Additional.NotificationEventID)
+	}
 	sum := sha256.Sum256([]byte(strings.Join([]string{account, e.Waybill, e.Additional.OrderID,
-		fmt.Sprint(e.Code), e.Timestamp}, "\x00")))
-	return hex.EncodeToString(sum[:12])
+		e.Additional.ForwardAWB, fmt.Sprint(e.Code), e.Timestamp, notification}, "\x00")))
+	return hex.EncodeToString(sum[:16])
 }
+
+// KeyFromRequest reads the webhook key: the webhook_key header of seed 001,
+// or an Authorization token ("Bearer x", "Token x" or the bare value).
+func KeyFromRequest(webhookKeyHeader, authorization string) string {
+	if webhookKeyHeader != "" {
+		return webhookKeyHeader
+	}
+	for _, scheme := range []string{"Bearer ", "Token "} {
+		if k, ok := strings.CutPrefix(authorization, scheme); ok {
+			return k
+		}
+	}
+	return authorization
+}
+
+// VerifyKey reports whether got is one of keys (two are valid during a
+// rotation). It compares SHA-256 digests in constant time and tries every
+// key without stopping early, so neither the time taken nor the key lengths
+// tell an attacker how close a guess was or which key matched.
+func VerifyKey(got string, keys []string) bool {
+	if got == "" {
+		return false
+	}
+	g := sha256.Sum256([]byte(got))
+	ok := 0
+	for _, k := range keys {
+		w := sha256.Sum256([]byte(k))
+		ok |= constantTimeEqual(g[:], w[:])
+	}
+	return ok == 1
+}
+
+// constantTimeEqual is subtle.ConstantTimeCompare; a variable so a test can
+// check that every key is compared, on equal-length digests.
+var constantTimeEqual = subtle.ConstantTimeCompare
 
 // Scans returns the event's scan and, when present, its latest_status: each
 // carries its own time, and the status path keeps whichever is newest.

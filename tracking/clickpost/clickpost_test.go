@@ -1,6 +1,8 @@
 package clickpost
 
 import (
+	"crypto/subtle"
+	"reflect"
 	"testing"
 	"time"
 
@@ -13,7 +15,7 @@ func TestCodeTableCoversEveryDocumentedCode(t *testing.T) {
 		1: tracking.Pending, 2: tracking.Booked, 3: tracking.Booked, 4: tracking.PickedUp, 5: tracking.InTransit,
 		6: tracking.OutForDelivery, 7: "", 8: tracking.Delivered, 9: tracking.NDR, 10: tracking.Cancelled,
 		11: tracking.RTO, 12: tracking.RTO, 13: tracking.RTOInTransit, 14: tracking.RTODelivered, 15: tracking.RTOInTransit,
-		16: tracking.Lost, 17: tracking.Damaged, 18: tracking.InTransit, 19: "", 20: "", 21: tracking.RTOInTransit,
+		16: tracking.Lost, 17: tracking.Damaged, 18: "", 19: "", 20: "", 21: tracking.RTOInTransit,
 		23: tracking.Cancelled, 25: tracking.Booked, 26: tracking.RTOInTransit, 27: tracking.RTOInTransit,
 		28: tracking.Booked, 101: "",
 	}
@@ -106,5 +108,89 @@ func TestScansIncludeLatestStatusAndKeyIsStable(t *testing.T) {
 	again, _ := Parse([]byte(body))
 	if ev.Key("acme") != again.Key("acme") || ev.Key("acme") == ev.Key("beta") {
 		t.Error("key must be stable per event and distinct per account")
+	}
+}
+
+func TestKeyIgnoresLatestStatusAndSeparatesEvents(t *testing.T) {
+	parse := func(body string) Event {
+		t.Helper()
+		ev, err := Parse([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	first := parse(`{"waybill":"A1","clickpost_status_code":21,"timestamp":"2026-01-01T10:00:00Z","additional":{"notification_event_id":6}}`)
+	retry := parse(`{"waybill":"A1","clickpost_status_code":21,"timestamp":"2026-01-01T10:00:00Z","additional":{"notification_event_id":6,"latest_status":{"clickpost_status_code":14,"timestamp":"2026-01-03T10:00:00Z"}}}`)
+	if first.Key("acme") != retry.Key("acme") {
+		t.Error("a retry with a fresher latest_status must be the same event")
+	}
+	for name, other := range map[string]string{
+		"other waybill": `{"waybill":"A2","clickpost_status_code":21,"timestamp":"2026-01-01T10:00:00Z","additional":{"notification_event_id":6}}`,
+		"other code":    `{"waybill":"A1","clickpost_status_code":13,"timestamp":"2026-01-01T10:00:00Z","additional":{"notification_event_id":6}}`,
+		"other time":    `{"waybill":"A1","clickpost_status_code":21,"timestamp":"2026-01-01T10:00:01Z","additional":{"notification_event_id":6}}`,
+	} {
+		if parse(other).Key("acme") == first.Key("acme") {
+			t.Errorf("%s: same key", name)
+		}
+	}
+}
+
+// Vectors: printf '%s' 'clickpost-key-0123456789' | sha256sum — the digest VerifyKey compares.
+func TestVerifyKey(t *testing.T) {
+	const key = "clickpost-key-0123456789"
+	cases := []struct {
+		name string
+		got  string
+		keys []string
+		want bool
+	}{
+		{"right key", key, []string{key}, true},
+		{"new key during rotation", key, []string{"old-clickpost-key-000000", key}, true},
+		{"wrong key", "clickpost-key-0123456780", []string{key}, false},
+		{"prefix of the key", key[:10], []string{key}, false},
+		{"empty", "", []string{key}, false},
+		{"no keys", key, nil, false},
+	}
+	for _, tc := range cases {
+		if got := VerifyKey(tc.got, tc.keys); got != tc.want {
+			t.Errorf("%s: VerifyKey = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// VerifyKey compares fixed-length digests with subtle.ConstantTimeCompare and
+// tries every key: neither timing nor an early exit tells which key matched or
+// how long it is.
+func TestVerifyKeyIsConstantTimeOverEveryKey(t *testing.T) {
+	if reflect.ValueOf(constantTimeEqual).Pointer() != reflect.ValueOf(subtle.ConstantTimeCompare).Pointer() {
+		t.Fatal("VerifyKey must compare with subtle.ConstantTimeCompare")
+	}
+	var lengths []int
+	constantTimeEqual = func(a, b []byte) int {
+		lengths = append(lengths, len(a), len(b))
+		return subtle.ConstantTimeCompare(a, b)
+	}
+	defer func() { constantTimeEqual = subtle.ConstantTimeCompare }()
+	if !VerifyKey("clickpost-key-0123456789", []string{"clickpost-key-0123456789", "a-much-longer-second-key-0123456789"}) {
+		t.Fatal("the first key did not verify")
+	}
+	if len(lengths) != 4 {
+		t.Fatalf("compared %d keys, want 2 (no early exit)", len(lengths)/2)
+	}
+	for _, n := range lengths {
+		if n != 32 {
+			t.Errorf("compared %d bytes, want 32-byte digests whatever the key length", n)
+		}
+	}
+}
+
+func TestKeyFromRequest(t *testing.T) {
+	for _, tc := range []struct{ header, auth, want string }{
+		{"k1", "Bearer k2", "k1"}, {"", "Bearer k2", "k2"}, {"", "Token k3", "k3"}, {"", "k4", "k4"}, {"", "", ""},
+	} {
+		if got := KeyFromRequest(tc.header, tc.auth); got != tc.want {
+			t.Errorf("KeyFromRequest(%q, %q) = %q, want %q", tc.header, tc.auth, got, tc.want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,15 +65,20 @@ func Sign(body []byte, secret string) string {
 // valid during a rotation). Each comparison takes constant time.
 func Verify(body []byte, signature string, secrets []string) bool {
 	got := []byte(strings.ToLower(strings.TrimSpace(signature)))
-	ok := false
+	if len(got) == 0 {
+		return false
+	}
+	ok := 0
 	for _, s := range secrets {
 		// No early exit: the time taken does not tell which secret matched.
-		if subtle.ConstantTimeCompare(got, []byte(Sign(body, s))) == 1 {
-			ok = true
-		}
+		ok |= constantTimeEqual(got, []byte(Sign(body, s)))
 	}
-	return ok
+	return ok == 1
 }
+
+// constantTimeEqual is subtle.ConstantTimeCompare; a variable so a test can
+// check that every secret is compared.
+var constantTimeEqual = subtle.ConstantTimeCompare
 
 // Envelope is every webhook body.
 type Envelope struct {
@@ -100,6 +106,7 @@ type StockChange struct {
 	Stocks       []struct {
 		Stock struct {
 			ID              int64  `json:"id"`
+			ProductID       int64  `json:"product_id"`
 			SKUID           int64  `json:"sku_id"`
 			WarehouseID     int64  `json:"warehouse_id"`
 			WarehouseAreaID int64  `json:"warehouse_area_id"`
@@ -153,6 +160,9 @@ func Parse(body []byte) (Event, error) {
 			return Event{}, fmt.Errorf("%w: payload.product_code and payload.stocks are required", ErrInvalid)
 		}
 		for _, s := range sc.Stocks {
+			if s.WarehouseCode == "" {
+				return Event{}, fmt.Errorf("%w: payload.stocks[].warehouse_code is required", ErrInvalid)
+			}
 			if _, err := ParseTime(s.Stock.UpdatedAt); err != nil {
 				return Event{}, fmt.Errorf("%w: payload.stocks[].stock.updated_at: %v", ErrInvalid, err)
 			}
@@ -160,6 +170,47 @@ func Parse(body []byte) (Event, error) {
 		ev.Stock = &sc
 	}
 	return ev, nil
+}
+
+// StockLevel is one stock row of a SKU.CHANGE_STOCK event, keyed by where it
+// is: the platform reports one row per warehouse area (seed 002's example has
+// two areas of warehouse XYZ), so the area is part of the key or one row would
+// overwrite the other.
+type StockLevel struct {
+	MerchantCode    string    `json:"merchant_code"`
+	ProductCode     string    `json:"product_code"`
+	WarehouseCode   string    `json:"warehouse_code"`
+	WarehouseID     int64     `json:"warehouse_id"`
+	WarehouseAreaID int64     `json:"warehouse_area_id"`
+	SKUID           int64     `json:"sku_id"`
+	StockID         int64     `json:"stock_id"`
+	Quantity        int64     `json:"quantity"`
+	RealQuantity    int64     `json:"real_quantity"`
+	UpdatedAt       time.Time `json:"updated_at"` // the row's own time: the newer one wins
+}
+
+// Levels flattens a stock change into its rows. Parse has checked the times.
+func (sc StockChange) Levels() []StockLevel {
+	out := make([]StockLevel, 0, len(sc.Stocks))
+	for _, s := range sc.Stocks {
+		at, _ := ParseTime(s.Stock.UpdatedAt)
+		out = append(out, StockLevel{
+			MerchantCode: sc.MerchantCode, ProductCode: sc.ProductCode, WarehouseCode: s.WarehouseCode,
+			WarehouseID: s.Stock.WarehouseID, WarehouseAreaID: s.Stock.WarehouseAreaID, SKUID: s.Stock.SKUID,
+			StockID: s.Stock.ID, Quantity: s.Stock.Quantity, RealQuantity: s.Stock.RealQuantity, UpdatedAt: at.UTC(),
+		})
+	}
+	return out
+}
+
+// ParseDelivery checks the X-Event-Delivery header: the platform's delivery
+// id, an integer. It names the delivery, so a redelivery is recognised by it.
+func ParseDelivery(header string) (string, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(header), 10, 63)
+	if err != nil {
+		return "", fmt.Errorf("%w: X-Event-Delivery must be an integer delivery id", ErrInvalid)
+	}
+	return strconv.FormatUint(n, 10), nil
 }
 
 // ParseTime reads the platform's timestamps ("2022-06-07T09:55:58.000000Z").

@@ -1,8 +1,11 @@
 package fulfilment
 
 import (
+	"crypto/subtle"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"orderflow/tracking"
 )
@@ -14,6 +17,8 @@ var vectors = []struct{ body, secret, sig string }{
 	{`{"event":"ORDER.CHANGE_STATUS","payload":{}}`, "whsec-test-0123456789", "39497c096907a3ed224fa04684037f887f8d6a51407a1eadd27f59c687f5b006"},
 	{"hello", "", "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"},
 	{"hello", "secret", "85e76456e64bed8bf17e43ba99aa01d296e7d7ecc626ccc2d2132388c9f12159"},
+	{`{"event":"ORDER.CHANGE_STATUS","payload":{"order":{"code":"dh07060099","updated_at":"2022-06-07T09:55:58.000000Z"},"to_status":"RETURN"}}`,
+		"fulfil-secret-ÄÖ-0123", "f7bfd1f8397128c9dd68da9f2b58ea62977c5c4525fd6617a6ddfe1467072508"},
 }
 
 func TestSignMatchesIndependentVectors(t *testing.T) {
@@ -96,9 +101,58 @@ func TestParse(t *testing.T) {
 		"no to_status":   `{"event":"ORDER.CHANGE_STATUS","payload":{"order":{"code":"a","updated_at":"2022-06-07T09:55:58Z"}}}`,
 		"bad time":       `{"event":"ORDER.CHANGE_STATUS","payload":{"order":{"code":"a","updated_at":"yesterday"},"to_status":"RETURN"}}`,
 		"stock no items": `{"event":"SKU.CHANGE_STOCK","payload":{"product_code":"ABC","stocks":[]}}`,
+		"stock no wh":    `{"event":"SKU.CHANGE_STOCK","payload":{"product_code":"ABC","stocks":[{"stock":{"updated_at":"2022-06-06T10:35:13Z"}}]}}`,
+		"no payload":     `{"event":"ORDER.CHANGE_STATUS"}`,
+		"python True":    `{"event":"ORDER.CHANGE_STATUS","payload":{"order":{"code":"a","updated_at":"2022-06-07T09:55:58Z","inspected":True},"to_status":"RETURN"}}`,
 	} {
 		if _, err := Parse([]byte(body)); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// Verify compares with subtle.ConstantTimeCompare and tries every secret,
+// even when the first one matches: no early exit tells which secret matched.
+func TestVerifyIsConstantTimeOverEverySecret(t *testing.T) {
+	if reflect.ValueOf(constantTimeEqual).Pointer() != reflect.ValueOf(subtle.ConstantTimeCompare).Pointer() {
+		t.Fatal("Verify must compare with subtle.ConstantTimeCompare")
+	}
+	var compared int
+	constantTimeEqual = func(a, b []byte) int { compared++; return subtle.ConstantTimeCompare(a, b) }
+	defer func() { constantTimeEqual = subtle.ConstantTimeCompare }()
+	v := vectors[0]
+	if !Verify([]byte(v.body), v.sig, []string{v.secret, "second-secret-0123456789"}) {
+		t.Fatal("the first secret did not verify")
+	}
+	if compared != 2 {
+		t.Errorf("compared %d secrets, want both (no early exit)", compared)
+	}
+}
+
+func TestStockLevelsKeepEveryAreaRow(t *testing.T) {
+	body := `{"event":"SKU.CHANGE_STOCK","payload":{"product_code":"ABC","merchant_code":"XYZ","stocks":[
+	{"stock":{"id":543,"product_id":29,"sku_id":189,"warehouse_id":25,"warehouse_area_id":61,"quantity":1,"real_quantity":1,"updated_at":"2022-06-06T10:35:13.000000Z"},"warehouse_code":"XYZ"},
+	{"stock":{"id":544,"product_id":29,"sku_id":189,"warehouse_id":25,"warehouse_area_id":63,"quantity":0,"real_quantity":1,"updated_at":"2022-06-07T10:50:23.000000Z"},"warehouse_code":"XYZ"}]}}`
+	ev, err := Parse([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	levels := ev.Stock.Levels()
+	if len(levels) != 2 || levels[0].WarehouseAreaID != 61 || levels[1].Quantity != 0 || levels[0].Quantity != 1 {
+		t.Fatalf("levels %+v", levels)
+	}
+	if want := time.Date(2022, 6, 7, 10, 50, 23, 0, time.UTC); !levels[1].UpdatedAt.Equal(want) {
+		t.Errorf("updated_at %v, want %v", levels[1].UpdatedAt, want)
+	}
+}
+
+func TestParseDelivery(t *testing.T) {
+	if got, err := ParseDelivery(" 1024 "); err != nil || got != "1024" {
+		t.Errorf("ParseDelivery(1024) = %q, %v", got, err)
+	}
+	for _, bad := range []string{"", "abc", "-1", "1.5", "12a"} {
+		if _, err := ParseDelivery(bad); err == nil {
+			t.Errorf("ParseDelivery(%q) accepted", bad)
 		}
 	}
 }
