@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -61,8 +62,15 @@ func (c *Credentials) UnmarshalText(text []byte) error {
 	return nil
 }
 
+// accountName is what an account may be called: it appears in webhook routes and workflow IDs.
+var accountName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+
 func validateCredentials(bad func(key, msg string), key string, c Credentials) {
 	for account, secrets := range c {
+		if !accountName.MatchString(account) {
+			bad(key, "account names must match "+accountName.String())
+			continue
+		}
 		if len(secrets) == 0 || len(secrets) > 2 {
 			bad(key+"."+account, "must list one secret, or two while rotating")
 		}

@@ -52,6 +52,7 @@ func TestLoadRejectsBadValuesNamingTheKey(t *testing.T) {
 		{"unknown key", "mongo:\n  urii: x\n", nil, "urii"},
 		{"short push key", "push:\n  clickpost_keys:\n    acme: [short]\n", nil, "push.clickpost_keys.acme"},
 		{"three push secrets", "push:\n  fulfilment_secrets:\n    acme: [aaaaaaaaaaaaaaaa1, aaaaaaaaaaaaaaaa2, aaaaaaaaaaaaaaaa3]\n", nil, "push.fulfilment_secrets.acme"},
+		{"bad account name", "push:\n  clickpost_keys:\n    Acme/1: [aaaaaaaaaaaaaaaa1]\n", nil, "push.clickpost_keys"},
 		{"env bad credentials", "", map[string]string{"ORDERFLOW_PUSH_CLICKPOST_KEYS": "nocolon"}, "PUSH_CLICKPOST_KEYS"},
 		{"env bad duration", "", map[string]string{"ORDERFLOW_CRM_TOKEN_TIMEOUT": "soon"}, "CRM_TOKEN_TIMEOUT"},
 	}
