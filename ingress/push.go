@@ -142,7 +142,9 @@ func (d Deps) startIngest(w http.ResponseWriter, r *http.Request, in workflows.P
 		TaskQueue:                d.TaskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
+		// Without it the SDK answers a start of a still-running ID with that run, not an error.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
 	}, workflows.PushIngest, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {

@@ -131,6 +131,10 @@ func (e Event) IsCustomerReturn() bool {
 // notification kind — under the account. additional.latest_status is left
 // out on purpose: Clickpost fills it at send time, so a retry may carry a newer one.
 func (e Event) Key(account string) string {
+	if e.IsTest() {
+		sum := sha256.Sum256(append([]byte(account+"\x00test\x00"), e.TestData...))
+		return hex.EncodeToString(sum[:16])
+	}
 	notification := ""
 	if e.Additional.NotificationEventID != nil {
 		notification = fmt.Sprint(*e.Additional.NotificationEventID)

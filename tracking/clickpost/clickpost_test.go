@@ -194,3 +194,11 @@ func TestKeyFromRequest(t *testing.T) {
 		}
 	}
 }
+
+func TestTestPayloadKeyFollowsItsData(t *testing.T) {
+	a, _ := Parse([]byte(`{"test_url":"u","test_data":{"timestamp":"2016-07-12T17:12:36.710"}}`))
+	b, _ := Parse([]byte(`{"test_url":"u","test_data":{"timestamp":"2016-07-12T17:12:37.710"}}`))
+	if a.Key("acme") == b.Key("acme") || a.Key("acme") != a.Key("acme") {
+		t.Error("test payloads must be keyed by their data")
+	}
+}
