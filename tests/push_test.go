@@ -150,6 +150,7 @@ func TestClickpostRTOPushGivesOneCRMPost(t *testing.T) {
 	if res.Outcome != store.PushOutcomeApplied || res.OrderID != order || len(res.RTOCancelsStarted) != 1 {
 		t.Fatalf("ingest result %+v", res)
 	}
+	s.recordHistory(id, "push_ingest_history.json")
 	s.waitWorkflow(workflows.RTOCancelWorkflowID(order), nil)
 	got := s.crm.Received()
 	if len(got) != 1 || got[0].Body["order_id"] != order || got[0].Body["phone_number"] != "9876511001" {
@@ -587,5 +588,46 @@ func TestPushAnswers503WhenTemporalIsUnreachable(t *testing.T) {
 	}
 	if st := s.order(order)["tracking_status"]; st != tracking.InTransit {
 		t.Errorf("order status %v", st)
+	}
+}
+
+// Durable on 2xx even while Mongo is down: the handler needs only Temporal
+// (the account's key is in the configuration), and the event is applied once
+// the worker can reach the store.
+func TestPushAcceptedWhileMongoIsDown(t *testing.T) {
+	s := newStack(t)
+	s.configureSeed000()
+	order := s.insertOrder("9876511010", 20)
+	down, err := store.Connect(context.Background(), s.cfg.Mongo.URI, s.cfg.Mongo.Database, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = down.Close(context.Background()) // every operation on it now fails, as with Mongo unreachable
+	logger, _ := observability.NewLogger("info", s.logs)
+	api := httptest.NewServer(ingress.Router(ingress.Deps{
+		Store: down, Temporal: s.temporal, TaskQueue: s.cfg.Temporal.TaskQueue, APIKey: apiKey,
+		MaxBodyBytes: s.cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: observability.NewMetrics(), Push: s.cfg.Push,
+	}))
+	defer api.Close()
+	body := cpBody(s.awbOf(order), 21, base, nil)
+	req, _ := http.NewRequest("POST", api.URL+"/webhooks/clickpost/acme", bytes.NewReader(body))
+	req.Header.Set("webhook_key", clickpostKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("push while Mongo is down: %d %v, want 200", resp.StatusCode, out)
+	}
+	s.startWorker()
+	if res := s.waitPush(out["event_id"].(string)); res.Outcome != store.PushOutcomeApplied || len(res.RTOCancelsStarted) != 1 {
+		t.Fatalf("ingest %+v", res)
+	}
+	s.waitWorkflow(workflows.RTOCancelWorkflowID(order), nil)
+	if n := len(s.crm.Received()); n != 1 {
+		t.Errorf("CRM received %d POSTs, want 1", n)
 	}
 }
