@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -48,7 +49,7 @@ func pushDemo(cfg config.Config, api *resty.Client) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("  %-10s %d  %-70s %s", d.Sender, code, d.Note, body)
+		fmt.Printf("  %-10s %d  %-66s %s\n", d.Sender, code, d.Note, strings.TrimSpace(body))
 	}
 	crm := resty.New().SetBaseURL(envOr("SANDBOX_CRM_URL", "http://127.0.0.1:8090")).SetTimeout(5 * time.Second)
 	for _, o := range orders[1:3] {
