@@ -132,7 +132,7 @@ func (d Deps) startIngest(w http.ResponseWriter, r *http.Request, in workflows.P
 	if in.Waybill != "" {
 		attrs = append(attrs, workflows.AWBAttr.ValueSet(in.Waybill))
 	}
-	if n := len(in.Scans); n > 0 {
+	if len(in.Scans) > 0 {
 		attrs = append(attrs, workflows.TrackingStatusAttr.ValueSet(newestScan(in.Scans).Status))
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), startIngestTimeout)
