@@ -31,6 +31,11 @@ run: $(BIN)/temporal build
 rto: build
 	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo rto $(ORDER)
 
+.PHONY: push
+## push: the sandbox Clickpost and fulfilment senders push the demo orders' events (while `make run` runs)
+push: build
+	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo push
+
 build:
 	go build -o $(BIN)/ ./cmd/...
 

@@ -26,6 +26,7 @@ type Store interface {
 // Activities holds the dependencies of every activity.
 type Activities struct {
 	Store    Store
+	Push     PushStore // push tracking webhooks (activities/push.go)
 	Webhooks *webhook.Client
 	Metrics  *observability.Metrics
 	// MarketplaceLookupTimeout bounds the marketplace read (seed 000: 5 s).

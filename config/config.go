@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -28,6 +29,57 @@ type Config struct {
 	Worker   Worker   `yaml:"worker" envPrefix:"WORKER_"`
 	CRM      CRM      `yaml:"crm" envPrefix:"CRM_"`
 	Log      Log      `yaml:"log" envPrefix:"LOG_"`
+	Push     Push     `yaml:"push" envPrefix:"PUSH_"`
+}
+
+// Push holds the credentials of the push tracking webhooks, per account. Two
+// values for one account are both valid: that is how a key is rotated.
+type Push struct {
+	// ClickpostKeys: account → webhook_key values Clickpost sends.
+	ClickpostKeys Credentials `yaml:"clickpost_keys" env:"CLICKPOST_KEYS"`
+	// FulfilmentSecrets: account → secrets of X-Event-Signature = sha256(body + secret).
+	FulfilmentSecrets Credentials `yaml:"fulfilment_secrets" env:"FULFILMENT_SECRETS"`
+}
+
+// Credentials maps an account to its valid secrets. In the environment it is
+// written "acme:key1|key2,beta:key3".
+type Credentials map[string][]string
+
+// UnmarshalText parses the environment form.
+func (c *Credentials) UnmarshalText(text []byte) error {
+	out := Credentials{}
+	for _, entry := range strings.Split(string(text), ",") {
+		if strings.TrimSpace(entry) == "" {
+			continue
+		}
+		account, secrets, ok := strings.Cut(entry, ":")
+		if !ok || account == "" {
+			return errors.New(`want "account:secret1|secret2,…"`)
+		}
+		out[account] = strings.Split(secrets, "|")
+	}
+	*c = out
+	return nil
+}
+
+// accountName is what an account may be called: it appears in webhook routes and workflow IDs.
+var accountName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+
+func validateCredentials(bad func(key, msg string), key string, c Credentials) {
+	for account, secrets := range c {
+		if !accountName.MatchString(account) {
+			bad(key, "account names must match "+accountName.String())
+			continue
+		}
+		if len(secrets) == 0 || len(secrets) > 2 {
+			bad(key+"."+account, "must list one secret, or two while rotating")
+		}
+		for _, s := range secrets {
+			if len(s) < 16 {
+				bad(key+"."+account, "every secret must be at least 16 characters")
+			}
+		}
+	}
 }
 
 // Temporal says where the Temporal frontend is and which task queue orderflow owns.
@@ -168,6 +220,8 @@ func (c Config) Validate() error {
 	positive(bad, "crm.token_timeout", c.CRM.TokenTimeout)
 	positive(bad, "crm.token_default_ttl", c.CRM.TokenDefaultTTL)
 	positive(bad, "crm.marketplace_lookup_timeout", c.CRM.MarketplaceLookupTimeout)
+	validateCredentials(bad, "push.clickpost_keys", c.Push.ClickpostKeys)
+	validateCredentials(bad, "push.fulfilment_secrets", c.Push.FulfilmentSecrets)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -50,6 +50,10 @@ func TestLoadRejectsBadValuesNamingTheKey(t *testing.T) {
 		{"bad log level", "log:\n  level: loud\n", nil, "log.level"},
 		{"env bad listen", "", map[string]string{"ORDERFLOW_HTTP_LISTEN": "8080"}, "http.listen"},
 		{"unknown key", "mongo:\n  urii: x\n", nil, "urii"},
+		{"short push key", "push:\n  clickpost_keys:\n    acme: [short]\n", nil, "push.clickpost_keys.acme"},
+		{"three push secrets", "push:\n  fulfilment_secrets:\n    acme: [aaaaaaaaaaaaaaaa1, aaaaaaaaaaaaaaaa2, aaaaaaaaaaaaaaaa3]\n", nil, "push.fulfilment_secrets.acme"},
+		{"bad account name", "push:\n  clickpost_keys:\n    Acme/1: [aaaaaaaaaaaaaaaa1]\n", nil, "push.clickpost_keys"},
+		{"env bad credentials", "", map[string]string{"ORDERFLOW_PUSH_CLICKPOST_KEYS": "nocolon"}, "PUSH_CLICKPOST_KEYS"},
 		{"env bad duration", "", map[string]string{"ORDERFLOW_CRM_TOKEN_TIMEOUT": "soon"}, "CRM_TOKEN_TIMEOUT"},
 	}
 	for _, tc := range cases {
@@ -88,5 +92,19 @@ func TestShippedConfigFileIsValid(t *testing.T) {
 	}
 	if cfg.HTTP.Listen != "127.0.0.1:8080" || cfg.Temporal.TaskQueue != "orderflow" {
 		t.Errorf("unexpected values: %+v", cfg)
+	}
+}
+
+func TestPushCredentialsFromEnvironmentAllowRotation(t *testing.T) {
+	t.Setenv("ORDERFLOW_PUSH_CLICKPOST_KEYS", "acme:old-key-0123456789|new-key-0123456789,beta:beta-key-0123456789")
+	cfg, err := Load(writeFile(t, "http:\n  api_key: "+validKey+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Push.ClickpostKeys["acme"]; len(got) != 2 || got[1] != "new-key-0123456789" {
+		t.Errorf("acme keys = %v", got)
+	}
+	if len(cfg.Push.ClickpostKeys["beta"]) != 1 {
+		t.Errorf("beta keys = %v", cfg.Push.ClickpostKeys["beta"])
 	}
 }

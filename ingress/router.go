@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"orderflow/config"
 	"orderflow/observability"
 	"orderflow/store"
 )
@@ -30,6 +31,7 @@ type Deps struct {
 	TaskQueue    string
 	APIKey       string
 	MaxBodyBytes int64
+	Push         config.Push // per-account push webhook credentials from the config file / environment
 	Logger       *zap.Logger
 	Metrics      *observability.Metrics
 	Now          func() time.Time
@@ -44,10 +46,14 @@ func Router(d Deps) http.Handler {
 	api := http.NewServeMux()
 	mountConfigAPI(api, d)
 	mountOrdersAPI(api, d)
+	pushCreds := newPushCredentials(d)
+	mountPushCredentialsAPI(api, d, pushCreds)
+	mountPushAPI(api, d)
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", d.requireAPIKey(api))
 	root.HandleFunc("GET /openapi.yaml", serveOpenAPI)
+	mountPushWebhooks(root, d, pushCreds)
 	admin := observability.AdminMux(d.Metrics, map[string]observability.HealthCheck{"mongo": d.Store.Ping})
 	root.Handle("GET /healthz", admin)
 	root.Handle("GET /metrics", admin)

@@ -27,6 +27,8 @@ type Metrics struct {
 	TokenFetches *prometheus.CounterVec
 	// IngressRequests counts HTTP requests to the starter by route and status code.
 	IngressRequests *prometheus.CounterVec
+	// PushEvents counts push tracking events by source and outcome (applied, unmatched, customer_return, test, stock, ignored).
+	PushEvents *prometheus.CounterVec
 }
 
 // NewMetrics creates and registers the counters plus Go and process collectors.
@@ -53,9 +55,12 @@ func NewMetrics() *Metrics {
 		IngressRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orderflow_http_requests_total", Help: "Requests to the starter's HTTP server by route and code.",
 		}, []string{"route", "code"}),
+		PushEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderflow_push_events_total", Help: "Push tracking events by source and outcome.",
+		}, []string{"source", "outcome"}),
 	}
 	reg.MustRegister(m.StatusObservations, m.FirstRTOClaims, m.WebhookDeliveries, m.WebhookLatency,
-		m.TokenFetches, m.IngressRequests,
+		m.TokenFetches, m.IngressRequests, m.PushEvents,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

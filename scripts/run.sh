@@ -49,6 +49,9 @@ start starter bin/starter
 wait_port starter 127.0.0.1 8080
 
 bin/demo seed
+# Push webhooks: the sandbox Clickpost and fulfilment senders push the demo
+# orders' events (duplicates and out-of-order deliveries included).
+bin/demo push || echo "demo push failed; see data/logs/starter.log and data/logs/worker.log" >&2
 
 cat <<'INFO'
 
@@ -60,6 +63,7 @@ orderflow is running.
   logs                data/logs/*.log
 
 Move a demo order to RTO (in another terminal):  make rto ORDER=64a000000000000000000001
+Push the sandbox senders' events again:           make push   (recorded at /v1/push-events)
 Ctrl-C stops everything.
 INFO
 wait -n "${pids[@]}" || true

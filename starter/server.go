@@ -40,6 +40,7 @@ func Serve(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 		Handler: ingress.Router(ingress.Deps{
 			Store: st, Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue, APIKey: cfg.HTTP.APIKey,
 			MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: metrics,
+			Push: cfg.Push,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -81,6 +81,12 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 			{Keys: bson.D{{Key: "webhook_id", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("webhook_created")},
 			{Keys: bson.D{{Key: "ok", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("ok_created")},
 		},
+		// Push events find their order by waybill or fulfilment code (store/push.go).
+		OrdersCollection: {
+			{Keys: bson.D{{Key: OrderFieldAWB, Value: 1}}, Options: options.Index().SetName("orderflow_awb")},
+			{Keys: bson.D{{Key: OrderFieldFulfilmentCode, Value: 1}}, Options: options.Index().SetName("orderflow_fulfilment_code")},
+		},
+		PushEventsCollection: {{Keys: bson.D{{Key: "outcome", Value: 1}, {Key: "received_at", Value: -1}}, Options: options.Index().SetName("outcome_received")}},
 	}
 	// Every process ensures the indexes at start, so on a fresh database two of
 	// them can race to create the same one; FerretDB v1 then drops one

@@ -175,6 +175,15 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		"/v1/orders/{order_id}/tracking": {"post"},
 		"/v1/orders/{order_id}/rto":      {"get"},
 		"/v1/webhook-deliveries":         {"get"},
+		// Push webhooks (tests/push_test.go).
+		"/v1/push-credentials":                    {"get"},
+		"/v1/push-credentials/{source}/{account}": {"put", "delete"},
+		"/v1/push-events":                         {"get"},
+		"/v1/stock-levels":                        {"get"},
+		"/webhooks/clickpost":                     {"post"},
+		"/webhooks/clickpost/{account}":           {"post"},
+		"/webhooks/fulfilment":                    {"post"},
+		"/webhooks/fulfilment/{account}":          {"post"},
 	}
 	for _, r := range []string{"events", "auths", "payloads", "conditions", "webhooks"} {
 		for suffix, methods := range crud {

@@ -50,6 +50,9 @@ const (
 	apiKey          = "apikey-DISTINCT-4f1e9b7c2a"
 	crmClientID     = "orderflow-client"
 	crmClientSecret = "crm-secret-DISTINCT-8d3c6a51"
+	// Push webhook credentials of account "acme" (tests/push_test.go).
+	clickpostKey     = "cpkey-DISTINCT-7a2b9c4d1e55"
+	fulfilmentSecret = "ffsec-DISTINCT-3c8e1f7a2b66"
 )
 
 var env struct {
@@ -151,6 +154,8 @@ func newStack(t *testing.T) *stack {
 	cfg.Mongo.Database = fmt.Sprintf("it%d", n)
 	cfg.HTTP.APIKey = apiKey
 	cfg.CRM.RequestTimeout = 3 * time.Second
+	cfg.Push.ClickpostKeys = config.Credentials{"acme": {clickpostKey}}
+	cfg.Push.FulfilmentSecrets = config.Credentials{"acme": {fulfilmentSecret}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -175,6 +180,7 @@ func newStack(t *testing.T) *stack {
 	s.api = httptest.NewServer(ingress.Router(ingress.Deps{
 		Store: s.store, Temporal: s.temporal, TaskQueue: cfg.Temporal.TaskQueue, APIKey: apiKey,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: observability.NewMetrics(),
+		Push: cfg.Push,
 	}))
 	t.Cleanup(func() {
 		if s.stopWorker != nil {
@@ -342,7 +348,8 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 
 // assertNoSecretLeaked fails the test if a secret reached a log line or an API response.
 func (s *stack) assertNoSecretLeaked() {
-	secrets := append([]string{apiKey, crmClientSecret}, s.crm.IssuedTokens()...)
+	secrets := append([]string{apiKey, crmClientSecret, clickpostKey, fulfilmentSecret, rotatedKeyOld, rotatedKeyNew},
+		s.crm.IssuedTokens()...)
 	for _, where := range []struct {
 		name string
 		text string

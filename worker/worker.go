@@ -26,6 +26,7 @@ import (
 func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflow(workflows.StatusUpdate)
 	w.RegisterWorkflow(workflows.RTOCancel)
+	w.RegisterWorkflow(workflows.PushIngest)
 	w.RegisterActivity(acts)
 }
 
@@ -33,6 +34,7 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 func NewActivities(st *store.Store, cfg config.CRM, m *observability.Metrics) *activities.Activities {
 	return &activities.Activities{
 		Store: st,
+		Push:  st,
 		Webhooks: webhook.NewClient(nil, webhook.ClientOptions{
 			RequestTimeout:  cfg.RequestTimeout,
 			TokenTimeout:    cfg.TokenTimeout,

@@ -76,3 +76,10 @@ func StatusUpdateWorkflowID(o tracking.Observation) string {
 func WebhookIdempotencyKey(orderID, webhookID string) string {
 	return RTOCancelWorkflowID(orderID) + ":" + webhookID
 }
+
+// PushIngestWorkflowID derives a PushIngest's ID from the event's own identity
+// (fulfilment: the X-Event-Delivery id; Clickpost: a hash of the event), so a
+// redelivered event is rejected as a duplicate.
+func PushIngestWorkflowID(source, account, eventKey string) string {
+	return "push:" + source + ":" + account + ":" + eventKey
+}

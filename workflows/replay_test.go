@@ -17,6 +17,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}{
 		{"testdata/rto_cancel_history.json", RTOCancel},
 		{"testdata/status_update_history.json", StatusUpdate},
+		{"testdata/push_ingest_history.json", PushIngest},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

@@ -2,6 +2,7 @@
 //
 //	demo seed                 demo orders + marketplaces, and seed 000's webhook config through the API
 //	demo rto <order_id>       report the order as rto through the status-update path
+//	demo push                 the sandbox Clickpost and fulfilment senders push the demo orders' events
 //	demo search-attributes    print the dev server's --search-attribute flags
 //
 // It reads the same config file as the worker and starter (ORDERFLOW_CONFIG).
@@ -41,6 +42,8 @@ func main() {
 		err = seed(cfg, api)
 	case os.Args[1] == "rto" && len(os.Args) == 3:
 		err = reportRTO(api, os.Args[2])
+	case os.Args[1] == "push":
+		err = pushDemo(cfg, api)
 	default:
 		usage()
 	}
@@ -117,7 +120,7 @@ func envOr(key, def string) string {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: demo seed | demo rto <order_id> | demo search-attributes")
+	fmt.Fprintln(os.Stderr, "usage: demo seed | demo rto <order_id> | demo push | demo search-attributes")
 	os.Exit(2)
 }
 

@@ -1,0 +1,158 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"orderflow/activities"
+	"orderflow/store"
+	"orderflow/tracking"
+)
+
+// Kinds of push event, decided by the ingress from the payload.
+const (
+	PushKindStatus         = "status"          // a shipment status: goes through the status-update path
+	PushKindCustomerReturn = "customer_return" // Clickpost is_rvp / code 101: recorded, never RTO
+	PushKindTest           = "test"            // Clickpost's test-webhook payload: recorded only
+	PushKindStock          = "stock"           // fulfilment SKU.CHANGE_STOCK
+	PushKindIgnored        = "ignored"         // no canonical meaning: recorded only
+)
+
+// PushScan is one status a push event reports, already canonical, with its own time.
+type PushScan struct {
+	Status    string    `json:"status"`
+	EventTime time.Time `json:"event_time"`
+}
+
+// PushIngestInput is one verified, parsed push event.
+type PushIngestInput struct {
+	EventID    string             `json:"event_id"` // also the workflow ID
+	Source     string             `json:"source"`   // clickpost, fulfilment
+	Account    string             `json:"account"`
+	Kind       string             `json:"kind"`
+	Event      string             `json:"event"` // for the record: event name or code and description
+	Waybill    string             `json:"waybill,omitempty"`
+	OrderRefs  []store.OrderRef   `json:"order_refs,omitempty"`
+	Scans      []PushScan         `json:"scans,omitempty"`
+	Stock      []store.StockLevel `json:"stock,omitempty"`
+	EventTime  time.Time          `json:"event_time"`
+	ReceivedAt time.Time          `json:"received_at"`
+}
+
+// PushIngestResult says what became of the event.
+type PushIngestResult struct {
+	Outcome            string   `json:"outcome"` // a store.PushOutcome* value
+	OrderID            string   `json:"order_id,omitempty"`
+	Modified           int64    `json:"modified"`
+	RTOCancelsStarted  []string `json:"rto_cancels_started,omitempty"`
+	RTOCancelsExisting []string `json:"rto_cancels_existing,omitempty"`
+}
+
+// PushIngest turns a push event into durable work. The ingress starts it
+// before answering 2xx, with an ID derived from the event and REJECT_DUPLICATE,
+// so a redelivery is a no-op and an event is never lost once acknowledged,
+// even if Mongo or the worker is down: the activities retry until they can.
+// A status event finds its order and goes through the same status-update path
+// as a poll (ApplyStatusObservations, then StartRTOCancels): one first-RTO
+// mechanism for every source. Every event ends recorded in push_events.
+func PushIngest(ctx workflow.Context, in PushIngestInput) (PushIngestResult, error) {
+	mongoCtx := workflow.WithActivityOptions(ctx, mongoActivity)
+	res := PushIngestResult{Outcome: outcomeOf(in.Kind)}
+	var err error
+	switch in.Kind {
+	case PushKindStatus, PushKindCustomerReturn, PushKindIgnored:
+		if res.OrderID, err = findPushOrder(ctx, mongoCtx, in.OrderRefs); err != nil {
+			return res, err
+		}
+		if in.Kind == PushKindStatus {
+			if res.OrderID == "" {
+				res.Outcome = store.PushOutcomeUnmatched
+			} else if err := applyPushStatus(mongoCtx, in, &res); err != nil {
+				return res, err
+			}
+		}
+	case PushKindStock:
+		if err := workflow.ExecuteActivity(mongoCtx, a.ApplyStockLevels,
+			activities.ApplyStockLevelsInput{Levels: in.Stock}).Get(ctx, nil); err != nil {
+			return res, err
+		}
+	}
+	return res, workflow.ExecuteActivity(mongoCtx, a.RecordPushEvent, pushRecord(in, res)).Get(ctx, nil)
+}
+
+func outcomeOf(kind string) string {
+	switch kind {
+	case PushKindStatus:
+		return store.PushOutcomeApplied
+	case PushKindCustomerReturn:
+		return store.PushOutcomeCustomerReturn
+	case PushKindTest:
+		return store.PushOutcomeTest
+	case PushKindStock:
+		return store.PushOutcomeStock
+	}
+	return store.PushOutcomeIgnored
+}
+
+// findPushOrder resolves the order and, when found, makes this workflow
+// findable by OrderID in the UI.
+func findPushOrder(ctx, mongoCtx workflow.Context, refs []store.OrderRef) (string, error) {
+	if len(refs) == 0 {
+		return "", nil
+	}
+	var found activities.FindPushOrderResult
+	if err := workflow.ExecuteActivity(mongoCtx, a.FindPushOrder,
+		activities.FindPushOrderInput{Refs: refs}).Get(ctx, &found); err != nil {
+		return "", err
+	}
+	if !found.Found {
+		return "", nil
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, OrderIDAttr.ValueSet(found.OrderID)); err != nil {
+		return "", err
+	}
+	return found.OrderID, nil
+}
+
+// applyPushStatus is the poller's status-update path for the event's scans.
+func applyPushStatus(ctx workflow.Context, in PushIngestInput, res *PushIngestResult) error {
+	obs := make([]tracking.Observation, len(in.Scans))
+	for i, s := range in.Scans {
+		obs[i] = tracking.Observation{OrderID: res.OrderID, Source: in.Source, Status: s.Status, EventTime: s.EventTime}
+	}
+	var applied activities.ApplyStatusResult
+	if err := workflow.ExecuteActivity(ctx, a.ApplyStatusObservations,
+		activities.ApplyStatusInput{Observations: obs}).Get(ctx, &applied); err != nil {
+		return err
+	}
+	// The RTOCancel must be as findable as a poll-driven one: when the order
+	// document lacks its AWB or courier, the event's waybill and source fill them.
+	for i := range applied.RTOCandidates {
+		c := &applied.RTOCandidates[i]
+		if c.AWB == "" {
+			c.AWB = in.Waybill
+		}
+		if c.Courier == "" {
+			c.Courier = in.Source
+		}
+	}
+	started, existing, err := StartRTOCancels(ctx, applied.RTOCandidates)
+	if err != nil {
+		return err
+	}
+	res.Modified, res.RTOCancelsStarted, res.RTOCancelsExisting = applied.Modified, started, existing
+	return nil
+}
+
+func pushRecord(in PushIngestInput, res PushIngestResult) store.PushEvent {
+	statuses := make([]string, len(in.Scans))
+	for i, s := range in.Scans {
+		statuses[i] = s.Status
+	}
+	return store.PushEvent{
+		ID: in.EventID, Source: in.Source, Account: in.Account, Outcome: res.Outcome, Event: in.Event,
+		Waybill: in.Waybill, OrderRefs: in.OrderRefs, OrderID: res.OrderID, Statuses: statuses,
+		EventTime: in.EventTime, ReceivedAt: in.ReceivedAt,
+	}
+}

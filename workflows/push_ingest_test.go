@@ -1,0 +1,149 @@
+package workflows
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"orderflow/activities"
+	"orderflow/store"
+	"orderflow/tracking"
+)
+
+// pushStore fakes the store for PushIngest: one known order, the status path
+// reporting every RTO-family observation as a first-RTO candidate.
+type pushStore struct {
+	memStore
+	mu       sync.Mutex
+	orderID  string // the order every ref finds; "" finds none
+	observed []tracking.Observation
+	recorded []store.PushEvent
+	stock    []store.StockLevel
+}
+
+func (p *pushStore) ApplyObservations(_ context.Context, obs []tracking.Observation) (store.ApplyResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.observed = append(p.observed, obs...)
+	var res store.ApplyResult
+	for _, o := range obs {
+		if tracking.IsRTO(o.Status) {
+			res.RTOCandidates = append(res.RTOCandidates, store.RTOCandidate{OrderID: o.OrderID, Status: o.Status, Source: o.Source})
+			break
+		}
+	}
+	return res, nil
+}
+
+func (p *pushStore) FindOrder(context.Context, []store.OrderRef) (string, bool, error) {
+	return p.orderID, p.orderID != "", nil
+}
+
+func (p *pushStore) RecordPushEvent(_ context.Context, ev store.PushEvent) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.recorded = append(p.recorded, ev)
+	return nil
+}
+
+func (p *pushStore) ApplyStockLevel(_ context.Context, l store.StockLevel) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stock = append(p.stock, l)
+	return true, nil
+}
+
+type pushFixture struct {
+	env      *testsuite.TestWorkflowEnvironment
+	store    *pushStore
+	children []RTOCancelInput
+}
+
+func newPushFixture(orderID string) *pushFixture {
+	f := &pushFixture{store: &pushStore{orderID: orderID}}
+	var suite testsuite.WorkflowTestSuite
+	f.env = suite.NewTestWorkflowEnvironment()
+	f.env.RegisterWorkflow(PushIngest)
+	f.env.RegisterWorkflow(RTOCancel)
+	f.env.RegisterActivity(&activities.Activities{Store: f.store, Push: f.store})
+	f.env.OnWorkflow(RTOCancel, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in RTOCancelInput) (RTOCancelResult, error) {
+		f.children = append(f.children, in)
+		return RTOCancelResult{Claimed: true}, nil
+	})
+	return f
+}
+
+func (f *pushFixture) run(t *testing.T, in PushIngestInput) PushIngestResult {
+	t.Helper()
+	f.env.ExecuteWorkflow(PushIngest, in)
+	if !f.env.IsWorkflowCompleted() || f.env.GetWorkflowError() != nil {
+		t.Fatalf("workflow: completed=%v err=%v", f.env.IsWorkflowCompleted(), f.env.GetWorkflowError())
+	}
+	var res PushIngestResult
+	if err := f.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.store.recorded) != 1 || f.store.recorded[0].Outcome != res.Outcome || f.store.recorded[0].ID != in.EventID {
+		t.Errorf("recorded %+v, want one record with outcome %q", f.store.recorded, res.Outcome)
+	}
+	return res
+}
+
+var pushAt = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+
+func statusPush(scans ...PushScan) PushIngestInput {
+	return PushIngestInput{EventID: "push:clickpost:acme:e1", Source: "clickpost", Account: "acme", Kind: PushKindStatus,
+		Waybill: "W1", OrderRefs: []store.OrderRef{{Field: store.OrderFieldAWB, Value: "W1"}}, Scans: scans, EventTime: pushAt}
+}
+
+func TestPushIngestRTOGoesThroughTheStatusPathAndStartsRTOCancel(t *testing.T) {
+	f := newPushFixture("o1")
+	res := f.run(t, statusPush(PushScan{Status: tracking.InTransit, EventTime: pushAt}, PushScan{Status: tracking.RTOInTransit, EventTime: pushAt.Add(time.Hour)}))
+	if res.Outcome != store.PushOutcomeApplied || res.OrderID != "o1" {
+		t.Errorf("result %+v", res)
+	}
+	if len(f.store.observed) != 2 || f.store.observed[1].Source != "clickpost" || f.store.observed[1].OrderID != "o1" {
+		t.Errorf("observations %+v", f.store.observed)
+	}
+	if len(res.RTOCancelsStarted) != 1 || res.RTOCancelsStarted[0] != RTOCancelWorkflowID("o1") || len(f.children) != 1 {
+		t.Errorf("started %v, children %+v", res.RTOCancelsStarted, f.children)
+	}
+}
+
+func TestPushIngestUnknownWaybillIsRecordedUnmatched(t *testing.T) {
+	f := newPushFixture("")
+	res := f.run(t, statusPush(PushScan{Status: tracking.RTO, EventTime: pushAt}))
+	if res.Outcome != store.PushOutcomeUnmatched || len(f.store.observed) != 0 || len(f.children) != 0 {
+		t.Errorf("result %+v, observed %d, children %d", res, len(f.store.observed), len(f.children))
+	}
+}
+
+func TestPushIngestCustomerReturnAndTestChangeNoOrder(t *testing.T) {
+	for kind, outcome := range map[string]string{
+		PushKindCustomerReturn: store.PushOutcomeCustomerReturn,
+		PushKindTest:           store.PushOutcomeTest,
+		PushKindIgnored:        store.PushOutcomeIgnored,
+	} {
+		f := newPushFixture("o1")
+		in := statusPush(PushScan{Status: tracking.RTO, EventTime: pushAt}) // a scan that must not be applied
+		in.Kind = kind
+		res := f.run(t, in)
+		if res.Outcome != outcome || len(f.store.observed) != 0 || len(f.children) != 0 {
+			t.Errorf("%s: result %+v, observed %d, children %d", kind, res, len(f.store.observed), len(f.children))
+		}
+	}
+}
+
+func TestPushIngestStockKeepsLevels(t *testing.T) {
+	f := newPushFixture("")
+	res := f.run(t, PushIngestInput{EventID: "push:fulfilment:acme:7", Source: "fulfilment", Account: "acme", Kind: PushKindStock,
+		Stock: []store.StockLevel{{ID: "a", Quantity: 1}, {ID: "b", Quantity: 0}}})
+	if res.Outcome != store.PushOutcomeStock || len(f.store.stock) != 2 || len(f.store.observed) != 0 {
+		t.Errorf("result %+v, stock %+v", res, f.store.stock)
+	}
+}
