@@ -6,9 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
@@ -54,24 +52,16 @@ func (d Deps) reportStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := workflows.StatusUpdateWorkflowID(obs)
-	_, err := d.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                d.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.OrderIDAttr.ValueSet(obs.OrderID), workflows.TrackingStatusAttr.ValueSet(obs.Status)),
-	}, workflows.StatusUpdate, workflows.StatusUpdateInput{Observations: []tracking.Observation{obs}})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	duplicate, err := d.handOff(r.Context(), id,
+		[]temporal.SearchAttributeUpdate{workflows.OrderIDAttr.ValueSet(obs.OrderID), workflows.TrackingStatusAttr.ValueSet(obs.Status)},
+		workflows.StatusUpdate, workflows.StatusUpdateInput{Observations: []tracking.Observation{obs}})
 	switch {
-	case err == nil:
-		writeJSON(w, http.StatusAccepted, map[string]any{"workflow_id": id, "duplicate": false})
-	case errors.As(err, &started):
+	case err != nil:
+		d.writeUnavailable(w, "a status report", id, err)
+	case duplicate:
 		writeJSON(w, http.StatusOK, map[string]any{"workflow_id": id, "duplicate": true})
 	default:
-		d.Logger.Warn("could not hand a status report to Temporal", zap.String("workflow_id", id), zap.Error(err))
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "workflow engine unavailable; retry later", "")
+		writeJSON(w, http.StatusAccepted, map[string]any{"workflow_id": id, "duplicate": false})
 	}
 }
 

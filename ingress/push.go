@@ -1,7 +1,6 @@
 package ingress
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,9 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
@@ -20,10 +16,6 @@ import (
 	"orderflow/tracking/fulfilment"
 	"orderflow/workflows"
 )
-
-// startIngestTimeout bounds the hand-over to Temporal: a sender waiting longer
-// would time out and retry anyway, so answer 503 first.
-const startIngestTimeout = 10 * time.Second
 
 // mountPushWebhooks serves the push tracking webhooks. They are outside /v1
 // and its API key: each sender authenticates with its own per-account key
@@ -135,28 +127,12 @@ func (d Deps) startIngest(w http.ResponseWriter, r *http.Request, in workflows.P
 	if len(in.Scans) > 0 {
 		attrs = append(attrs, workflows.TrackingStatusAttr.ValueSet(newestScan(in.Scans).Status))
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), startIngestTimeout)
-	defer cancel()
-	_, err := d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       in.EventID,
-		TaskQueue:                d.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		// Without it the SDK answers a start of a still-running ID with that run, not an error.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
-	}, workflows.PushIngest, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	switch {
-	case err == nil:
-		writeJSON(w, http.StatusOK, map[string]any{"event_id": in.EventID, "duplicate": false})
-	case errors.As(err, &started):
-		writeJSON(w, http.StatusOK, map[string]any{"event_id": in.EventID, "duplicate": true})
-	default:
-		d.Logger.Warn("could not hand a push event to Temporal", zap.String("workflow_id", in.EventID), zap.Error(err))
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "workflow engine unavailable; retry later", "")
+	duplicate, err := d.handOff(r.Context(), in.EventID, attrs, workflows.PushIngest, in)
+	if err != nil {
+		d.writeUnavailable(w, "a push event", in.EventID, err)
+		return
 	}
+	writeJSON(w, http.StatusOK, map[string]any{"event_id": in.EventID, "duplicate": duplicate})
 }
 
 func newestScan(scans []workflows.PushScan) workflows.PushScan {
