@@ -82,6 +82,9 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 			{Keys: bson.D{{Key: "ok", Value: 1}, {Key: "created_at", Value: -1}}, Options: options.Index().SetName("ok_created")},
 		},
 	}
+	for coll, models := range recoveryIndexes() {
+		indexes[coll] = append(indexes[coll], models...)
+	}
 	for coll, models := range indexes {
 		missing, err := s.missingIndexes(ctx, coll, models)
 		if err != nil {
