@@ -203,6 +203,7 @@ func (s *stack) startWorker() {
 	}
 	w := sdkworker.New(tc, s.cfg.Temporal.TaskQueue, sdkworker.Options{})
 	worker.Register(w, worker.NewActivities(s.store, s.cfg.CRM, observability.NewMetrics()))
+	w.RegisterActivity(worker.NewRecoveryActivities(s.store, observability.NewMetrics()))
 	if err := w.Start(); err != nil {
 		s.t.Fatal(err)
 	}

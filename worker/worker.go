@@ -26,6 +26,7 @@ import (
 func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflow(workflows.StatusUpdate)
 	w.RegisterWorkflow(workflows.RTOCancel)
+	w.RegisterWorkflow(workflows.RevenueRecovery)
 	w.RegisterActivity(acts)
 }
 
@@ -62,6 +63,7 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 
 	w := sdkworker.New(tc, cfg.Temporal.TaskQueue, sdkworker.Options{})
 	Register(w, NewActivities(st, cfg.CRM, metrics))
+	w.RegisterActivity(NewRecoveryActivities(st, metrics))
 
 	admin := &http.Server{
 		Addr:              cfg.Worker.MetricsListen,
