@@ -344,6 +344,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 // assertNoSecretLeaked fails the test if a secret reached a log line or an API response.
 func (s *stack) assertNoSecretLeaked() {
 	secrets := append([]string{apiKey, crmClientSecret}, s.crm.IssuedTokens()...)
+	secrets = append(secrets, recoverySecrets...)
 	for _, where := range []struct {
 		name string
 		text string
