@@ -2,6 +2,7 @@
 //
 //	demo seed                 demo orders + marketplaces, and seed 000's webhook config through the API
 //	demo rto <order_id>       report the order as rto through the status-update path
+//	demo recovery             send failed-payment webhooks of demo invoices from the sandbox billing platform
 //	demo search-attributes    print the dev server's --search-attribute flags
 //
 // It reads the same config file as the worker and starter (ORDERFLOW_CONFIG).
@@ -41,6 +42,8 @@ func main() {
 		err = seed(cfg, api)
 	case os.Args[1] == "rto" && len(os.Args) == 3:
 		err = reportRTO(api, os.Args[2])
+	case os.Args[1] == "recovery":
+		err = sendRecoveryDemo(api)
 	default:
 		usage()
 	}
@@ -73,6 +76,9 @@ func seed(cfg config.Config, api *resty.Client) error {
 			return err
 		}
 		fmt.Println("created seed 000's webhook configuration through the API; webhook", hookID)
+	}
+	if err := seedRecovery(ctx, st, api); err != nil {
+		return err
 	}
 	fmt.Println("demo orders (make rto ORDER=<id> to move one to RTO):")
 	for _, o := range orders {
@@ -117,7 +123,7 @@ func envOr(key, def string) string {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: demo seed | demo rto <order_id> | demo search-attributes")
+	fmt.Fprintln(os.Stderr, "usage: demo seed | demo rto <order_id> | demo recovery | demo search-attributes")
 	os.Exit(2)
 }
 

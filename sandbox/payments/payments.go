@@ -72,6 +72,18 @@ type Processor struct {
 	intents  map[string]*intent
 	requests int
 	seq      int
+	scenario Scenario
+}
+
+// Scenario decides the outcome of a new charge when no script is queued:
+// previous is how many charges this payment method already made for the invoice.
+type Scenario func(paymentMethod, invoiceID string, previous int) Outcome
+
+// SetScenario installs a stateless scenario (the demo's: outcomes by payment method).
+func (p *Processor) SetScenario(s Scenario) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.scenario = s
 }
 
 // New makes a processor accepting apiKey as the Bearer secret key.
@@ -174,6 +186,15 @@ func (p *Processor) create(w http.ResponseWriter, r *http.Request) {
 	out := Outcome{Kind: Succeed}
 	if q := p.scripts[pm]; len(q) > 0 {
 		out, p.scripts[pm] = q[0], q[1:]
+	} else if p.scenario != nil {
+		invoice := r.PostForm.Get("metadata[invoice_id]")
+		previous := 0
+		for _, c := range p.charges {
+			if c.PaymentMethod == pm && c.Metadata["invoice_id"] == invoice {
+				previous++
+			}
+		}
+		out = p.scenario(pm, invoice, previous)
 	}
 	if out.Kind == ServerFail {
 		p.mu.Unlock()
