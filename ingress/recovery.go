@@ -225,7 +225,7 @@ func (h *recoveryIngress) dispatch(ctx context.Context, w http.ResponseWriter, p
 		default:
 			outcome, err = h.signalWithStart(ctx, wfID, sig, workflows.RevenueRecoveryInput{
 				ProfileID: profileID, MerchantID: prof.MerchantID, InvoiceID: ev.InvoiceID, BillingConnectorID: acct.ID.Hex(),
-				PaymentConnectorID: payID, Policy: prof.Policy(rm.MaxRetryCount),
+				PaymentConnectorID: payID, Policy: prof.Policy(rm.MaxRetryCount), PSyncDelays: prof.PSyncDelays(),
 			})
 		}
 	case recovery.SuccessPaymentExternal, recovery.CancelInvoice, recovery.PendingPayment:

@@ -63,6 +63,13 @@ func prepareProfile(_ context.Context, p, old *store.BusinessProfile) error {
 		return fieldError("max_random_schedule_delay_in_seconds", "must be 0..3600")
 	case p.SmartDelayScale < 0:
 		return fieldError("smart_delay_scale", "must not be negative")
+	case len(p.PSyncDelaysSeconds) > 100:
+		return fieldError("psync_delays_seconds", "at most 100 syncs")
+	}
+	for _, d := range p.PSyncDelaysSeconds {
+		if d < 1 {
+			return fieldError("psync_delays_seconds", "every delay must be at least 1 second")
+		}
 	}
 	if p.CascadingSchedule != nil {
 		if err := p.CascadingSchedule.Schedule().Validate(); err != nil {

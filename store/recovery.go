@@ -42,7 +42,19 @@ type BusinessProfile struct {
 	MaxRandomDelaySeconds *int `bson:"max_random_schedule_delay_in_seconds,omitempty" json:"max_random_schedule_delay_in_seconds,omitempty"`
 	// SmartDelayScale multiplies the smart scheduler's delays (demos: 0.001).
 	SmartDelayScale float64 `bson:"smart_delay_scale,omitempty" json:"smart_delay_scale,omitempty"`
-	Timestamps      `bson:",inline"`
+	// PSyncDelaysSeconds are the waits before each status sync of a processing
+	// payment (default 60 s, 5 min ×5, then hourly for a day).
+	PSyncDelaysSeconds []int `bson:"psync_delays_seconds,omitempty" json:"psync_delays_seconds,omitempty"`
+	Timestamps         `bson:",inline"`
+}
+
+// PSyncDelays converts PSyncDelaysSeconds; nil means the workflow's default.
+func (p BusinessProfile) PSyncDelays() []time.Duration {
+	var out []time.Duration
+	for _, s := range p.PSyncDelaysSeconds {
+		out = append(out, time.Duration(s)*time.Second)
+	}
+	return out
 }
 
 // ScheduleConfig is a cascading schedule in the API's units (seconds).

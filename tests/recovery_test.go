@@ -510,3 +510,68 @@ func TestRecoveryWebhookAnswers503WhenTemporalIsUnreachable(t *testing.T) {
 		t.Errorf("%d events recorded", n)
 	}
 }
+
+// Profiles and connector accounts: validation names the field, secrets are
+// write-only (never returned, kept when an update leaves them out), references are checked.
+func TestRecoveryConfigurationAPI(t *testing.T) {
+	r := newRecoveryStack(t)
+	r.setup(seconds)
+	for _, tc := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"webhook_url": "http://x/y"}, "merchant_id"},
+		{map[string]any{"merchant_id": "m", "webhook_url": "ftp://x"}, "webhook_url"},
+		{map[string]any{"merchant_id": "m", "webhook_url": "http://x", "revenue_recovery_retry_algorithm_type": "random"}, "revenue_recovery_retry_algorithm_type"},
+		{map[string]any{"merchant_id": "m", "webhook_url": "http://x", "cascading_schedule": map[string]any{"frequencies": []any{}}}, "cascading_schedule"},
+		{map[string]any{"merchant_id": "m", "webhook_url": "http://x", "payment_response_hash_key": "short"}, "payment_response_hash_key"},
+	} {
+		if code, out := r.call("POST", "/v1/profiles", tc.body); code != 400 || out["field"] != tc.field {
+			t.Errorf("profile %v: %d %v, want 400 on %s", tc.body, code, out, tc.field)
+		}
+	}
+	billingBody := func() map[string]any {
+		return map[string]any{"profile_id": r.profileID, "connector_type": "billing_processor", "connector_name": "recurly",
+			"base_url": "http://127.0.0.1:1", "connector_account_details": map[string]any{"api_key": billingAPIKey},
+			"connector_webhook_details": map[string]any{"merchant_secret": recurlyWebhookKey},
+			"feature_metadata": map[string]any{"revenue_recovery": map[string]any{"max_retry_count": 3, "billing_connector_retry_threshold": 0,
+				"billing_account_reference": map[string]any{r.paymentID: "gw"}}}}
+	}
+	for field, mutate := range map[string]func(map[string]any){
+		"connector_name": func(b map[string]any) { b["connector_name"] = "paypal" },
+		"profile_id":     func(b map[string]any) { b["profile_id"] = "64c000000000000000000001" },
+		"connector_webhook_details.merchant_secret": func(b map[string]any) { b["connector_webhook_details"] = map[string]any{} },
+		"feature_metadata.revenue_recovery.billing_account_reference": func(b map[string]any) {
+			b["feature_metadata"] = map[string]any{"revenue_recovery": map[string]any{"billing_account_reference": map[string]any{"64c000000000000000000002": "gw"}}}
+		},
+		"base_url": func(b map[string]any) { b["base_url"] = "not a url" },
+	} {
+		b := billingBody()
+		mutate(b)
+		if code, out := r.call("POST", "/v1/connector-accounts", b); code != 400 || out["field"] != field {
+			t.Errorf("%s: %d %v", field, code, out)
+		}
+	}
+	created := r.mustCall(201, "POST", "/v1/connector-accounts", billingBody())
+	id := created["id"].(string)
+	if got := fmt.Sprint(created["secrets_set"]); !strings.Contains(got, "merchant_secret") || !strings.Contains(got, "api_key") {
+		t.Errorf("secrets_set %v", created["secrets_set"])
+	}
+	// An update that leaves the secrets out keeps them: the webhook still verifies.
+	upd := billingBody()
+	upd["connector_webhook_details"] = map[string]any{}
+	upd["connector_account_details"] = map[string]any{"auth_type": "HeaderKey"}
+	r.mustCall(200, "PUT", "/v1/connector-accounts/"+id, upd)
+	acct, err := r.store.ConnectorAccount(context.Background(), id)
+	if err != nil || acct.WebhookDetails.MerchantSecret != recurlyWebhookKey || acct.AccountDetails.APIKey != billingAPIKey {
+		t.Errorf("secrets not kept on update: %v", err)
+	}
+	for _, path := range []string{"/v1/connector-accounts/" + id, "/v1/connector-accounts", "/v1/profiles", "/v1/profiles/" + r.profileID} {
+		r.mustCall(200, "GET", path, nil) // the secret scan at cleanup checks every response
+	}
+	r.mustCall(404, "GET", "/v1/connector-accounts/64c000000000000000000003", nil)
+	// The payment connector is referenced by billing connectors; the profile has connectors.
+	r.mustCall(409, "DELETE", "/v1/connector-accounts/"+r.paymentID, nil)
+	r.mustCall(409, "DELETE", "/v1/profiles/"+r.profileID, nil)
+	r.mustCall(204, "DELETE", "/v1/connector-accounts/"+id, nil)
+}

@@ -161,7 +161,7 @@ func Configure(post demo.PostFunc, sandboxURL string) (Config, error) {
 		"payment_response_hash_key": HashKey, "revenue_recovery_retry_algorithm_type": "cascading",
 		"cascading_schedule": map[string]any{"start_after_seconds": 5,
 			"frequencies": []map[string]any{{"delay_seconds": 10, "count": 2}, {"delay_seconds": 20, "count": 3}}},
-		"max_random_schedule_delay_in_seconds": 2,
+		"max_random_schedule_delay_in_seconds": 2, "psync_delays_seconds": []int{3, 5, 10, 30},
 	})
 	if err != nil {
 		return Config{}, err
