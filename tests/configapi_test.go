@@ -172,11 +172,14 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	}
 	crud := map[string][]string{"": {"get", "post"}, "/{id}": {"get", "put", "delete"}}
 	want := map[string][]string{
-		"/v1/orders/{order_id}/tracking": {"post"},
-		"/v1/orders/{order_id}/rto":      {"get"},
-		"/v1/webhook-deliveries":         {"get"},
+		"/v1/orders/{order_id}/tracking":                         {"post"},
+		"/v1/orders/{order_id}/rto":                              {"get"},
+		"/v1/webhook-deliveries":                                 {"get"},
+		"/v1/recoveries/{profile_id}/{invoice_id}":               {"get"},
+		"/v2/payments/recovery":                                  {"post"},
+		"/webhooks/revenue_recovery/{profile_id}/{connector_id}": {"post"},
 	}
-	for _, r := range []string{"events", "auths", "payloads", "conditions", "webhooks"} {
+	for _, r := range []string{"events", "auths", "payloads", "conditions", "webhooks", "profiles", "connector-accounts"} {
 		for suffix, methods := range crud {
 			want["/v1/"+r+suffix] = methods
 		}
