@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -205,7 +206,7 @@ func TestRecoverySucceedsOnThirdRetryWithOneWebhook(t *testing.T) {
 	w := got[0]
 	obj := w.Body["content"].(map[string]any)["object"].(map[string]any)
 	rr := obj["feature_metadata"].(map[string]any)["revenue_recovery"].(map[string]any)
-	if w.EventType != recovery.EventPaymentSucceeded || w.EventID != RecoveryWebhookEventID(RevenueRecoveryWorkflowIDForTest(), recovery.EventPaymentSucceeded) ||
+	if w.EventType != recovery.EventPaymentSucceeded || w.EventID != RecoveryWebhookEventID(testWorkflowID, recovery.EventPaymentSucceeded) ||
 		w.WebhookID != w.EventID || obj["merchant_reference_id"] != testInvoice || obj["connector_transaction_id"] != charges[2].PaymentIntentID ||
 		rr["total_retry_count"] != 3.0 || rr["first_payment_attempt_pg_error_code"] != "card_declined" {
 		t.Errorf("webhook %+v", w.Body)
@@ -215,8 +216,23 @@ func TestRecoverySucceedsOnThirdRetryWithOneWebhook(t *testing.T) {
 	}
 }
 
-// RevenueRecoveryWorkflowIDForTest is the test environment's default workflow ID.
-func RevenueRecoveryWorkflowIDForTest() string { return "default-test-workflow-id" }
+// testWorkflowID is the test environment's default workflow ID.
+const testWorkflowID = "default-test-workflow-id"
+
+func TestRecoveryNames(t *testing.T) {
+	id := RevenueRecoveryWorkflowID(testProfileID, "inv:with:colons")
+	p, inv, ok := InvoiceFromRevenueRecoveryWorkflowID(id)
+	if !ok || p != testProfileID || inv != "inv:with:colons" {
+		t.Errorf("round trip %q → %q %q %v", id, p, inv, ok)
+	}
+	k1, k2 := RecoveryPaymentIdempotencyKey(id, 1), RecoveryPaymentIdempotencyKey(id, 2)
+	if k1 == k2 || k1 != RecoveryPaymentIdempotencyKey(id, 1) || len(RecoveryPaymentIdempotencyKey(id+strings.Repeat("x", 500), 99)) > 255 {
+		t.Errorf("idempotency keys %q %q", k1, k2)
+	}
+	if RecoveryWebhookEventID(id, "payment_succeeded") == RecoveryWebhookEventID(id, "payment_failed") {
+		t.Error("event ids of two event types collide")
+	}
+}
 
 func TestRecoveryExternalSuccessDuringWaitStopsWithoutWebhook(t *testing.T) {
 	f := newRecoveryFixture(t)
