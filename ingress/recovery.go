@@ -30,6 +30,7 @@ const (
 	outcomeNotRunning       = "no_recovery"      // success / cancel / pending for an invoice we are not recovering
 	outcomeAlreadyFinished  = "already_finished" // the invoice's recovery is over
 	outcomeNoPaymentAccount = "no_payment_connector"
+	outcomeNoPaymentMethod  = "no_payment_method" // nothing to retry off-session with
 )
 
 // temporalCallTimeout bounds one hand-off to Temporal, so a dead frontend gives 503, not a hung sender.
@@ -218,6 +219,8 @@ func (h *recoveryIngress) dispatch(ctx context.Context, w http.ResponseWriter, p
 			outcome = outcomeMonitoring
 		case fromWebhook && ev.PlatformAttemptCount <= rm.BillingConnectorRetryThreshold:
 			outcome = outcomeBelowThreshold
+		case ev.PaymentMethodToken == "" || ev.ConnectorCustomerID == "":
+			outcome = outcomeNoPaymentMethod
 		case payID == "":
 			outcome = outcomeNoPaymentAccount
 			h.Logger.Warn("no payment connector for this billing gateway: check billing_account_reference",

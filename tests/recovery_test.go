@@ -346,6 +346,16 @@ func TestRecoveryWebhookRefusals(t *testing.T) {
 	if len(evs) != 1 || evs[0].Outcome != "below_threshold" {
 		t.Errorf("below-threshold event %+v", evs)
 	}
+	// No stored payment method: nothing to retry off-session with.
+	bare := r.invoice("inv_bare")
+	bare.PaymentMethod = ""
+	if code := r.send(recovery.CustomBilling, billing.Failed, bare); code != 200 {
+		t.Errorf("no payment method: %d", code)
+	}
+	evs, _ = r.store.RecoveryEvents(ctx, r.profileID, bare.ID)
+	if ids := r.byInvoice(bare.ID); len(ids) != 0 || len(evs) != 1 || evs[0].Outcome != "no_payment_method" {
+		t.Errorf("no payment method started %v, events %+v", ids, evs)
+	}
 }
 
 // External success and cancellation stop a waiting recovery with no webhook.

@@ -205,6 +205,8 @@ func (w *revenueRecovery) run(ctx workflow.Context) (RecoveryResult, error) {
 	}
 	w.drainSignals(ctx)
 	w.logger.Info("revenue recovery finished", "status", w.st.Status, "retry_count", w.st.RetryCount)
+	// Through the SDK's metrics handler (on the worker's Prometheus registry), which stays silent on replay.
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"status": w.st.Status}).Counter("orderflow_recovery_outcomes").Inc(1)
 	return RecoveryResult{Status: w.st.Status, RetryCount: w.st.RetryCount, Webhooks: w.st.Webhooks}, nil
 }
 
