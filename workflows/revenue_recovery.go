@@ -240,9 +240,9 @@ func (w *revenueRecovery) drainSignals(ctx workflow.Context) {
 // billing event arrives first; it reports whether the retry is due.
 func (w *revenueRecovery) waitForRetry(ctx workflow.Context) bool {
 	wait := w.st.NextRetryAt.Sub(workflow.Now(ctx))
-	if wait <= 0 {
+	if wait <= 0 { // due already (e.g. right after continue-as-new); an event may still move it
 		w.drainSignals(ctx)
-		return w.st.Status == RecoveryScheduled
+		return w.st.Status == RecoveryScheduled && !w.st.NextRetryAt.After(workflow.Now(ctx))
 	}
 	timerCtx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
