@@ -54,7 +54,7 @@ bin/demo seed
 cat <<'INFO'
 
 orderflow is running.
-  Temporal Web UI     http://127.0.0.1:8233   (filter by OrderID, AWB, Courier, TrackingStatus)
+  Temporal Web UI     http://127.0.0.1:8233   (filter by OrderID, AWB, Courier, TrackingStatus, InvoiceID, RecoveryStatus)
   API + OpenAPI       http://127.0.0.1:8080/openapi.yaml   (X-API-Key: dev-api-key-change-me)
   sandbox CRM         http://127.0.0.1:8090   (cancel-order calls it received)
   recovery sandbox    http://127.0.0.1:8092   (billing platform, payment processor, merchant webhooks verified)
