@@ -86,8 +86,10 @@ func sendRecoveryDemo(api *resty.Client) error {
 		if err != nil {
 			return err
 		}
+		if resp.StatusCode() != 200 {
+			return fmt.Errorf("recovery sandbox: POST /send: %d", resp.StatusCode())
+		}
 		fmt.Printf("%-14s invoice %-28s orderflow answered %v — %s\n", sc.platform, inv.ID, out["status_code"], sc.what)
-		_ = resp
 	}
 	fmt.Printf("\nWatch: Temporal UI http://127.0.0.1:8233 (filter InvoiceID = \"…\" or RecoveryStatus = \"scheduled\"),\n"+
 		"the sandbox http://127.0.0.1:8092 (webhooks verified, charges, record-backs), and\n"+
