@@ -381,6 +381,9 @@ func TestRecoveryStopsOnExternalSuccessAndCancel(t *testing.T) {
 		}
 		var res workflows.RecoveryResult
 		r.waitWorkflow(wfID, &res)
+		if kind == billing.Succeeded {
+			r.recordHistory(wfID, "revenue_recovery_external_success_history.json")
+		}
 		if res.Status != want || len(r.processor.ChargesFor(inv.ID)) != 0 || len(r.accepted(inv.ID)) != 0 {
 			t.Errorf("%s: result %+v", kind, res)
 		}
