@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -430,5 +431,37 @@ func TestRecoveryWebhookRetriedWithSameEventID(t *testing.T) {
 	}
 	if len(f.store.deliveries) != 3 || f.store.deliveries[2].Attempt != 3 || !f.store.deliveries[2].OK || f.store.deliveries[0].OK {
 		t.Errorf("logged deliveries %+v", f.store.deliveries)
+	}
+}
+
+func TestRecoverySmartRetriesTransientSoonAndRecordsSearchAttributes(t *testing.T) {
+	f := newRecoveryFixture(t)
+	f.in.Policy = recovery.Policy{Algorithm: recovery.Smart, MaxJitter: 0}
+	f.proc.Script(testPM, payments.Outcome{Kind: payments.Decline, Code: "processing_error", DeclineCode: "try_again_later"})
+	var statuses []string
+	var retryCounts []int64
+	f.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		if v, ok := sa.GetKeyword(RecoveryStatusAttr); ok && (len(statuses) == 0 || statuses[len(statuses)-1] != v) {
+			statuses = append(statuses, v)
+		}
+		if inv, _ := sa.GetKeyword(InvoiceIDAttr); inv != testInvoice {
+			t.Errorf("InvoiceID attribute %q", inv)
+		}
+		n, _ := sa.GetInt64(RetryCountAttr)
+		retryCounts = append(retryCounts, n)
+	}).Return(nil)
+	sig := failure("ev_1")
+	sig.Event.DeclineCode = "insufficient_funds" // the platform's decline: smart waits a day first
+	f.signalAt(0, sig)
+	start := f.env.Now()
+	res := f.run()
+	// A day for insufficient funds, then an hour after our transient failure.
+	if res.Status != RecoverySucceededInternal || res.RetryCount != 2 || f.env.Now().Sub(start) < 25*time.Hour || f.env.Now().Sub(start) > 25*time.Hour+time.Minute {
+		t.Errorf("result %+v after %v", res, f.env.Now().Sub(start))
+	}
+	want := []string{RecoveryAwaitingEvent, RecoveryScheduled, RecoveryExecuting, RecoveryScheduled, RecoveryExecuting, RecoverySucceededInternal}
+	if strings.Join(statuses, ",") != strings.Join(want, ",") || retryCounts[len(retryCounts)-1] != 2 {
+		t.Errorf("RecoveryStatus went %v (RetryCount %v), want %v", statuses, retryCounts, want)
 	}
 }
