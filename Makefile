@@ -6,7 +6,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 BIN                   := $(CURDIR)/bin
 GO_TEST_FLAGS         ?= -race -count=1
 
-.PHONY: test unit-test integration-test lint run rto build clean
+.PHONY: test unit-test integration-test lint run rto push recovery build clean
 
 ## test: lint, unit tests, then integration tests on a real Temporal dev server and FerretDB
 test: lint unit-test integration-test
@@ -31,10 +31,13 @@ run: $(BIN)/temporal build
 rto: build
 	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo rto $(ORDER)
 
-.PHONY: push
 ## push: the sandbox Clickpost and fulfilment senders push the demo orders' events (while `make run` runs)
 push: build
 	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo push
+
+## recovery: the sandbox billing platforms report failed invoice payments (while `make run` runs)
+recovery: build
+	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo recovery
 
 build:
 	go build -o $(BIN)/ ./cmd/...

@@ -52,6 +52,7 @@ func Router(d Deps) http.Handler {
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", d.requireAPIKey(api))
+	mountRecovery(root, api, d)
 	root.HandleFunc("GET /openapi.yaml", serveOpenAPI)
 	mountPushWebhooks(root, d, pushCreds)
 	admin := observability.AdminMux(d.Metrics, map[string]observability.HealthCheck{"mongo": d.Store.Ping})

@@ -29,6 +29,12 @@ type Metrics struct {
 	IngressRequests *prometheus.CounterVec
 	// PushEvents counts push tracking events by source and outcome (applied, unmatched, customer_return, test, stock, ignored).
 	PushEvents *prometheus.CounterVec
+	// RecoveryEvents counts billing events received, by platform, action and outcome.
+	RecoveryEvents *prometheus.CounterVec
+	// RecoveryAttempts counts our payment retries by result (succeeded, processing, failed, error).
+	RecoveryAttempts *prometheus.CounterVec
+	// RecoveryWebhooks counts outgoing recovery webhook POSTs by event type and outcome (delivered, retryable, given_up).
+	RecoveryWebhooks *prometheus.CounterVec
 }
 
 // NewMetrics creates and registers the counters plus Go and process collectors.
@@ -58,7 +64,17 @@ func NewMetrics() *Metrics {
 		PushEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orderflow_push_events_total", Help: "Push tracking events by source and outcome.",
 		}, []string{"source", "outcome"}),
+		RecoveryEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderflow_recovery_events_total", Help: "Billing events received, by platform, recovery action and outcome.",
+		}, []string{"platform", "action", "outcome"}),
+		RecoveryAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderflow_recovery_attempts_total", Help: "Revenue recovery payment retries by result.",
+		}, []string{"result"}),
+		RecoveryWebhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orderflow_recovery_webhooks_total", Help: "Outgoing recovery webhook POSTs by event type and outcome.",
+		}, []string{"event_type", "outcome"}),
 	}
+	reg.MustRegister(m.RecoveryEvents, m.RecoveryAttempts, m.RecoveryWebhooks)
 	reg.MustRegister(m.StatusObservations, m.FirstRTOClaims, m.WebhookDeliveries, m.WebhookLatency,
 		m.TokenFetches, m.IngressRequests, m.PushEvents,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -39,10 +39,11 @@ wait_port() { # name, host, port
 start temporal bin/temporal server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
   --db-filename data/temporal/temporal.db --log-level warn $(bin/demo search-attributes)
 start devstore bin/devstore -addr 127.0.0.1:27017 -dir data/mongo
-start sandbox bin/sandbox -listen 127.0.0.1:8090
+start sandbox bin/sandbox -listen 127.0.0.1:8090 -recovery-listen 127.0.0.1:8092
 wait_port temporal 127.0.0.1 7233
 wait_port devstore 127.0.0.1 27017
 wait_port sandbox 127.0.0.1 8090
+wait_port sandbox 127.0.0.1 8092
 
 start worker bin/worker
 start starter bin/starter
@@ -56,14 +57,16 @@ bin/demo push || echo "demo push failed; see data/logs/starter.log and data/logs
 cat <<'INFO'
 
 orderflow is running.
-  Temporal Web UI     http://127.0.0.1:8233   (filter by OrderID, AWB, Courier, TrackingStatus)
+  Temporal Web UI     http://127.0.0.1:8233   (filter by OrderID, AWB, Courier, TrackingStatus, InvoiceID, RecoveryStatus)
   API + OpenAPI       http://127.0.0.1:8080/openapi.yaml   (X-API-Key: dev-api-key-change-me)
   sandbox CRM         http://127.0.0.1:8090   (cancel-order calls it received)
+  recovery sandbox    http://127.0.0.1:8092   (billing platform, payment processor, merchant webhooks verified)
   worker metrics      http://127.0.0.1:9090/metrics
   logs                data/logs/*.log
 
 Move a demo order to RTO (in another terminal):  make rto ORDER=64a000000000000000000001
 Push the sandbox senders' events again:           make push   (recorded at /v1/push-events)
+Fail demo invoices at the billing platforms:     make recovery
 Ctrl-C stops everything.
 INFO
 wait -n "${pids[@]}" || true

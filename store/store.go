@@ -88,39 +88,35 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		},
 		PushEventsCollection: {{Keys: bson.D{{Key: "outcome", Value: 1}, {Key: "received_at", Value: -1}}, Options: options.Index().SetName("outcome_received")}},
 	}
-	// Every process ensures the indexes at start, so on a fresh database two of
-	// them can race to create the same one; FerretDB v1 then drops one
-	// connection. A later attempt finds the index made and skips it.
-	var err error
-	for attempt := 1; attempt <= indexAttempts; attempt++ {
-		if err = s.createMissingIndexes(ctx, indexes); err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
-		}
+	for coll, models := range recoveryIndexes() {
+		indexes[coll] = append(indexes[coll], models...)
 	}
-	return err
-}
-
-const indexAttempts = 5
-
-func (s *Store) createMissingIndexes(ctx context.Context, indexes map[string][]mongo.IndexModel) error {
 	for coll, models := range indexes {
-		missing, err := s.missingIndexes(ctx, coll, models)
-		if err != nil {
+		if err := s.ensureCollectionIndexes(ctx, coll, models); err != nil {
 			return err
-		}
-		if len(missing) == 0 {
-			continue
-		}
-		if _, err := s.coll(coll).Indexes().CreateMany(ctx, missing); err != nil {
-			return fmt.Errorf("mongo: indexes on %s: %w", coll, err)
 		}
 	}
 	return nil
+}
+
+// ensureCollectionIndexes creates the missing indexes of one collection. The
+// worker and the starter do this at the same moment on start; FerretDB v1
+// fails the loser's create (dropping its connection) where MongoDB would no-op,
+// so a failed create is retried after listing again.
+func (s *Store) ensureCollectionIndexes(ctx context.Context, coll string, models []mongo.IndexModel) error {
+	for attempt := 1; ; attempt++ {
+		missing, err := s.missingIndexes(ctx, coll, models)
+		if err != nil || len(missing) == 0 {
+			return err
+		}
+		_, err = s.coll(coll).Indexes().CreateMany(ctx, missing)
+		if err == nil {
+			return nil
+		}
+		if attempt == 3 {
+			return fmt.Errorf("mongo: indexes on %s: %w", coll, err)
+		}
+	}
 }
 
 // missingIndexes keeps the models whose name is not there yet: every process

@@ -176,16 +176,19 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		"/v1/orders/{order_id}/rto":      {"get"},
 		"/v1/webhook-deliveries":         {"get"},
 		// Push webhooks (tests/push_test.go).
-		"/v1/push-credentials":                    {"get"},
-		"/v1/push-credentials/{source}/{account}": {"put", "delete"},
-		"/v1/push-events":                         {"get"},
-		"/v1/stock-levels":                        {"get"},
-		"/webhooks/clickpost":                     {"post"},
-		"/webhooks/clickpost/{account}":           {"post"},
-		"/webhooks/fulfilment":                    {"post"},
-		"/webhooks/fulfilment/{account}":          {"post"},
+		"/v1/push-credentials":                                   {"get"},
+		"/v1/push-credentials/{source}/{account}":                {"put", "delete"},
+		"/v1/push-events":                                        {"get"},
+		"/v1/stock-levels":                                       {"get"},
+		"/webhooks/clickpost":                                    {"post"},
+		"/webhooks/clickpost/{account}":                          {"post"},
+		"/webhooks/fulfilment":                                   {"post"},
+		"/webhooks/fulfilment/{account}":                         {"post"},
+		"/v1/recoveries/{profile_id}/{invoice_id}":               {"get"},
+		"/v2/payments/recovery":                                  {"post"},
+		"/webhooks/revenue_recovery/{profile_id}/{connector_id}": {"post"},
 	}
-	for _, r := range []string{"events", "auths", "payloads", "conditions", "webhooks"} {
+	for _, r := range []string{"events", "auths", "payloads", "conditions", "webhooks", "profiles", "connector-accounts"} {
 		for suffix, methods := range crud {
 			want["/v1/"+r+suffix] = methods
 		}

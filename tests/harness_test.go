@@ -209,6 +209,7 @@ func (s *stack) startWorker() {
 	}
 	w := sdkworker.New(tc, s.cfg.Temporal.TaskQueue, sdkworker.Options{})
 	worker.Register(w, worker.NewActivities(s.store, s.cfg.CRM, observability.NewMetrics()))
+	w.RegisterActivity(worker.NewRecoveryActivities(s.store, observability.NewMetrics()))
 	if err := w.Start(); err != nil {
 		s.t.Fatal(err)
 	}
@@ -350,6 +351,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 func (s *stack) assertNoSecretLeaked() {
 	secrets := append([]string{apiKey, crmClientSecret, clickpostKey, fulfilmentSecret, rotatedKeyOld, rotatedKeyNew},
 		s.crm.IssuedTokens()...)
+	secrets = append(secrets, recoverySecrets...)
 	for _, where := range []struct {
 		name string
 		text string

@@ -27,6 +27,7 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflow(workflows.StatusUpdate)
 	w.RegisterWorkflow(workflows.RTOCancel)
 	w.RegisterWorkflow(workflows.PushIngest)
+	w.RegisterWorkflow(workflows.RevenueRecovery)
 	w.RegisterActivity(acts)
 }
 
@@ -64,6 +65,7 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 
 	w := sdkworker.New(tc, cfg.Temporal.TaskQueue, sdkworker.Options{})
 	Register(w, NewActivities(st, cfg.CRM, metrics))
+	w.RegisterActivity(NewRecoveryActivities(st, metrics))
 
 	admin := &http.Server{
 		Addr:              cfg.Worker.MetricsListen,

@@ -4,6 +4,8 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -31,6 +33,10 @@ var (
 	AWBAttr            = temporal.NewSearchAttributeKeyKeyword("AWB")
 	CourierAttr        = temporal.NewSearchAttributeKeyKeyword("Courier")
 	TrackingStatusAttr = temporal.NewSearchAttributeKeyKeyword("TrackingStatus")
+	// InvoiceID, RecoveryStatus and RetryCount make revenue recoveries findable.
+	InvoiceIDAttr      = temporal.NewSearchAttributeKeyKeyword("InvoiceID")
+	RecoveryStatusAttr = temporal.NewSearchAttributeKeyKeyword("RecoveryStatus")
+	RetryCountAttr     = temporal.NewSearchAttributeKeyInt64("RetryCount")
 )
 
 // SearchAttributes lists every custom search attribute with its type, for
@@ -40,6 +46,9 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	AWBAttr.GetName():            enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	CourierAttr.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	TrackingStatusAttr.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	InvoiceIDAttr.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	RecoveryStatusAttr.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	RetryCountAttr.GetName():     enumspb.INDEXED_VALUE_TYPE_INT,
 }
 
 // DevServerSearchAttributeFlags are `temporal server start-dev` flags registering SearchAttributes.
@@ -82,4 +91,45 @@ func WebhookIdempotencyKey(orderID, webhookID string) string {
 // redelivered event is rejected as a duplicate.
 func PushIngestWorkflowID(source, account, eventKey string) string {
 	return "push:" + source + ":" + account + ":" + eventKey
+}
+
+// RecoveryEventSignal carries a billing event (RecoverySignal) to a RevenueRecovery.
+const RecoveryEventSignal = "recovery_event"
+
+// RecoveryStateQuery returns a RevenueRecovery's RecoveryView: schedule and attempts.
+const RecoveryStateQuery = "recovery_state"
+
+const revenueRecoveryPrefix = "revenue-recovery:"
+
+// RevenueRecoveryWorkflowID is the one workflow of an invoice of a profile
+// (merchant_reference_id): every billing event of the invoice reaches it.
+func RevenueRecoveryWorkflowID(profileID, invoiceID string) string {
+	return revenueRecoveryPrefix + profileID + ":" + invoiceID
+}
+
+// InvoiceFromRevenueRecoveryWorkflowID reverses RevenueRecoveryWorkflowID.
+func InvoiceFromRevenueRecoveryWorkflowID(id string) (profileID, invoiceID string, ok bool) {
+	rest, ok := strings.CutPrefix(id, revenueRecoveryPrefix)
+	if !ok {
+		return "", "", false
+	}
+	return strings.Cut(rest, ":")
+}
+
+// RecoveryPaymentIdempotencyKey is the processor's Idempotency-Key of one
+// retry: the same for every activity attempt of that retry, new for the next.
+// Hashed so it stays within Stripe's 255 characters whatever the invoice id.
+func RecoveryPaymentIdempotencyKey(workflowID string, retry int) string {
+	return fmt.Sprintf("rr_%s_%d", shortHash(workflowID), retry)
+}
+
+// RecoveryWebhookEventID is the event_id of an invoice's outgoing webhook of a
+// type: the same on every delivery retry and after any crash.
+func RecoveryWebhookEventID(workflowID, eventType string) string {
+	return "evt_" + shortHash(workflowID+":"+eventType)
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:16])
 }

@@ -47,5 +47,48 @@ var (
 	}
 )
 
+// Revenue recovery's activity options.
+var (
+	// recoveryPayment charges through the payment processor. The idempotency
+	// key makes every retry safe; declines are results, not errors.
+	recoveryPayment = workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        5 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeRecoveryConfig, activities.ErrTypePaymentRejected},
+		},
+	}
+
+	// recoveryRecordBack tells the billing platform; it may be down for a while.
+	recoveryRecordBack = workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        10 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeRecoveryConfig, activities.ErrTypeRecordBackRejected},
+		},
+	}
+
+	// recoveryWebhook follows the activity's own schedule (NextRetryDelay per
+	// attempt, then RecoveryWebhookGaveUp); the interval here is only a fallback.
+	recoveryWebhook = workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 72 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Minute,
+			BackoffCoefficient:     1,
+			NonRetryableErrorTypes: []string{activities.ErrTypeRecoveryConfig, activities.ErrTypeRecoveryWebhookGaveUp},
+		},
+	}
+)
+
+// ra gives type-checked references to the recovery activities.
+var ra *activities.Recovery
+
 // a gives type-checked references to activity methods; it is never dereferenced.
 var a *activities.Activities

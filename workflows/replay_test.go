@@ -18,6 +18,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 		{"testdata/rto_cancel_history.json", RTOCancel},
 		{"testdata/status_update_history.json", StatusUpdate},
 		{"testdata/push_ingest_history.json", PushIngest},
+		{"testdata/revenue_recovery_history.json", RevenueRecovery},
+		{"testdata/revenue_recovery_external_success_history.json", RevenueRecovery},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

@@ -3,6 +3,7 @@
 //	demo seed                 demo orders + marketplaces, and seed 000's webhook config through the API
 //	demo rto <order_id>       report the order as rto through the status-update path
 //	demo push                 the sandbox Clickpost and fulfilment senders push the demo orders' events
+//	demo recovery             send failed-payment webhooks of demo invoices from the sandbox billing platform
 //	demo search-attributes    print the dev server's --search-attribute flags
 //
 // It reads the same config file as the worker and starter (ORDERFLOW_CONFIG).
@@ -44,6 +45,8 @@ func main() {
 		err = reportRTO(api, os.Args[2])
 	case os.Args[1] == "push":
 		err = pushDemo(cfg, api)
+	case os.Args[1] == "recovery":
+		err = sendRecoveryDemo(api)
 	default:
 		usage()
 	}
@@ -76,6 +79,9 @@ func seed(cfg config.Config, api *resty.Client) error {
 			return err
 		}
 		fmt.Println("created seed 000's webhook configuration through the API; webhook", hookID)
+	}
+	if err := seedRecovery(ctx, st, api); err != nil {
+		return err
 	}
 	fmt.Println("demo orders (make rto ORDER=<id> to move one to RTO):")
 	for _, o := range orders {
@@ -120,7 +126,7 @@ func envOr(key, def string) string {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: demo seed | demo rto <order_id> | demo push | demo search-attributes")
+	fmt.Fprintln(os.Stderr, "usage: demo seed | demo rto <order_id> | demo push | demo recovery | demo search-attributes")
 	os.Exit(2)
 }
 

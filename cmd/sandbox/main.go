@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"orderflow/sandbox/crm"
+	"orderflow/sandbox/recoverydemo"
 )
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8090", "listen address of the sandbox CRM")
 	clientID := flag.String("crm-client-id", envOr("SANDBOX_CRM_CLIENT_ID", "orderflow-demo"), "client_id the CRM accepts")
 	clientSecret := flag.String("crm-client-secret", envOr("SANDBOX_CRM_CLIENT_SECRET", "demo-crm-secret"), "client_secret the CRM accepts")
+	recoveryListen := flag.String("recovery-listen", "127.0.0.1:8092", "listen address of the revenue recovery sandbox (billing platform, payment processor, merchant)")
 	flag.Parse()
 
 	srv := &http.Server{Addr: *listen, Handler: crm.New(*clientID, *clientSecret, time.Hour).Handler(), ReadHeaderTimeout: 5 * time.Second}
@@ -29,6 +31,18 @@ func main() {
 		<-ctx.Done()
 		_ = srv.Shutdown(context.Background())
 	}()
+	recoverySrv := &http.Server{Addr: *recoveryListen, Handler: recoverydemo.New().Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = recoverySrv.Shutdown(context.Background())
+	}()
+	go func() {
+		if err := recoverySrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintln(os.Stderr, "sandbox: recovery:", err)
+			os.Exit(1)
+		}
+	}()
+	fmt.Printf("sandbox: revenue recovery (billing, processor, merchant) on http://%s\n", *recoveryListen)
 	fmt.Printf("sandbox: CRM on http://%s (received calls at /)\n", *listen)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)

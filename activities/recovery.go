@@ -1,0 +1,294 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"orderflow/observability"
+	"orderflow/recovery"
+	"orderflow/recovery/connector"
+	"orderflow/store"
+)
+
+// Error types of the recovery activities that retry policies treat as final.
+const (
+	// ErrTypeRecoveryConfig: a profile or connector account is missing or unusable.
+	ErrTypeRecoveryConfig = "RecoveryConfigMissing"
+	// ErrTypePaymentRejected: the payment processor refused the request itself (not a decline).
+	ErrTypePaymentRejected = "PaymentRequestRejected"
+	// ErrTypeRecoveryWebhookGaveUp: the merchant's endpoint failed every try of the schedule.
+	ErrTypeRecoveryWebhookGaveUp = "RecoveryWebhookGaveUp"
+	// ErrTypeRecordBackRejected: the billing platform refused the record-back.
+	ErrTypeRecordBackRejected = "RecordBackRejected"
+)
+
+// RecoveryStore is what the recovery activities need of MongoDB; *store.Store implements it.
+type RecoveryStore interface {
+	Profile(ctx context.Context, id string) (store.BusinessProfile, error)
+	ConnectorAccount(ctx context.Context, id string) (store.ConnectorAccount, error)
+	RecordRecoveryAttempt(ctx context.Context, a store.RecoveryAttempt) error
+	RecordRecoveryWebhookDelivery(ctx context.Context, d store.RecoveryWebhookDelivery) error
+}
+
+// DefaultRecoveryWebhookRetryDelays is Hyperswitch's outgoing webhook schedule:
+// +1 m, 5 m ×2, 10 m ×5, 1 h ×5, 6 h ×3 — 16 retries over about a day.
+var DefaultRecoveryWebhookRetryDelays = func() []time.Duration {
+	var d []time.Duration
+	for _, f := range []struct {
+		every time.Duration
+		n     int
+	}{{time.Minute, 1}, {5 * time.Minute, 2}, {10 * time.Minute, 5}, {time.Hour, 5}, {6 * time.Hour, 3}} {
+		for range f.n {
+			d = append(d, f.every)
+		}
+	}
+	return d
+}()
+
+// Recovery holds the dependencies of revenue recovery's activities, apart
+// from the RTO activities' struct.
+type Recovery struct {
+	Store      RecoveryStore
+	Connectors *connector.Client
+	// WebhookClient posts merchant webhooks; its timeout bounds one POST.
+	WebhookClient *resty.Client
+	// WebhookRetryDelays is the outgoing webhook's own retry schedule.
+	WebhookRetryDelays []time.Duration
+	Metrics            *observability.Metrics
+	Now                func() time.Time
+}
+
+func (r *Recovery) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func configError(what string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return temporal.NewNonRetryableApplicationError(what+" not found", ErrTypeRecoveryConfig, nil)
+	}
+	return err
+}
+
+func (r *Recovery) stripeAccount(ctx context.Context, id string) (connector.StripeAccount, error) {
+	acct, err := r.Store.ConnectorAccount(ctx, id)
+	if err != nil {
+		return connector.StripeAccount{}, configError("payment connector "+id, err)
+	}
+	if acct.ConnectorType != store.PaymentProcessor || acct.ConnectorName != recovery.Stripe || acct.Disabled {
+		return connector.StripeAccount{}, temporal.NewNonRetryableApplicationError(
+			"connector "+id+" is not an enabled stripe payment processor", ErrTypeRecoveryConfig, nil)
+	}
+	return connector.StripeAccount{BaseURL: acct.BaseURL, APIKey: acct.AccountDetails.APIKey}, nil
+}
+
+// ChargeInput is one retry of an invoice, its idempotency key derived in the workflow.
+type ChargeInput struct {
+	WorkflowID         string `json:"workflow_id"`
+	ProfileID          string `json:"profile_id"`
+	InvoiceID          string `json:"invoice_id"`
+	PaymentConnectorID string `json:"payment_connector_id"`
+	Attempt            int    `json:"attempt"`
+	IdempotencyKey     string `json:"idempotency_key"`
+	Amount             int64  `json:"amount"`
+	Currency           string `json:"currency"`
+	CustomerID         string `json:"customer_id"`
+	PaymentMethodToken string `json:"payment_method_token"`
+	// PaymentIntentID is set for a sync (PSYNC) of an attempt already made.
+	PaymentIntentID string `json:"payment_intent_id,omitempty"`
+}
+
+// ChargeInvoice creates and confirms a PaymentIntent off-session. The
+// Idempotency-Key makes a retry of this activity (or a worker dying mid-call)
+// a replay at the processor, never a second charge. A decline is a result;
+// transport errors and 5xx are retried; other refusals are final.
+func (r *Recovery) ChargeInvoice(ctx context.Context, in ChargeInput) (connector.PaymentResult, error) {
+	acct, err := r.stripeAccount(ctx, in.PaymentConnectorID)
+	if err != nil {
+		return connector.PaymentResult{}, err
+	}
+	res, err := r.Connectors.CreateAndConfirm(ctx, acct, connector.PaymentRequest{
+		Amount: in.Amount, Currency: in.Currency, Customer: in.CustomerID, PaymentMethod: in.PaymentMethodToken,
+		IdempotencyKey: in.IdempotencyKey,
+		Metadata:       map[string]string{"invoice_id": in.InvoiceID, "attempt": fmt.Sprint(in.Attempt), "source": "orderflow_revenue_recovery"},
+	})
+	if err != nil {
+		r.count("error")
+		return connector.PaymentResult{}, paymentError(err)
+	}
+	r.count(res.Status)
+	r.recordAttempt(ctx, in, res)
+	return res, nil
+}
+
+// SyncPayment reads a processing PaymentIntent's status (Hyperswitch's PSYNC).
+func (r *Recovery) SyncPayment(ctx context.Context, in ChargeInput) (connector.PaymentResult, error) {
+	acct, err := r.stripeAccount(ctx, in.PaymentConnectorID)
+	if err != nil {
+		return connector.PaymentResult{}, err
+	}
+	res, err := r.Connectors.Retrieve(ctx, acct, in.PaymentIntentID)
+	if err != nil {
+		return connector.PaymentResult{}, paymentError(err)
+	}
+	r.recordAttempt(ctx, in, res)
+	return res, nil
+}
+
+func paymentError(err error) error {
+	if connector.IsRetryable(err) {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypePaymentRejected, nil)
+}
+
+func (r *Recovery) count(result string) {
+	if r.Metrics != nil {
+		r.Metrics.RecoveryAttempts.WithLabelValues(result).Inc()
+	}
+}
+
+// recordAttempt logs the attempt; a failed write is logged, not returned: the
+// charge happened and must not be repeated only to log it.
+func (r *Recovery) recordAttempt(ctx context.Context, in ChargeInput, res connector.PaymentResult) {
+	err := r.Store.RecordRecoveryAttempt(ctx, store.RecoveryAttempt{
+		IdempotencyKey: in.IdempotencyKey, WorkflowID: in.WorkflowID, ProfileID: in.ProfileID, InvoiceID: in.InvoiceID,
+		Attempt: in.Attempt, TriggeredBy: string(recovery.Internal), PaymentIntentID: res.PaymentIntentID, Status: res.Status,
+		ErrorCode: res.ErrorCode, DeclineCode: res.DeclineCode, Amount: in.Amount, Currency: in.Currency, UpdatedAt: r.now().UTC(),
+	})
+	if err != nil {
+		activity.GetLogger(ctx).Error("recording a recovery attempt failed", "invoice_id", in.InvoiceID, "attempt", in.Attempt, "error", err)
+	}
+}
+
+// RecordBackInput tells the billing platform an invoice was paid by our retry.
+type RecordBackInput struct {
+	BillingConnectorID string `json:"billing_connector_id"`
+	InvoiceID          string `json:"invoice_id"`
+	Amount             int64  `json:"amount"`
+	Currency           string `json:"currency"`
+	PaymentIntentID    string `json:"payment_intent_id"`
+}
+
+// RecordBack records our successful payment at the billing platform.
+func (r *Recovery) RecordBack(ctx context.Context, in RecordBackInput) error {
+	acct, err := r.Store.ConnectorAccount(ctx, in.BillingConnectorID)
+	if err != nil {
+		return configError("billing connector "+in.BillingConnectorID, err)
+	}
+	err = r.Connectors.RecordBack(ctx, connector.BillingAccount{Platform: acct.ConnectorName, BaseURL: acct.BaseURL, APIKey: acct.AccountDetails.APIKey},
+		in.InvoiceID, in.Amount, in.Currency, in.PaymentIntentID)
+	if err != nil && !connector.IsRetryable(err) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRecordBackRejected, nil)
+	}
+	return err
+}
+
+// RecoveryWebhookInput is one outgoing recovery webhook: the exact body bytes,
+// built once by the workflow, sent unchanged on every retry with the same event_id.
+type RecoveryWebhookInput struct {
+	ProfileID  string `json:"profile_id"`
+	InvoiceID  string `json:"invoice_id"`
+	WorkflowID string `json:"workflow_id"`
+	EventID    string `json:"event_id"`
+	EventType  string `json:"event_type"`
+	Body       []byte `json:"body"`
+}
+
+// RecoveryWebhookResult is the merchant's 2xx.
+type RecoveryWebhookResult struct {
+	StatusCode int `json:"status_code"`
+	Attempts   int `json:"attempts"`
+}
+
+// DeliverRecoveryWebhook POSTs the body to the profile's webhook URL, signed
+// with its payment_response_hash_key: X-Webhook-Signature-512 (hex HMAC-SHA512
+// of the body) and Standard Webhooks headers (webhook-id = event_id). Every
+// attempt is logged. A non-2xx is retried after the next delay of
+// WebhookRetryDelays (through NextRetryDelay); past the last, it gives up.
+func (r *Recovery) DeliverRecoveryWebhook(ctx context.Context, in RecoveryWebhookInput) (RecoveryWebhookResult, error) {
+	prof, err := r.Store.Profile(ctx, in.ProfileID)
+	if err != nil {
+		return RecoveryWebhookResult{}, configError("profile "+in.ProfileID, err)
+	}
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	code, latency, sendErr := r.post(ctx, prof, in)
+	ok := sendErr == nil && code >= 200 && code <= 299
+	rec := store.RecoveryWebhookDelivery{
+		ProfileID: in.ProfileID, InvoiceID: in.InvoiceID, EventID: in.EventID, EventType: in.EventType, WorkflowID: in.WorkflowID,
+		Attempt: int32(attempt), StatusCode: code, LatencyMS: latency.Milliseconds(), OK: ok, CreatedAt: r.now().UTC(),
+	}
+	if sendErr != nil {
+		rec.Error = sendErr.Error()
+	} else if !ok {
+		rec.Error = fmt.Sprintf("HTTP %d", code)
+	}
+	if err := r.Store.RecordRecoveryWebhookDelivery(ctx, rec); err != nil {
+		activity.GetLogger(ctx).Error("recording a recovery webhook delivery failed", "event_id", in.EventID, "error", err)
+	}
+	if ok {
+		r.countWebhook(in.EventType, "delivered")
+		return RecoveryWebhookResult{StatusCode: code, Attempts: attempt}, nil
+	}
+	delays := r.WebhookRetryDelays
+	if delays == nil {
+		delays = DefaultRecoveryWebhookRetryDelays
+	}
+	if attempt > len(delays) {
+		r.countWebhook(in.EventType, "given_up")
+		return RecoveryWebhookResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("merchant webhook not accepted after %d attempts: %s", attempt, rec.Error), ErrTypeRecoveryWebhookGaveUp, nil)
+	}
+	r.countWebhook(in.EventType, "retryable")
+	return RecoveryWebhookResult{}, temporal.NewApplicationErrorWithOptions(rec.Error, "RecoveryWebhookRetryable",
+		temporal.ApplicationErrorOptions{NextRetryDelay: delays[attempt-1]})
+}
+
+func (r *Recovery) countWebhook(eventType, outcome string) {
+	if r.Metrics != nil {
+		r.Metrics.RecoveryWebhooks.WithLabelValues(eventType, outcome).Inc()
+	}
+}
+
+// post sends one attempt. The transport error is reduced to its kind: it may
+// name the URL, never a header, but stays short in the log.
+func (r *Recovery) post(ctx context.Context, prof store.BusinessProfile, in RecoveryWebhookInput) (int, time.Duration, error) {
+	headers := http.Header{}
+	headers.Set("Content-Type", "application/json")
+	if key := prof.PaymentResponseHashKey; key != "" {
+		headers.Set(recovery.HeaderSignature512, recovery.SignSHA512Hex(key, in.Body))
+		if err := recovery.StandardWebhookHeaders(headers, key, in.EventID, r.now(), in.Body); err != nil {
+			return 0, 0, errors.New("cannot sign with the profile key")
+		}
+	}
+	client := r.WebhookClient
+	if client == nil {
+		client = NewRecoveryWebhookClient(30 * time.Second)
+	}
+	start := r.now()
+	resp, err := client.R().SetContext(ctx).SetHeaderMultiValues(headers).SetBody(in.Body).Post(prof.WebhookURL)
+	latency := r.now().Sub(start)
+	if err != nil {
+		var ne interface{ Timeout() bool }
+		if errors.As(err, &ne) && ne.Timeout() {
+			return 0, latency, errors.New("timeout")
+		}
+		return 0, latency, errors.New("connection failed")
+	}
+	return resp.StatusCode(), latency, nil
+}
+
+// NewRecoveryWebhookClient makes the merchant webhook client: one POST is
+// bounded by timeout, redirects are not followed (a signed body goes only where configured).
+func NewRecoveryWebhookClient(timeout time.Duration) *resty.Client {
+	return resty.New().SetTimeout(timeout).SetRedirectPolicy(resty.NoRedirectPolicy())
+}

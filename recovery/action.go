@@ -1,0 +1,51 @@
+package recovery
+
+// Action is seed 004's RecoveryAction: what to do with a billing event.
+type Action string
+
+// The actions of seed 004.
+const (
+	// CancelInvoice stops the invoice's recovery.
+	CancelInvoice Action = "cancel_invoice"
+	// ScheduleFailedPayment records the platform's failed attempt and (re)schedules our retries.
+	ScheduleFailedPayment Action = "schedule_failed_payment"
+	// SuccessPaymentExternal records the platform's success and stops our retries, without a webhook.
+	SuccessPaymentExternal Action = "success_payment_external"
+	// PendingPayment waits for a pending attempt's outcome.
+	PendingPayment Action = "pending_payment"
+	// NoAction: the event reports our own attempt, which the workflow already knows.
+	NoAction Action = "no_action"
+	// InvalidAction: an event recovery does not use; recorded, nothing started.
+	InvalidAction Action = "invalid_action"
+)
+
+// DecideAction is seed 004's table from (event, attempt triggered_by). An empty
+// triggeredBy (attempt unknown to us) counts as external.
+func DecideAction(kind EventKind, by TriggeredBy) Action {
+	switch kind {
+	case PaymentFailure:
+		if by == Internal {
+			return NoAction
+		}
+		return ScheduleFailedPayment
+	case PaymentSuccess:
+		if by == Internal {
+			return NoAction
+		}
+		return SuccessPaymentExternal
+	case PaymentPending:
+		return PendingPayment
+	case InvoiceCancel:
+		return CancelInvoice
+	}
+	return InvalidAction
+}
+
+// ValidAction reports whether s names one of the actions (the recovery API takes it from its caller).
+func ValidAction(s string) bool {
+	switch Action(s) {
+	case CancelInvoice, ScheduleFailedPayment, SuccessPaymentExternal, PendingPayment, NoAction, InvalidAction:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,91 @@
+package recovery
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestBuildWebhookHasSeed003Shape(t *testing.T) {
+	at := time.Date(2025, 9, 7, 20, 5, 2, 792e6, time.UTC)
+	raw, err := BuildWebhook(PaymentOutcome{
+		MerchantID: "cloth_seller", EventID: "evt_019925c838c877c282d3eaf5b86e9036", EventType: EventPaymentSucceeded,
+		PaymentID: "test_ffhgfewf3476f5_pay_1", InvoiceID: "test_ffhgfewf3476f5", Amount: 2250, Currency: "USD",
+		ConnectorCustomerID: "cus_T0qSE723C5Xxic", PaymentMethodToken: "pm_1S4olu2KXBHSNjodBbiedqY9",
+		PaymentIntentID: "pi_3S4opd2KXBHSNjod0tD34Dmw", PaymentConnectorID: "mca_pay", BillingConnectorID: "mca_bill",
+		TotalRetryCount: 2, CardNetwork: "Visa", FirstErrorCode: "resource_missing", Created: at.Add(-3 * time.Minute), Modified: at, At: at,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["merchant_id"] != "cloth_seller" || got["event_id"] != "evt_019925c838c877c282d3eaf5b86e9036" ||
+		got["event_type"] != "payment_succeeded" || got["timestamp"] != "2025-09-07T20:05:02.792Z" {
+		t.Errorf("envelope %v", got)
+	}
+	content := got["content"].(map[string]any)
+	obj := content["object"].(map[string]any)
+	amount := obj["amount"].(map[string]any)
+	rr := obj["feature_metadata"].(map[string]any)["revenue_recovery"].(map[string]any)
+	checks := map[string][2]any{
+		"content.type":             {content["type"], "payment_details"},
+		"status":                   {obj["status"], "succeeded"},
+		"connector":                {obj["connector"], "stripe"},
+		"merchant_reference_id":    {obj["merchant_reference_id"], "test_ffhgfewf3476f5"},
+		"connector_transaction_id": {obj["connector_transaction_id"], "pi_3S4opd2KXBHSNjod0tD34Dmw"},
+		"amount.order_amount":      {amount["order_amount"], 2250.0},
+		"amount.amount_captured":   {amount["amount_captured"], 2250.0},
+		"amount.currency":          {amount["currency"], "USD"},
+		"rr.total_retry_count":     {rr["total_retry_count"], 2.0},
+		"rr.billing_connector_id":  {rr["billing_connector_id"], "mca_bill"},
+		"rr.first_pg_error":        {rr["first_payment_attempt_pg_error_code"], "resource_missing"},
+		"rr.token":                 {rr["billing_connector_payment_details"].(map[string]any)["payment_processor_token"], "pm_1S4olu2KXBHSNjodBbiedqY9"},
+		"rr.customer":              {rr["billing_connector_payment_details"].(map[string]any)["connector_customer_id"], "cus_T0qSE723C5Xxic"},
+	}
+	for name, c := range checks {
+		if c[0] != c[1] {
+			t.Errorf("%s = %v, want %v", name, c[0], c[1])
+		}
+	}
+	// Fields present as null, as in the sample.
+	for _, k := range []string{"customer_id", "error", "shipping", "billing", "attempts", "next_action", "raw_connector_response"} {
+		if v, ok := obj[k]; !ok || v != nil {
+			t.Errorf("object.%s = %v (present %v), want null", k, v, ok)
+		}
+	}
+	// Signing: SHA-512 hex of the exact bytes, and Standard Webhooks headers that verify.
+	h := http.Header{}
+	secret := "whsec_b3JkZXJmbG93LXN0YW5kYXJkLXdlYmhvb2tzLWsx"
+	if err := StandardWebhookHeaders(h, secret, "evt_1", at, raw); err != nil {
+		t.Fatal(err)
+	}
+	if h.Get("webhook-id") != "evt_1" || h.Get("webhook-timestamp") != strconv.FormatInt(at.Unix(), 10) {
+		t.Errorf("headers %v", h)
+	}
+	if err := VerifyStandardWebhooks(h, raw, []string{secret}, at, StandardWebhooksTolerance); err != nil {
+		t.Error(err)
+	}
+	if !VerifySHA512Hex("k", raw, SignSHA512Hex("k", raw)) {
+		t.Error("sha512 round trip")
+	}
+}
+
+func TestBuildWebhookPaymentFailed(t *testing.T) {
+	raw, err := BuildWebhook(PaymentOutcome{EventType: EventPaymentFailed, Amount: 100, ErrorCode: "card_declined", DeclineCode: "stolen_card"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got OutgoingWebhook
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Content.Object.Status != "failed" || got.Content.Object.Error == nil || got.Content.Object.Error.DeclineCode != "stolen_card" ||
+		got.Content.Object.Amount.AmountCaptured != 0 {
+		t.Errorf("%+v", got.Content.Object)
+	}
+}
