@@ -33,6 +33,15 @@ var (
 	TrackingStatusAttr = temporal.NewSearchAttributeKeyKeyword("TrackingStatus")
 )
 
+// Search attributes of TrackingSweep runs: what one sweep did, filterable in the UI
+// (e.g. SweepFirstRTOs > 0). Calls per courier are in the run's memo too.
+var (
+	SweepOrdersPolledAttr  = temporal.NewSearchAttributeKeyInt64("SweepOrdersPolled")
+	SweepOrdersChangedAttr = temporal.NewSearchAttributeKeyInt64("SweepOrdersChanged")
+	SweepFirstRTOsAttr     = temporal.NewSearchAttributeKeyInt64("SweepFirstRTOs")
+	SweepCourierCallsAttr  = temporal.NewSearchAttributeKeyInt64("SweepCourierCalls")
+)
+
 // SearchAttributes lists every custom search attribute with its type, for
 // registration on a server (`temporal operator search-attribute create` or the dev server's flags).
 var SearchAttributes = map[string]enumspb.IndexedValueType{
@@ -40,6 +49,11 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	AWBAttr.GetName():            enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	CourierAttr.GetName():        enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	TrackingStatusAttr.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+
+	SweepOrdersPolledAttr.GetName():  enumspb.INDEXED_VALUE_TYPE_INT,
+	SweepOrdersChangedAttr.GetName(): enumspb.INDEXED_VALUE_TYPE_INT,
+	SweepFirstRTOsAttr.GetName():     enumspb.INDEXED_VALUE_TYPE_INT,
+	SweepCourierCallsAttr.GetName():  enumspb.INDEXED_VALUE_TYPE_INT,
 }
 
 // DevServerSearchAttributeFlags are `temporal server start-dev` flags registering SearchAttributes.
@@ -75,4 +89,26 @@ func StatusUpdateWorkflowID(o tracking.Observation) string {
 // so the receiver can drop a repeat whatever happens on our side.
 func WebhookIdempotencyKey(orderID, webhookID string) string {
 	return RTOCancelWorkflowID(orderID) + ":" + webhookID
+}
+
+// DefaultTrackingSweepScheduleID is the tracking sweep's Schedule; its runs get
+// IDs "<schedule action ID>-<RFC3339 time>".
+const DefaultTrackingSweepScheduleID = "tracking-sweep"
+
+// TrackingSweepWorkflowID is the workflow ID the Schedule's action gives its runs (plus the time).
+const TrackingSweepWorkflowID = "tracking-sweep"
+
+// SweepMemoKey holds a TrackingSweep run's SweepStats in its memo.
+const SweepMemoKey = "sweep"
+
+// CourierTaskQueue is the task queue of a courier API's poll activities: its
+// own queue, so the server can enforce the courier's rate across all workers.
+func CourierTaskQueue(base, api string) string { return base + "-courier-" + api }
+
+// TrackerSweepWorkflowID names one tracker's child of a sweep run.
+func TrackerSweepWorkflowID(sweepID, tracker string) string { return sweepID + "/" + tracker }
+
+// TrackerPartitionWorkflowID names one partition of a tracker's sweep.
+func TrackerPartitionWorkflowID(trackerSweepID string, seq int) string {
+	return fmt.Sprintf("%s/p%d", trackerSweepID, seq)
 }
