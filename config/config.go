@@ -28,6 +28,8 @@ type Config struct {
 	Worker   Worker   `yaml:"worker" envPrefix:"WORKER_"`
 	CRM      CRM      `yaml:"crm" envPrefix:"CRM_"`
 	Log      Log      `yaml:"log" envPrefix:"LOG_"`
+	Couriers Couriers `yaml:"couriers" envPrefix:"COURIERS_"`
+	Sweep    Sweep    `yaml:"sweep" envPrefix:"SWEEP_"`
 }
 
 // Temporal says where the Temporal frontend is and which task queue orderflow owns.
@@ -83,7 +85,9 @@ func Default() Config {
 			TokenDefaultTTL:          10 * time.Minute,
 			MarketplaceLookupTimeout: 5 * time.Second,
 		},
-		Log: Log{Level: "info"},
+		Log:      Log{Level: "info"},
+		Couriers: DefaultCouriers(),
+		Sweep:    DefaultSweep(),
 	}
 }
 
@@ -168,6 +172,8 @@ func (c Config) Validate() error {
 	positive(bad, "crm.token_timeout", c.CRM.TokenTimeout)
 	positive(bad, "crm.token_default_ttl", c.CRM.TokenDefaultTTL)
 	positive(bad, "crm.marketplace_lookup_timeout", c.CRM.MarketplaceLookupTimeout)
+	c.Couriers.validate(bad)
+	c.Sweep.validate(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -91,13 +91,6 @@ func WebhookIdempotencyKey(orderID, webhookID string) string {
 	return RTOCancelWorkflowID(orderID) + ":" + webhookID
 }
 
-// DefaultTrackingSweepScheduleID is the tracking sweep's Schedule; its runs get
-// IDs "<schedule action ID>-<RFC3339 time>".
-const DefaultTrackingSweepScheduleID = "tracking-sweep"
-
-// TrackingSweepWorkflowID is the workflow ID the Schedule's action gives its runs (plus the time).
-const TrackingSweepWorkflowID = "tracking-sweep"
-
 // SweepMemoKey holds a TrackingSweep run's SweepStats in its memo.
 const SweepMemoKey = "sweep"
 
