@@ -34,12 +34,14 @@ var (
 )
 
 // Search attributes of TrackingSweep runs: what one sweep did, filterable in the UI
-// (e.g. SweepFirstRTOs > 0). Calls per courier are in the run's memo too.
+// (e.g. SweepFirstRTOs > 0). The dev server's SQLite visibility allows only 3
+// Int attributes, so calls per courier are a keyword list ("delhivery=3"); the
+// whole SweepStats is in the run's memo.
 var (
 	SweepOrdersPolledAttr  = temporal.NewSearchAttributeKeyInt64("SweepOrdersPolled")
 	SweepOrdersChangedAttr = temporal.NewSearchAttributeKeyInt64("SweepOrdersChanged")
 	SweepFirstRTOsAttr     = temporal.NewSearchAttributeKeyInt64("SweepFirstRTOs")
-	SweepCourierCallsAttr  = temporal.NewSearchAttributeKeyInt64("SweepCourierCalls")
+	SweepCourierCallsAttr  = temporal.NewSearchAttributeKeyKeywordList("SweepCourierCalls")
 )
 
 // SearchAttributes lists every custom search attribute with its type, for
@@ -53,7 +55,7 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	SweepOrdersPolledAttr.GetName():  enumspb.INDEXED_VALUE_TYPE_INT,
 	SweepOrdersChangedAttr.GetName(): enumspb.INDEXED_VALUE_TYPE_INT,
 	SweepFirstRTOsAttr.GetName():     enumspb.INDEXED_VALUE_TYPE_INT,
-	SweepCourierCallsAttr.GetName():  enumspb.INDEXED_VALUE_TYPE_INT,
+	SweepCourierCallsAttr.GetName():  enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 }
 
 // DevServerSearchAttributeFlags are `temporal server start-dev` flags registering SearchAttributes.

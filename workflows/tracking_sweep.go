@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+
 	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
@@ -49,6 +51,15 @@ func (c *CourierCalls) add(api string, n int) {
 		c.DelhiveryB2B += n
 	case couriers.Shiprocket:
 		c.Shiprocket += n
+	}
+}
+
+// keywords lists the calls as "api=n" for the SweepCourierCalls search attribute.
+func (c CourierCalls) keywords() []string {
+	return []string{
+		fmt.Sprintf("%s=%d", couriers.Delhivery, c.Delhivery),
+		fmt.Sprintf("%s=%d", couriers.DelhiveryB2B, c.DelhiveryB2B),
+		fmt.Sprintf("%s=%d", couriers.Shiprocket, c.Shiprocket),
 	}
 }
 
@@ -173,7 +184,7 @@ func recordSweep(ctx workflow.Context, s SweepStats) error {
 		SweepOrdersPolledAttr.ValueSet(int64(s.Polled)),
 		SweepOrdersChangedAttr.ValueSet(int64(s.Changed)),
 		SweepFirstRTOsAttr.ValueSet(int64(s.FirstRTOs)),
-		SweepCourierCallsAttr.ValueSet(int64(s.Calls.Total())),
+		SweepCourierCallsAttr.ValueSet(s.Calls.keywords()),
 	); err != nil {
 		return err
 	}
