@@ -291,7 +291,10 @@ func TestRateLimitedPollRetriesAfterTheCouriersBackOff(t *testing.T) {
 			func(w http.ResponseWriter) { w.WriteHeader(http.StatusForbidden) },
 			`{"ShipmentData":[{"Shipment":{"AWB":"A1","Status":{"Status":"In Transit","StatusType":"RT","StatusCode":"RT-101","StatusDateTime":"2026-11-20T10:00:00"}}}]}`},
 		{"shiprocket 429", couriers.TrackerShiprocket, 17 * time.Second,
-			func(w http.ResponseWriter) { w.Header().Set("Retry-After", "17"); w.WriteHeader(http.StatusTooManyRequests) },
+			func(w http.ResponseWriter) {
+				w.Header().Set("Retry-After", "17")
+				w.WriteHeader(http.StatusTooManyRequests)
+			},
 			`{"A1":{"tracking_data":{"track_status":1,"shipment_status":46,"shipment_track":[{"awb_code":"A1","current_status":"RTO IN TRANSIT","current_timestamp":"2026-11-20 10:00:00"}]}}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,35 +27,35 @@ const sellerCancelledCode = "DTUP-210"
 
 // table maps (StatusType, Status) with Status lower-cased.
 var table = map[[2]string]couriers.Mapping{
-	{"UD", "manifested"}:  {Status: tracking.Booked, Kind: couriers.Forward},
-	{"UD", "not picked"}:  {Status: tracking.Booked, Kind: couriers.Forward},
-	{"UD", "open"}:        {Status: tracking.Booked, Kind: couriers.Forward},
-	{"UD", "scheduled"}:   {Status: tracking.Booked, Kind: couriers.Forward},
-	{"UD", "in transit"}:  {Status: tracking.InTransit, Kind: couriers.Forward},
-	{"UD", "pending"}:     {Status: tracking.InTransit, Kind: couriers.Forward},
-	{"UD", "dispatched"}:  {Status: tracking.OutForDelivery, Kind: couriers.Forward},
-	{"UD", "lost"}:        {Status: tracking.Lost, Kind: couriers.Forward},
-	{"UD", "returned"}:    {Status: tracking.Cancelled, Kind: couriers.Forward}, // a cancelled parcel may read "Returned": not RTO
-	{"UD", "canceled"}:    {Status: tracking.Cancelled, Kind: couriers.Forward},
-	{"UD", "cancelled"}:   {Status: tracking.Cancelled, Kind: couriers.Forward},
-	{"DL", "delivered"}:   {Status: tracking.Delivered, Kind: couriers.Forward},
-	{"DL", "rto"}:         {Status: tracking.RTODelivered, Kind: couriers.RTO},
-	{"DL", "dto"}:         {Status: tracking.Delivered, Kind: couriers.CustomerReturn}, // delivered to origin after a customer return
-	{"RT", "in transit"}:  {Status: tracking.RTOInTransit, Kind: couriers.RTO},
-	{"RT", "pending"}:     {Status: tracking.RTOInTransit, Kind: couriers.RTO},
-	{"RT", "dispatched"}:  {Status: tracking.RTOInTransit, Kind: couriers.RTO}, // RTO out for delivery
-	{"RT", "rto"}:         {Status: tracking.RTO, Kind: couriers.RTO},
-	{"RT", "returned"}:    {Status: tracking.RTOInTransit, Kind: couriers.RTO},
-	{"PP", "open"}:        {Kind: couriers.CustomerReturn},
-	{"PP", "scheduled"}:   {Kind: couriers.CustomerReturn},
-	{"PP", "dispatched"}:  {Kind: couriers.CustomerReturn},
-	{"PU", "in transit"}:  {Kind: couriers.CustomerReturn},
-	{"PU", "pending"}:     {Kind: couriers.CustomerReturn},
-	{"PU", "dispatched"}:  {Kind: couriers.CustomerReturn},
-	{"CN", "canceled"}:    {Status: tracking.Cancelled, Kind: couriers.Forward},
-	{"CN", "cancelled"}:   {Status: tracking.Cancelled, Kind: couriers.Forward},
-	{"CN", "returned"}:    {Status: tracking.Cancelled, Kind: couriers.Forward},
-	{"CN", "closed"}:      {Status: tracking.Cancelled, Kind: couriers.Forward},
+	{"UD", "manifested"}: {Status: tracking.Booked, Kind: couriers.Forward},
+	{"UD", "not picked"}: {Status: tracking.Booked, Kind: couriers.Forward},
+	{"UD", "open"}:       {Status: tracking.Booked, Kind: couriers.Forward},
+	{"UD", "scheduled"}:  {Status: tracking.Booked, Kind: couriers.Forward},
+	{"UD", "in transit"}: {Status: tracking.InTransit, Kind: couriers.Forward},
+	{"UD", "pending"}:    {Status: tracking.InTransit, Kind: couriers.Forward},
+	{"UD", "dispatched"}: {Status: tracking.OutForDelivery, Kind: couriers.Forward},
+	{"UD", "lost"}:       {Status: tracking.Lost, Kind: couriers.Forward},
+	{"UD", "returned"}:   {Status: tracking.Cancelled, Kind: couriers.Forward}, // a cancelled parcel may read "Returned": not RTO
+	{"UD", "canceled"}:   {Status: tracking.Cancelled, Kind: couriers.Forward},
+	{"UD", "cancelled"}:  {Status: tracking.Cancelled, Kind: couriers.Forward},
+	{"DL", "delivered"}:  {Status: tracking.Delivered, Kind: couriers.Forward},
+	{"DL", "rto"}:        {Status: tracking.RTODelivered, Kind: couriers.RTO},
+	{"DL", "dto"}:        {Status: tracking.Delivered, Kind: couriers.CustomerReturn}, // delivered to origin after a customer return
+	{"RT", "in transit"}: {Status: tracking.RTOInTransit, Kind: couriers.RTO},
+	{"RT", "pending"}:    {Status: tracking.RTOInTransit, Kind: couriers.RTO},
+	{"RT", "dispatched"}: {Status: tracking.RTOInTransit, Kind: couriers.RTO}, // RTO out for delivery
+	{"RT", "rto"}:        {Status: tracking.RTO, Kind: couriers.RTO},
+	{"RT", "returned"}:   {Status: tracking.RTOInTransit, Kind: couriers.RTO},
+	{"PP", "open"}:       {Kind: couriers.CustomerReturn},
+	{"PP", "scheduled"}:  {Kind: couriers.CustomerReturn},
+	{"PP", "dispatched"}: {Kind: couriers.CustomerReturn},
+	{"PU", "in transit"}: {Kind: couriers.CustomerReturn},
+	{"PU", "pending"}:    {Kind: couriers.CustomerReturn},
+	{"PU", "dispatched"}: {Kind: couriers.CustomerReturn},
+	{"CN", "canceled"}:   {Status: tracking.Cancelled, Kind: couriers.Forward},
+	{"CN", "cancelled"}:  {Status: tracking.Cancelled, Kind: couriers.Forward},
+	{"CN", "returned"}:   {Status: tracking.Cancelled, Kind: couriers.Forward},
+	{"CN", "closed"}:     {Status: tracking.Cancelled, Kind: couriers.Forward},
 }
 
 // Map turns a Delhivery status into a canonical one. Customer returns

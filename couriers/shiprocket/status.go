@@ -45,7 +45,7 @@ var codes = map[int]couriers.Mapping{
 	44: {Status: tracking.Lost, Kind: couriers.Forward},      // Disposed Off
 	45: {Status: tracking.Cancelled, Kind: couriers.Forward}, // Cancelled Before Dispatched
 	46: {Status: tracking.RTOInTransit, Kind: couriers.RTO},
-	47: {Kind: couriers.Forward}, // QC Failed: a reverse-pickup check, no status change
+	47: {Kind: couriers.Forward},                            // QC Failed: a reverse-pickup check, no status change
 	75: {Status: tracking.RTO, Kind: couriers.RTO},          // RTO Lock
 	76: {Status: tracking.Lost, Kind: couriers.Forward},     // Untraceable
 	77: {Status: tracking.NDR, Kind: couriers.Forward},      // Issue Related To Recipient

@@ -112,7 +112,7 @@ func SeedDemoShipments(ctx context.Context, db *mongo.Database) error {
 	for i, d := range DemoShipments() {
 		oid, _ := bson.ObjectIDFromHex(d.OrderID)
 		doc := bson.M{"marketplace": mp, "awb": d.AWB, "courier_name": d.CourierName, "total_amt": float64(799 + 100*i),
-			"customer": bson.M{"name": fmt.Sprintf("Sweep Customer %d", i+1), "phone": fmt.Sprintf("98700%05d", i+1)},
+			"customer":        bson.M{"name": fmt.Sprintf("Sweep Customer %d", i+1), "phone": fmt.Sprintf("98700%05d", i+1)},
 			"tracking_status": "booked"}
 		if _, err := db.Collection(store.OrdersCollection).UpdateOne(ctx, bson.M{"_id": oid},
 			bson.M{"$setOnInsert": doc}, options.UpdateOne().SetUpsert(true)); err != nil {
