@@ -43,12 +43,15 @@ start sandbox bin/sandbox -listen 127.0.0.1:8090
 wait_port temporal 127.0.0.1 7233
 wait_port devstore 127.0.0.1 27017
 wait_port sandbox 127.0.0.1 8090
+wait_port sandbox 127.0.0.1 8091
 
 start worker bin/worker
 start starter bin/starter
 wait_port starter 127.0.0.1 8080
 
 bin/demo seed
+# The tracking sweep's Schedule, at a demo interval (production: sweep.every, 8m).
+ORDERFLOW_SWEEP_EVERY=${ORDERFLOW_SWEEP_EVERY:-20s} bin/starter schedule apply
 
 cat <<'INFO'
 
@@ -56,6 +59,8 @@ orderflow is running.
   Temporal Web UI     http://127.0.0.1:8233   (filter by OrderID, AWB, Courier, TrackingStatus)
   API + OpenAPI       http://127.0.0.1:8080/openapi.yaml   (X-API-Key: dev-api-key-change-me)
   sandbox CRM         http://127.0.0.1:8090   (cancel-order calls it received)
+  sandbox couriers    http://127.0.0.1:8091/couriers/stats   (calls per courier; the scenario moves each demo shipment a step once a sweep has seen it)
+  tracking sweep      TrackingSweep every 20 s: bin/starter schedule describe|trigger|pause|unpause|backfill
   worker metrics      http://127.0.0.1:9090/metrics
   logs                data/logs/*.log
 

@@ -18,6 +18,7 @@ import (
 	"github.com/go-resty/resty/v2"
 
 	"orderflow/config"
+	sbcouriers "orderflow/sandbox/couriers"
 	"orderflow/sandbox/demo"
 	"orderflow/store"
 	"orderflow/workflows"
@@ -73,6 +74,13 @@ func seed(cfg config.Config, api *resty.Client) error {
 			return err
 		}
 		fmt.Println("created seed 000's webhook configuration through the API; webhook", hookID)
+	}
+	if err := sbcouriers.SeedDemoShipments(ctx, st.Database()); err != nil {
+		return err
+	}
+	fmt.Println("tracking-sweep demo orders (the courier sandbox moves them; CRM POST expected?):")
+	for _, d := range sbcouriers.DemoShipments() {
+		fmt.Printf("  %s  %-14s %-13s post=%-5v %s\n", d.OrderID, d.AWB, d.CourierName, d.WantsCRMPost, d.Story)
 	}
 	fmt.Println("demo orders (make rto ORDER=<id> to move one to RTO):")
 	for _, o := range orders {

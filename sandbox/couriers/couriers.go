@@ -65,8 +65,9 @@ type ShiprocketStatus struct {
 }
 
 type stamped[T any] struct {
-	v  T
-	at time.Time
+	v    T
+	at   time.Time
+	seen bool // served to a poll since it was set
 }
 
 // Stats are one API's tracking calls: answered and refused for the limit.
@@ -114,21 +115,21 @@ func New(o Options) *Sandbox {
 func (s *Sandbox) SetDelhivery(awb string, st DelhiveryStatus) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.delhivery[awb] = stamped[DelhiveryStatus]{st, s.now()}
+	s.delhivery[awb] = stamped[DelhiveryStatus]{v: st, at: s.now()}
 }
 
 // SetB2B puts an LR in a status, as of now.
 func (s *Sandbox) SetB2B(lr, status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.b2b[lr] = stamped[string]{status, s.now()}
+	s.b2b[lr] = stamped[string]{v: status, at: s.now()}
 }
 
 // SetShiprocket puts an AWB in a state, as of now.
 func (s *Sandbox) SetShiprocket(awb string, st ShiprocketStatus) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.shiprocket[awb] = stamped[ShiprocketStatus]{st, s.now()}
+	s.shiprocket[awb] = stamped[ShiprocketStatus]{v: st, at: s.now()}
 }
 
 // Stats returns one API's counters.
@@ -136,6 +137,13 @@ func (s *Sandbox) Stats(api string) Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return *s.stats[api]
+}
+
+// Seen reports whether a shipment's current state has been served to a poll.
+func (s *Sandbox) Seen(awb string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.delhivery[awb].seen || s.b2b[awb].seen || s.shiprocket[awb].seen
 }
 
 // IssuedTokens lists every token and JWT handed out, for secret-leak checks.
@@ -197,6 +205,8 @@ func (s *Sandbox) delhiveryTrack(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			continue
 		}
+		st.seen = true
+		s.delhivery[awb] = st
 		var rtoStarted any
 		if st.v.RTOStarted {
 			rtoStarted = istString(st.at)
@@ -244,6 +254,10 @@ func (s *Sandbox) b2bTrack(w http.ResponseWriter, r *http.Request) {
 	lr := r.URL.Query().Get("lrnum")
 	s.mu.Lock()
 	st, ok := s.b2b[lr]
+	if ok {
+		st.seen = true
+		s.b2b[lr] = st
+	}
 	s.mu.Unlock()
 	if !ok {
 		writeJSON(w, 200, map[string]any{"success": false, "error": "LR not found", "data": nil})
@@ -297,6 +311,8 @@ func (s *Sandbox) shiprocketTrack(w http.ResponseWriter, r *http.Request) {
 			out[awb] = map[string]any{}
 			continue
 		}
+		st.seen = true
+		s.shiprocket[awb] = st
 		ts := st.at.In(ocouriers.IST).Format("2006-01-02 15:04:05")
 		td := map[string]any{"track_status": 1, "shipment_status": st.v.Code,
 			"shipment_track": []map[string]any{{"awb_code": awb, "current_status": st.v.Label, "current_timestamp": ts}},

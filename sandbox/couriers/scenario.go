@@ -80,18 +80,17 @@ func (s *Sandbox) apply(awb string, st Step) {
 	}
 }
 
-// RunScenario puts every demo shipment on its first step, then moves each one
-// step further every tick until ctx ends. extraInTransit AWBs (e.g. the RTO
-// demo's orders) stay Delhivery "In Transit".
-func (s *Sandbox) RunScenario(ctx context.Context, tick time.Duration, extraInTransit []string) {
-	for _, awb := range extraInTransit {
-		s.SetDelhivery(awb, DelhiveryStatus{Status: "In Transit", StatusType: "UD", StatusCode: "X-PPOM"})
-	}
+// RunScenario puts every demo shipment on its first step, then every tick
+// moves each one a step further once a poll has seen its current step, so
+// every state of the story reaches the sweep whatever its interval.
+func (s *Sandbox) RunScenario(ctx context.Context, tick time.Duration) {
 	shipments := DemoShipments()
-	for step := 0; ; step++ {
-		for _, d := range shipments {
-			if step < len(d.Steps) {
-				s.apply(d.AWB, d.Steps[step])
+	next := make([]int, len(shipments))
+	for {
+		for i, d := range shipments {
+			if next[i] < len(d.Steps) && (next[i] == 0 || s.Seen(d.AWB)) {
+				s.apply(d.AWB, d.Steps[next[i]])
+				next[i]++
 			}
 		}
 		select {
