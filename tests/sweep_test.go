@@ -69,6 +69,10 @@ func TestScheduleTriggeredSweepSendsOnePOSTAndLaterSweepsNothing(t *testing.T) {
 
 	runID, stats := s.triggerAndWait(h, 1)
 	s.waitRTOCancels([]string{order})
+	trackerID := workflows.TrackerSweepWorkflowID(runID, couriers.TrackerDelhivery)
+	s.recordHistory(runID, "tracking_sweep_history.json")
+	s.recordHistory(trackerID, "tracker_sweep_history.json")
+	s.recordHistory(workflows.TrackerPartitionWorkflowID(trackerID, 0), "tracker_partition_history.json")
 	if stats.Polled != 1 || stats.FirstRTOs != 1 || stats.Calls.Delhivery != 1 {
 		t.Errorf("first sweep %+v", stats)
 	}
