@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
 
 	"orderflow/config"
 	"orderflow/couriers"
@@ -258,5 +259,52 @@ func TestCustomerReturnsAndCancelledParcelsNeverReachTheCRM(t *testing.T) {
 	}
 	if s.couriers.Stats(couriers.DelhiveryB2B).Logins != 1 {
 		t.Errorf("B2B logins %d, want 1", s.couriers.Stats(couriers.DelhiveryB2B).Logins)
+	}
+}
+
+// The starter's schedule commands, as ops run them.
+func TestScheduleCommands(t *testing.T) {
+	s := newSweepStack(t, sbcouriers.DefaultOptions(), nil)
+	ctx := context.Background()
+	logger := zap.NewNop()
+	run := func(args ...string) (string, error) {
+		var out strings.Builder
+		err := starter.ScheduleCommand(ctx, s.cfg, logger, args, &out)
+		return out.String(), err
+	}
+	t.Cleanup(func() { _ = s.temporal.ScheduleClient().GetHandle(ctx, s.cfg.Sweep.ScheduleID).Delete(ctx) })
+	if out, err := run("apply"); err != nil || !strings.Contains(out, "created") {
+		t.Fatalf("apply: %q %v", out, err)
+	}
+	s.cfg.Sweep.Every = 2 * time.Hour
+	if out, err := run("apply"); err != nil || !strings.Contains(out, "updated") {
+		t.Fatalf("apply again: %q %v", out, err)
+	}
+	if _, err := run("pause", "-note", "courier outage"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run("describe")
+	if err != nil || !strings.Contains(out, `"paused": true`) || !strings.Contains(out, `"every": "2h0m0s"`) || !strings.Contains(out, "courier outage") {
+		t.Fatalf("describe after pause: %s %v", out, err)
+	}
+	if _, err := run("unpause"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("backfill", "-from", "yesterday"); err == nil {
+		t.Error("a bad backfill range must be refused")
+	}
+	now := time.Now().UTC()
+	if _, err := run("backfill", "-from", now.Add(-5*time.Hour).Format(time.RFC3339), "-to", now.Add(-time.Hour).Format(time.RFC3339)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("trigger"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "the backfilled and triggered sweeps", func() bool {
+		out, _ := run("describe")
+		return strings.Contains(out, `"paused": false`) && strings.Count(out, `"WorkflowID"`) >= 2
+	})
+	if _, err := run("frobnicate"); err == nil {
+		t.Error("an unknown command must be refused")
 	}
 }

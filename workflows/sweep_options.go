@@ -27,7 +27,8 @@ var (
 	// (NextRetryDelay overrides the schedule below); a batch that still fails
 	// after 30 minutes is counted and left to the next sweep.
 	pollBatch = workflow.ActivityOptions{
-		StartToCloseTimeout:    2 * time.Minute,
+		// A B2B batch makes up to batch_size sequential calls of request_timeout each.
+		StartToCloseTimeout:    5 * time.Minute,
 		ScheduleToCloseTimeout: 30 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        5 * time.Second,
