@@ -46,6 +46,9 @@ wait_port sandbox 127.0.0.1 8090
 wait_port sandbox 127.0.0.1 8091
 
 start worker bin/worker
+# The worker serves :9090 once its indexes exist: the starter then finds them
+# (FerretDB v1 can crash on two processes creating the same indexes at once).
+wait_port worker 127.0.0.1 9090
 start starter bin/starter
 wait_port starter 127.0.0.1 8080
 
