@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
@@ -17,6 +18,7 @@ import (
 	"orderflow/couriers"
 	sbcouriers "orderflow/sandbox/couriers"
 	"orderflow/starter"
+	"orderflow/store"
 	"orderflow/tracking"
 	"orderflow/workflows"
 )
@@ -149,45 +151,74 @@ func TestTwoSweepsAtOnceGiveOnePOSTPerOrder(t *testing.T) {
 
 // (d) A courier sandbox enforcing its limit with 403s sees no 403 from a sweep
 // of 3× its per-window limit, and the calls made equal ceil(orders ÷ batch size).
-// Small partitions also show the history bounded: more orders give more
-// workflow runs, each of a bounded size.
+// The orders already hold what the courier reports, so polls write nothing and
+// nothing but the task queue's rate paces the calls: the control sweep, whose
+// queue is configured far above the limit, does get 403s. Small partitions also
+// show the history bounded: more orders give more runs, each of a bounded size.
 func TestSweepOfThreeTimesTheLimitStaysUnderIt(t *testing.T) {
 	const limit, window, batch = 10, 2 * time.Second, 5
-	o := sbcouriers.DefaultOptions()
-	o.DelhiveryLimit, o.Window = limit, window
-	s := newSweepStack(t, o, func(c *config.Config) {
-		d := &c.Couriers.Delhivery
-		d.RequestsPerWindow, d.Window, d.SafetyMargin, d.BatchSize = limit, window, 0.5, batch
-		c.Sweep.PartitionSize, c.Sweep.MaxParallelPartitions, c.Sweep.MaxParallelPolls, c.Sweep.PartitionsPerRun = 20, 2, 4, 2
-		c.Couriers.DelhiveryB2B.BaseURL, c.Couriers.Shiprocket.BaseURL = "", "" // Delhivery B2C only: no other tracker, no fallback
-	})
 	n := 3 * limit * batch // 3× what one window allows
-	s.orders(n, couriers.CourierNameDelhivery, func(i int) string { return fmt.Sprintf("579308500%05d", i) })
-	for i := range n {
-		s.couriers.SetDelhivery(fmt.Sprintf("579308500%05d", i), sbcouriers.DelhiveryStatus{Status: "In Transit", StatusType: "UD", StatusCode: "X-PPOM"})
-	}
-	start := time.Now()
-	id := s.cfg.Sweep.ScheduleID + "-limit"
-	stats := s.sweep(id)
-	took := time.Since(start)
-	st := s.couriers.Stats(couriers.Delhivery)
 	wantCalls := (n + batch - 1) / batch
+
+	s, stats, took := limitSweep(t, n, limit, window, batch, limit)
+	st := s.couriers.Stats(couriers.Delhivery)
 	if st.Rejected != 0 {
 		t.Errorf("the sandbox refused %d calls with 403", st.Rejected)
 	}
-	if st.Calls != wantCalls || stats.Calls.Delhivery != wantCalls || stats.Polled != n {
-		t.Errorf("calls: sandbox %d, sweep %+v; want %d for %d orders", st.Calls, stats, wantCalls, n)
+	if st.Calls != wantCalls || stats.Calls.Delhivery != wantCalls || stats.Polled != n || stats.Changed != 0 {
+		t.Errorf("calls: sandbox %d, sweep %+v; want %d for %d orders, nothing changed", st.Calls, stats, wantCalls, n)
 	}
 	// 30 calls at 2.5/s cannot finish in much under 10 s: the queue's rate did the pacing.
 	if took < 8*time.Second {
 		t.Errorf("a sweep of 3 windows' worth took only %v", took)
 	}
 	// 150 orders / 20 per partition = 8 partitions; 2 per TrackerSweep run = 4 runs.
-	runs, events, maxEvents := s.historyCost(id, 1+4+8)
+	runs, events, maxEvents := s.historyCost(s.cfg.Sweep.ScheduleID+"-limit", 1+4+8)
 	t.Logf("sweep of %d orders: %d calls in %v, %d workflow runs, %d history events (largest run %d)", n, st.Calls, took, runs, events, maxEvents)
 	if maxEvents > 80 {
 		t.Errorf("a run has %d events: history is not bounded by the sizes", maxEvents)
 	}
+
+	control, cstats, ctook := limitSweep(t, n, limit, window, batch, 100*limit)
+	cst := control.couriers.Stats(couriers.Delhivery)
+	t.Logf("control (queue rate set for 100× the limit): %d calls, %d refused with 403, in %v", cst.Calls, cst.Rejected, ctook)
+	if cst.Rejected == 0 || cstats.Polled != n {
+		t.Errorf("without the queue's pacing the sandbox must refuse calls: %+v, sweep %+v", cst, cstats)
+	}
+}
+
+// limitSweep sweeps n Delhivery orders against a sandbox allowing limit calls
+// per window, with the courier queue's rate derived from configuredLimit.
+func limitSweep(t *testing.T, n, limit int, window time.Duration, batch, configuredLimit int) (*sweepStack, workflows.SweepStats, time.Duration) {
+	o := sbcouriers.DefaultOptions()
+	o.DelhiveryLimit, o.Window = limit, window
+	s := newSweepStack(t, o, func(c *config.Config) {
+		d := &c.Couriers.Delhivery
+		d.RequestsPerWindow, d.Window, d.SafetyMargin, d.BatchSize, d.LimitBackoff = configuredLimit, window, 0.5, batch, time.Second
+		c.Sweep.PartitionSize, c.Sweep.MaxParallelPartitions, c.Sweep.MaxParallelPolls, c.Sweep.PartitionsPerRun = 20, 2, 4, 2
+		c.Couriers.DelhiveryB2B.BaseURL, c.Couriers.Shiprocket.BaseURL = "", "" // Delhivery B2C only: no other tracker, no fallback
+	})
+	status := sbcouriers.DelhiveryStatus{Status: "In Transit", StatusType: "UD", StatusCode: "X-PPOM"}
+	awb := func(i int) string { return fmt.Sprintf("579308500%05d", i) }
+	for i := range n {
+		s.couriers.SetDelhivery(awb(i), status)
+	}
+	ids := s.orders(n, couriers.CourierNameDelhivery, awb)
+	// As a previous sweep left them: in transit since before the courier's event, raw status recorded.
+	oids := make(bson.A, len(ids))
+	for i, id := range ids {
+		oids[i], _ = bson.ObjectIDFromHex(id)
+	}
+	if _, err := s.store.Database().Collection(store.OrdersCollection).UpdateMany(context.Background(),
+		bson.M{"_id": bson.M{"$in": oids}}, bson.M{"$set": bson.M{
+			"tracking_timestamps.in_transit": time.Now().Add(-time.Hour),
+			"tracking_raw_status":            "delhivery:UD/In Transit/X-PPOM",
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	stats := s.sweep(s.cfg.Sweep.ScheduleID + "-limit")
+	return s, stats, time.Since(start)
 }
 
 // (e) Orders whose primary source returns no data are picked up by the fallback tracker.
