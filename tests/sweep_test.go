@@ -4,6 +4,7 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -311,16 +312,40 @@ func TestScheduleCommands(t *testing.T) {
 	if out, err := run("apply"); err != nil || !strings.Contains(out, "updated") {
 		t.Fatalf("apply again: %q %v", out, err)
 	}
+	var last string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last describe: %s", last)
+		}
+	})
+	// describe decodes `schedule describe`; Schedule updates reach the scheduler as signals, hence the waits.
+	describe := func() (d struct {
+		Paused        bool              `json:"paused"`
+		Every         string            `json:"every"`
+		Note          string            `json:"note"`
+		RecentActions []json.RawMessage `json:"recent_actions"`
+	}) {
+		out, err := run("describe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = out
+		if err := json.Unmarshal([]byte(out), &d); err != nil {
+			t.Fatalf("describe is not JSON: %v", err)
+		}
+		return d
+	}
 	if _, err := run("pause", "-note", "courier outage"); err != nil {
 		t.Fatal(err)
 	}
-	out, err := run("describe")
-	if err != nil || !strings.Contains(out, `"paused": true`) || !strings.Contains(out, `"every": "2h0m0s"`) || !strings.Contains(out, "courier outage") {
-		t.Fatalf("describe after pause: %s %v", out, err)
-	}
+	eventually(t, time.Minute, "paused", func() bool {
+		d := describe()
+		return d.Paused && d.Every == "2h0m0s" && d.Note == "courier outage"
+	})
 	if _, err := run("unpause"); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, time.Minute, "unpaused", func() bool { return !describe().Paused })
 	if _, err := run("backfill", "-from", "yesterday"); err == nil {
 		t.Error("a bad backfill range must be refused")
 	}
@@ -328,13 +353,11 @@ func TestScheduleCommands(t *testing.T) {
 	if _, err := run("backfill", "-from", now.Add(-5*time.Hour).Format(time.RFC3339), "-to", now.Add(-time.Hour).Format(time.RFC3339)); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, 2*time.Minute, "a backfilled sweep", func() bool { return len(describe().RecentActions) >= 1 })
 	if _, err := run("trigger"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, time.Minute, "the backfilled and triggered sweeps", func() bool {
-		out, _ := run("describe")
-		return strings.Contains(out, `"paused": false`) && strings.Count(out, `"WorkflowID"`) >= 2
-	})
+	eventually(t, 2*time.Minute, "the backfilled and triggered sweeps", func() bool { return len(describe().RecentActions) >= 2 })
 	if _, err := run("frobnicate"); err == nil {
 		t.Error("an unknown command must be refused")
 	}
