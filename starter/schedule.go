@@ -76,8 +76,11 @@ func ApplySchedule(ctx context.Context, c client.Client, cfg config.Config) (boo
 	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 		return false, fmt.Errorf("schedule: create %s: %w", cfg.Sweep.ScheduleID, err)
 	}
-	err = c.ScheduleClient().GetHandle(ctx, cfg.Sweep.ScheduleID).Update(ctx, client.ScheduleUpdateOptions{
+	h := c.ScheduleClient().GetHandle(ctx, cfg.Sweep.ScheduleID)
+	var before time.Time
+	err = h.Update(ctx, client.ScheduleUpdateOptions{
 		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			before = in.Description.Info.LastUpdateAt
 			s := in.Description.Schedule
 			s.Spec, s.Action, s.Policy = &spec, action, &policy
 			return &client.ScheduleUpdate{Schedule: &s}, nil
@@ -86,7 +89,32 @@ func ApplySchedule(ctx context.Context, c client.Client, cfg config.Config) (boo
 	if err != nil {
 		return false, fmt.Errorf("schedule: update %s: %w", cfg.Sweep.ScheduleID, err)
 	}
-	return false, nil
+	return false, awaitUpdate(ctx, h, before)
+}
+
+// awaitUpdate waits until the scheduler has applied an update. The update
+// carries the whole schedule, state included, and reaches the scheduler as a
+// signal: a pause sent right after it could otherwise be applied first and
+// then overwritten.
+func awaitUpdate(ctx context.Context, h client.ScheduleHandle, before time.Time) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d, err := h.Describe(ctx)
+		if err != nil {
+			return fmt.Errorf("schedule: describe %s: %w", h.GetID(), err)
+		}
+		if d.Info.LastUpdateAt.After(before) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("schedule: %s: the update is not applied after 30s", h.GetID())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // ScheduleUsage lists the schedule commands.
