@@ -23,6 +23,12 @@ import (
 // after the courier's back-off (NextRetryDelay), never in a tight loop.
 const ErrTypeCourierRateLimited = "CourierRateLimited"
 
+// Errors no retry can fix: a sweep input naming an unknown tracker, a tracker whose courier has no base_url.
+const (
+	ErrTypeUnknownTracker       = "UnknownTracker"
+	ErrTypeCourierNotConfigured = "CourierNotConfigured"
+)
+
 // SweepStore is what the tracking sweep needs of MongoDB; *store.Store implements it.
 type SweepStore interface {
 	NextPartition(ctx context.Context, scope store.SweepScope, after string, size int) (string, int, error)
@@ -63,7 +69,7 @@ func scopeOf(tr couriers.Tracker) store.SweepScope {
 func tracker(name string) (couriers.Tracker, error) {
 	tr, ok := couriers.TrackerByName(name)
 	if !ok {
-		return tr, temporal.NewNonRetryableApplicationError("unknown tracker "+name, "UnknownTracker", nil)
+		return tr, temporal.NewNonRetryableApplicationError("unknown tracker "+name, ErrTypeUnknownTracker, nil)
 	}
 	return tr, nil
 }
@@ -286,7 +292,7 @@ func (a *SweepActivities) track(ctx context.Context, api string, awbs []string) 
 			s, err = a.Couriers.DelhiveryB2B.Track(ctx, chunk[0])
 			got = []couriers.Shipment{s}
 		default:
-			return nil, calls - 1, temporal.NewNonRetryableApplicationError("courier "+api+" is not configured", "CourierNotConfigured", nil)
+			return nil, calls - 1, temporal.NewNonRetryableApplicationError("courier "+api+" is not configured", ErrTypeCourierNotConfigured, nil)
 		}
 		a.countCall(api, err)
 		if err != nil {

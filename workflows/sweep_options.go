@@ -34,7 +34,7 @@ var (
 			InitialInterval:        5 * time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        5 * time.Minute,
-			NonRetryableErrorTypes: []string{"UnknownTracker", "CourierNotConfigured"},
+			NonRetryableErrorTypes: []string{activities.ErrTypeUnknownTracker, activities.ErrTypeCourierNotConfigured},
 		},
 	}
 )
