@@ -30,6 +30,8 @@ type Config struct {
 	CRM      CRM      `yaml:"crm" envPrefix:"CRM_"`
 	Log      Log      `yaml:"log" envPrefix:"LOG_"`
 	Push     Push     `yaml:"push" envPrefix:"PUSH_"`
+	Couriers Couriers `yaml:"couriers" envPrefix:"COURIERS_"`
+	Sweep    Sweep    `yaml:"sweep" envPrefix:"SWEEP_"`
 }
 
 // Push holds the credentials of the push tracking webhooks, per account. Two
@@ -135,7 +137,9 @@ func Default() Config {
 			TokenDefaultTTL:          10 * time.Minute,
 			MarketplaceLookupTimeout: 5 * time.Second,
 		},
-		Log: Log{Level: "info"},
+		Log:      Log{Level: "info"},
+		Couriers: DefaultCouriers(),
+		Sweep:    DefaultSweep(),
 	}
 }
 
@@ -222,6 +226,8 @@ func (c Config) Validate() error {
 	positive(bad, "crm.marketplace_lookup_timeout", c.CRM.MarketplaceLookupTimeout)
 	validateCredentials(bad, "push.clickpost_keys", c.Push.ClickpostKeys)
 	validateCredentials(bad, "push.fulfilment_secrets", c.Push.FulfilmentSecrets)
+	c.Couriers.validate(bad)
+	c.Sweep.validate(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

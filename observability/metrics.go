@@ -35,6 +35,14 @@ type Metrics struct {
 	RecoveryAttempts *prometheus.CounterVec
 	// RecoveryWebhooks counts outgoing recovery webhook POSTs by event type and outcome (delivered, retryable, given_up).
 	RecoveryWebhooks *prometheus.CounterVec
+	// CourierCalls counts tracking calls to courier APIs by courier and outcome (ok, rate_limited, error).
+	CourierCalls *prometheus.CounterVec
+	// CourierRateLimited counts courier rate-limit answers (Delhivery's 403, 429) by courier and code.
+	CourierRateLimited *prometheus.CounterVec
+	// CourierUnknownStatuses counts courier statuses no table maps (kept raw, never guessed).
+	CourierUnknownStatuses *prometheus.CounterVec
+	// SweepOrders counts orders the tracking sweep polled, by tracker and outcome.
+	SweepOrders *prometheus.CounterVec
 }
 
 // NewMetrics creates and registers the counters plus Go and process collectors.
@@ -78,6 +86,19 @@ func NewMetrics() *Metrics {
 	reg.MustRegister(m.StatusObservations, m.FirstRTOClaims, m.WebhookDeliveries, m.WebhookLatency,
 		m.TokenFetches, m.IngressRequests, m.PushEvents,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.CourierCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orderflow_courier_calls_total", Help: "Tracking calls to courier APIs by courier and outcome.",
+	}, []string{"courier", "outcome"})
+	m.CourierRateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orderflow_courier_rate_limited_total", Help: "Courier rate-limit answers (403, 429) by courier and code.",
+	}, []string{"courier", "code"})
+	m.CourierUnknownStatuses = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orderflow_courier_unknown_statuses_total", Help: "Courier statuses no mapping table knows, kept raw.",
+	}, []string{"courier"})
+	m.SweepOrders = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orderflow_sweep_orders_total", Help: "Orders polled by the tracking sweep, by tracker and outcome.",
+	}, []string{"tracker", "outcome"})
+	reg.MustRegister(m.CourierCalls, m.CourierRateLimited, m.CourierUnknownStatuses, m.SweepOrders)
 	return m
 }
 

@@ -44,8 +44,12 @@ wait_port temporal 127.0.0.1 7233
 wait_port devstore 127.0.0.1 27017
 wait_port sandbox 127.0.0.1 8090
 wait_port sandbox 127.0.0.1 8092
+wait_port sandbox 127.0.0.1 8091
 
 start worker bin/worker
+# The worker serves :9090 once its indexes exist: the starter then finds them
+# (FerretDB v1 can crash on two processes creating the same indexes at once).
+wait_port worker 127.0.0.1 9090
 start starter bin/starter
 wait_port starter 127.0.0.1 8080
 
@@ -53,6 +57,11 @@ bin/demo seed
 # Push webhooks: the sandbox Clickpost and fulfilment senders push the demo
 # orders' events (duplicates and out-of-order deliveries included).
 bin/demo push || echo "demo push failed; see data/logs/starter.log and data/logs/worker.log" >&2
+# Revenue recovery: the sandbox billing platforms report failed payments of the
+# demo invoices; their short cascading schedule finishes within a minute.
+bin/demo recovery || echo "demo recovery failed; see data/logs/starter.log" >&2
+# The tracking sweep's Schedule, at a demo interval (production: sweep.every, 8m).
+ORDERFLOW_SWEEP_EVERY=${ORDERFLOW_SWEEP_EVERY:-20s} bin/starter schedule apply
 
 cat <<'INFO'
 
@@ -61,12 +70,14 @@ orderflow is running.
   API + OpenAPI       http://127.0.0.1:8080/openapi.yaml   (X-API-Key: dev-api-key-change-me)
   sandbox CRM         http://127.0.0.1:8090   (cancel-order calls it received)
   recovery sandbox    http://127.0.0.1:8092   (billing platform, payment processor, merchant webhooks verified)
+  sandbox couriers    http://127.0.0.1:8091/couriers/stats   (calls per courier; the scenario moves each demo shipment a step once a sweep has seen it)
+  tracking sweep      TrackingSweep every 20 s: bin/starter schedule describe|trigger|pause|unpause|backfill
   worker metrics      http://127.0.0.1:9090/metrics
   logs                data/logs/*.log
 
 Move a demo order to RTO (in another terminal):  make rto ORDER=64a000000000000000000001
 Push the sandbox senders' events again:           make push   (recorded at /v1/push-events)
-Fail demo invoices at the billing platforms:     make recovery
+Fail the demo invoices again:                     make recovery
 Ctrl-C stops everything.
 INFO
 wait -n "${pids[@]}" || true

@@ -66,6 +66,13 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	w := sdkworker.New(tc, cfg.Temporal.TaskQueue, sdkworker.Options{})
 	Register(w, NewActivities(st, cfg.CRM, metrics))
 	w.RegisterActivity(NewRecoveryActivities(st, metrics))
+	sweepActs := NewSweepActivities(st, cfg.Couriers, metrics)
+	RegisterSweep(w, sweepActs)
+	stopCouriers, err := StartCourierWorkers(NewCourierWorkers(tc, cfg.Temporal.TaskQueue, cfg.Couriers, sweepActs))
+	if err != nil {
+		return err
+	}
+	defer stopCouriers()
 
 	admin := &http.Server{
 		Addr:              cfg.Worker.MetricsListen,

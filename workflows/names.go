@@ -39,6 +39,17 @@ var (
 	RetryCountAttr     = temporal.NewSearchAttributeKeyInt64("RetryCount")
 )
 
+// Search attributes of TrackingSweep runs: what one sweep did, filterable in the UI
+// (e.g. SweepFirstRTOs > 0). The dev server's SQLite visibility allows only 3
+// Int attributes (RetryCount holds the third), so calls per courier are a
+// keyword list ("delhivery=3") and orders changed live in the run's memo with
+// the whole SweepStats.
+var (
+	SweepOrdersPolledAttr = temporal.NewSearchAttributeKeyInt64("SweepOrdersPolled")
+	SweepFirstRTOsAttr    = temporal.NewSearchAttributeKeyInt64("SweepFirstRTOs")
+	SweepCourierCallsAttr = temporal.NewSearchAttributeKeyKeywordList("SweepCourierCalls")
+)
+
 // SearchAttributes lists every custom search attribute with its type, for
 // registration on a server (`temporal operator search-attribute create` or the dev server's flags).
 var SearchAttributes = map[string]enumspb.IndexedValueType{
@@ -49,6 +60,10 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	InvoiceIDAttr.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	RecoveryStatusAttr.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	RetryCountAttr.GetName():     enumspb.INDEXED_VALUE_TYPE_INT,
+
+	SweepOrdersPolledAttr.GetName(): enumspb.INDEXED_VALUE_TYPE_INT,
+	SweepFirstRTOsAttr.GetName():    enumspb.INDEXED_VALUE_TYPE_INT,
+	SweepCourierCallsAttr.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 }
 
 // DevServerSearchAttributeFlags are `temporal server start-dev` flags registering SearchAttributes.
@@ -132,4 +147,19 @@ func RecoveryWebhookEventID(workflowID, eventType string) string {
 func shortHash(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:16])
+}
+
+// SweepMemoKey holds a TrackingSweep run's SweepStats in its memo.
+const SweepMemoKey = "sweep"
+
+// CourierTaskQueue is the task queue of a courier API's poll activities: its
+// own queue, so the server can enforce the courier's rate across all workers.
+func CourierTaskQueue(base, api string) string { return base + "-courier-" + api }
+
+// TrackerSweepWorkflowID names one tracker's child of a sweep run.
+func TrackerSweepWorkflowID(sweepID, tracker string) string { return sweepID + "/" + tracker }
+
+// TrackerPartitionWorkflowID names one partition of a tracker's sweep.
+func TrackerPartitionWorkflowID(trackerSweepID string, seq int) string {
+	return fmt.Sprintf("%s/p%d", trackerSweepID, seq)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/go-resty/resty/v2"
 
 	"orderflow/config"
+	sbcouriers "orderflow/sandbox/couriers"
 	"orderflow/sandbox/demo"
 	"orderflow/store"
 	"orderflow/workflows"
@@ -82,6 +83,13 @@ func seed(cfg config.Config, api *resty.Client) error {
 	}
 	if err := seedRecovery(ctx, st, api); err != nil {
 		return err
+	}
+	if err := sbcouriers.SeedDemoShipments(ctx, st.Database()); err != nil {
+		return err
+	}
+	fmt.Println("tracking-sweep demo orders (the courier sandbox moves them; CRM POST expected?):")
+	for _, d := range sbcouriers.DemoShipments() {
+		fmt.Printf("  %s  %-14s %-13s post=%-5v %s\n", d.OrderID, d.AWB, d.CourierName, d.WantsCRMPost, d.Story)
 	}
 	fmt.Println("demo orders (make rto ORDER=<id> to move one to RTO):")
 	for _, o := range orders {

@@ -1,9 +1,26 @@
-// Command starter runs orderflow's HTTP server: configuration API and ingress.
+// Command starter runs orderflow's HTTP server (configuration API and
+// ingress), and with `schedule …` manages the tracking sweep's Schedule.
 package main
 
 import (
+	"context"
+	"flag"
+	"os"
+
+	"go.uber.org/zap"
+
 	"orderflow/cmd/internal/cli"
+	"orderflow/config"
 	"orderflow/starter"
 )
 
-func main() { cli.Main("starter", starter.Serve) }
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "schedule" {
+		os.Args = append(os.Args[:1], os.Args[2:]...)
+		cli.Main("starter schedule", func(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
+			return starter.ScheduleCommand(ctx, cfg, logger, flag.Args(), os.Stdout)
+		})
+		return
+	}
+	cli.Main("starter", starter.Serve)
+}

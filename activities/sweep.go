@@ -1,0 +1,349 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"orderflow/couriers"
+	"orderflow/couriers/delhivery"
+	"orderflow/couriers/delhiveryb2b"
+	"orderflow/couriers/shiprocket"
+	"orderflow/observability"
+	"orderflow/store"
+	"orderflow/tracking"
+)
+
+// ErrTypeCourierRateLimited marks a courier's 403/429: the activity is retried
+// after the courier's back-off (NextRetryDelay), never in a tight loop.
+const ErrTypeCourierRateLimited = "CourierRateLimited"
+
+// Errors no retry can fix: a sweep input naming an unknown tracker, a tracker whose courier has no base_url.
+const (
+	ErrTypeUnknownTracker       = "UnknownTracker"
+	ErrTypeCourierNotConfigured = "CourierNotConfigured"
+)
+
+// SweepStore is what the tracking sweep needs of MongoDB; *store.Store implements it.
+type SweepStore interface {
+	NextPartition(ctx context.Context, scope store.SweepScope, after string, size int) (string, int, error)
+	BatchRanges(ctx context.Context, scope store.SweepScope, partition store.IDRange, batch int) ([]store.IDRange, error)
+	OrdersToPoll(ctx context.Context, scope store.SweepScope, r store.IDRange, limit int) ([]store.PollTarget, error)
+	RecordPollMarks(ctx context.Context, marks []store.PollMark, now time.Time) (int64, error)
+	ApplyObservations(ctx context.Context, obs []tracking.Observation) (store.ApplyResult, error)
+}
+
+// CourierClients are the courier APIs; a nil client is a courier not configured.
+type CourierClients struct {
+	Delhivery    *delhivery.Client
+	DelhiveryB2B *delhiveryb2b.Client
+	Shiprocket   *shiprocket.Client
+}
+
+// SweepActivities are the tracking sweep's activities and their dependencies.
+type SweepActivities struct {
+	Store    SweepStore
+	Couriers CourierClients
+	Metrics  *observability.Metrics
+	Now      func() time.Time
+
+	unknownSeen sync.Map // api + raw status: logged once per process
+}
+
+func (a *SweepActivities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func scopeOf(tr couriers.Tracker) store.SweepScope {
+	return store.SweepScope{CourierNames: tr.CourierNames, NoDataOnly: tr.Fallback}
+}
+
+func tracker(name string) (couriers.Tracker, error) {
+	tr, ok := couriers.TrackerByName(name)
+	if !ok {
+		return tr, temporal.NewNonRetryableApplicationError("unknown tracker "+name, ErrTypeUnknownTracker, nil)
+	}
+	return tr, nil
+}
+
+// NextPartitionInput asks for the partition after a cursor.
+type NextPartitionInput struct {
+	Tracker string `json:"tracker"`
+	After   string `json:"after,omitempty"`
+	Size    int    `json:"size"`
+}
+
+// NextPartitionResult bounds the partition: (After, Last], Count orders; Count 0 when none is left.
+type NextPartitionResult struct {
+	Last  string `json:"last,omitempty"`
+	Count int    `json:"count"`
+}
+
+// NextPartition finds the next partition of a tracker's active orders.
+func (a *SweepActivities) NextPartition(ctx context.Context, in NextPartitionInput) (NextPartitionResult, error) {
+	tr, err := tracker(in.Tracker)
+	if err != nil {
+		return NextPartitionResult{}, err
+	}
+	last, n, err := a.Store.NextPartition(ctx, scopeOf(tr), in.After, in.Size)
+	return NextPartitionResult{Last: last, Count: n}, err
+}
+
+// PlanBatchesInput asks to cut a partition into poll batches.
+type PlanBatchesInput struct {
+	Tracker   string        `json:"tracker"`
+	Partition store.IDRange `json:"partition"`
+	BatchSize int           `json:"batch_size"`
+}
+
+// PlanBatchesResult lists the batches' id ranges (a partition's worth, never all orders).
+type PlanBatchesResult struct {
+	Batches []store.IDRange `json:"batches"`
+}
+
+// PlanBatches cuts a partition into id ranges of at most BatchSize orders.
+func (a *SweepActivities) PlanBatches(ctx context.Context, in PlanBatchesInput) (PlanBatchesResult, error) {
+	tr, err := tracker(in.Tracker)
+	if err != nil {
+		return PlanBatchesResult{}, err
+	}
+	b, err := a.Store.BatchRanges(ctx, scopeOf(tr), in.Partition, in.BatchSize)
+	return PlanBatchesResult{Batches: b}, err
+}
+
+// PollBatchInput is one batch: the tracker's active orders in Range, at most BatchSize.
+type PollBatchInput struct {
+	Tracker   string        `json:"tracker"`
+	Range     store.IDRange `json:"range"`
+	BatchSize int           `json:"batch_size"`
+}
+
+// PollBatchResult says what one batch's poll saw and changed.
+type PollBatchResult struct {
+	Polled          int                  `json:"polled"`
+	Found           int                  `json:"found"`
+	NoData          int                  `json:"no_data"`
+	Unknown         int                  `json:"unknown"`
+	CustomerReturns int                  `json:"customer_returns"`
+	Changed         int                  `json:"changed"` // orders whose status or first-seen time the poll moved
+	Calls           int                  `json:"calls"`
+	API             string               `json:"api"`
+	RTOCandidates   []store.RTOCandidate `json:"rto_candidates,omitempty"`
+}
+
+// PollBatch calls the tracker's courier for one batch (as few calls as the
+// API's maximum allows), maps the statuses, and applies only what changed in
+// one bulk write through the status-update path. RTO-family observations on
+// unclaimed orders come back as candidates: the workflow starts RTOCancel for
+// them with the same helper as every other source, so first-RTO stays one
+// mechanism. A 403/429 becomes a retry after the courier's back-off.
+func (a *SweepActivities) PollBatch(ctx context.Context, in PollBatchInput) (PollBatchResult, error) {
+	tr, err := tracker(in.Tracker)
+	if err != nil {
+		return PollBatchResult{}, err
+	}
+	targets, err := a.Store.OrdersToPoll(ctx, scopeOf(tr), in.Range, in.BatchSize)
+	if err != nil {
+		return PollBatchResult{}, err
+	}
+	res := PollBatchResult{Polled: len(targets), API: tr.API}
+	if len(targets) == 0 {
+		return res, nil
+	}
+	awbs := make([]string, len(targets))
+	for i, t := range targets {
+		awbs[i] = t.AWB
+	}
+	shipments, calls, err := a.track(ctx, tr.API, awbs)
+	res.Calls = calls
+	if err != nil {
+		return res, a.courierError(tr.API, err)
+	}
+	byAWB := make(map[string]couriers.Shipment, len(shipments))
+	for _, s := range shipments {
+		byAWB[s.AWB] = s
+	}
+	now := a.now()
+	var obs []tracking.Observation
+	var marks []store.PollMark
+	for _, t := range targets {
+		o, mark, outcome := a.read(ctx, tr, t, byAWB[t.AWB], now)
+		switch outcome {
+		case outcomeNoData:
+			res.NoData++
+		case outcomeUnknown:
+			res.Unknown++
+		case outcomeCustomerReturn:
+			res.CustomerReturns++
+		}
+		if outcome != outcomeNoData {
+			res.Found++
+		}
+		if mark != nil {
+			marks = append(marks, *mark)
+		}
+		if o != nil {
+			obs = append(obs, *o)
+		}
+	}
+	applied, err := a.Store.ApplyObservations(ctx, obs)
+	if err != nil {
+		return res, err
+	}
+	if _, err := a.Store.RecordPollMarks(ctx, marks, now); err != nil {
+		return res, err
+	}
+	res.Changed, res.RTOCandidates = len(obs), applied.RTOCandidates
+	a.count(tr, res)
+	return res, nil
+}
+
+type outcome int
+
+const (
+	outcomeMapped outcome = iota
+	outcomeNoData
+	outcomeUnknown
+	outcomeCustomerReturn
+)
+
+// read turns one order's shipment into an observation (nil when nothing
+// changes) and a poll mark (nil when nothing to write).
+func (a *SweepActivities) read(ctx context.Context, tr couriers.Tracker, t store.PollTarget, s couriers.Shipment, now time.Time) (*tracking.Observation, *store.PollMark, outcome) {
+	if !s.Found {
+		if !tr.Fallback && !t.NoData {
+			return nil, &store.PollMark{OrderID: t.OrderID, NoData: true}, outcomeNoData
+		}
+		return nil, nil, outcomeNoData
+	}
+	mark := store.PollMark{OrderID: t.OrderID, ClearNoData: !tr.Fallback && t.NoData}
+	if raw := tr.API + ":" + s.Raw; raw != t.RawStatus {
+		mark.Raw = raw
+	}
+	var m *store.PollMark
+	if mark.Raw != "" || mark.ClearNoData {
+		m = &mark
+	}
+	out := outcomeMapped
+	switch s.Mapping.Kind {
+	case couriers.Unknown:
+		a.unknownStatus(ctx, tr.API, s.Raw)
+		return nil, m, outcomeUnknown
+	case couriers.CustomerReturn:
+		out = outcomeCustomerReturn
+	}
+	if s.Mapping.Status == "" {
+		return nil, m, out
+	}
+	at := s.EventTime
+	if at.IsZero() {
+		at = now // the courier gave no usable time: the poll's own
+	}
+	o := tracking.Observation{OrderID: t.OrderID, Source: tr.Name, Status: s.Mapping.Status, EventTime: at}
+	if unchanged(t, o) {
+		return nil, m, out
+	}
+	return &o, m, out
+}
+
+// unchanged reports whether applying o would write nothing: the order holds
+// the status (or a newer one) and already has o's first-seen time or an
+// earlier one. An RTO-family status on an unclaimed order is never skipped, so
+// a first RTO whose RTOCancel was not started (a crash in between) is retried.
+func unchanged(t store.PollTarget, o tracking.Observation) bool {
+	if tracking.IsRTO(o.Status) && !t.Claimed {
+		return false
+	}
+	first, seen := t.FirstSeen[timestampKey(o.Status)]
+	if !seen || first.After(o.EventTime) {
+		return false
+	}
+	return t.TrackingStatus == o.Status || !o.EventTime.After(t.StatusAt)
+}
+
+func timestampKey(status string) string {
+	return tracking.TimestampField(status)[len("tracking_timestamps."):]
+}
+
+// track makes as few calls as the API's maximum per call allows.
+func (a *SweepActivities) track(ctx context.Context, api string, awbs []string) ([]couriers.Shipment, int, error) {
+	var out []couriers.Shipment
+	calls := 0
+	for _, b := range couriers.Batches(len(awbs), couriers.MaxPerCall(api)) {
+		chunk := awbs[b[0]:b[1]]
+		calls++
+		var got []couriers.Shipment
+		var err error
+		switch {
+		case api == couriers.Delhivery && a.Couriers.Delhivery != nil:
+			got, err = a.Couriers.Delhivery.Track(ctx, chunk)
+		case api == couriers.Shiprocket && a.Couriers.Shiprocket != nil:
+			got, err = a.Couriers.Shiprocket.Track(ctx, chunk)
+		case api == couriers.DelhiveryB2B && a.Couriers.DelhiveryB2B != nil:
+			var s couriers.Shipment
+			s, err = a.Couriers.DelhiveryB2B.Track(ctx, chunk[0])
+			got = []couriers.Shipment{s}
+		default:
+			return nil, calls - 1, temporal.NewNonRetryableApplicationError("courier "+api+" is not configured", ErrTypeCourierNotConfigured, nil)
+		}
+		a.countCall(api, err)
+		if err != nil {
+			return out, calls, err
+		}
+		out = append(out, got...)
+	}
+	return out, calls, nil
+}
+
+// courierError turns a courier's rate-limit answer into a retry after its back-off.
+func (a *SweepActivities) courierError(api string, err error) error {
+	var rl *couriers.RateLimitedError
+	if errors.As(err, &rl) {
+		return temporal.NewApplicationErrorWithOptions(rl.Error(), ErrTypeCourierRateLimited,
+			temporal.ApplicationErrorOptions{NextRetryDelay: rl.Wait})
+	}
+	return fmt.Errorf("%s: %w", api, err)
+}
+
+func (a *SweepActivities) unknownStatus(ctx context.Context, api, raw string) {
+	if a.Metrics != nil {
+		a.Metrics.CourierUnknownStatuses.WithLabelValues(api).Inc()
+	}
+	if _, seen := a.unknownSeen.LoadOrStore(api+"\x00"+raw, true); !seen {
+		activity.GetLogger(ctx).Warn("unknown courier status kept raw, not mapped", "courier", api, "raw_status", raw)
+	}
+}
+
+func (a *SweepActivities) countCall(api string, err error) {
+	if a.Metrics == nil {
+		return
+	}
+	var rl *couriers.RateLimitedError
+	switch {
+	case err == nil:
+		a.Metrics.CourierCalls.WithLabelValues(api, "ok").Inc()
+	case errors.As(err, &rl):
+		a.Metrics.CourierCalls.WithLabelValues(api, "rate_limited").Inc()
+		a.Metrics.CourierRateLimited.WithLabelValues(api, fmt.Sprint(rl.StatusCode)).Inc()
+	default:
+		a.Metrics.CourierCalls.WithLabelValues(api, "error").Inc()
+	}
+}
+
+func (a *SweepActivities) count(tr couriers.Tracker, r PollBatchResult) {
+	if a.Metrics == nil {
+		return
+	}
+	for outcome, n := range map[string]int{"polled": r.Polled, "changed": r.Changed, "no_data": r.NoData,
+		"unknown": r.Unknown, "customer_return": r.CustomerReturns} {
+		a.Metrics.SweepOrders.WithLabelValues(tr.Name, outcome).Add(float64(n))
+	}
+}

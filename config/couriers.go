@@ -1,0 +1,138 @@
+package config
+
+import (
+	"math"
+	"net/url"
+	"time"
+)
+
+// Courier configures one courier API. A courier with an empty base_url is not
+// configured: its tracker does not run and no worker serves its task queue.
+type Courier struct {
+	BaseURL string `yaml:"base_url" env:"BASE_URL"`
+	// Token is Delhivery B2C's API token (Authorization: Token …).
+	Token string `yaml:"token" env:"TOKEN"`
+	// Username and Password log in to Delhivery B2B (username) and Shiprocket (email).
+	Username string `yaml:"username" env:"USERNAME"`
+	Password string `yaml:"password" env:"PASSWORD"`
+	// RequestsPerWindow per Window is the courier's published limit (750 / 5m for
+	// Delhivery B2C, 500 / 5m for B2B); SafetyMargin is the share of it used.
+	RequestsPerWindow int           `yaml:"requests_per_window" env:"REQUESTS_PER_WINDOW"`
+	Window            time.Duration `yaml:"window" env:"WINDOW"`
+	SafetyMargin      float64       `yaml:"safety_margin" env:"SAFETY_MARGIN"`
+	// BatchSize is the orders one poll activity handles: ≤ 50 (one call) for
+	// Delhivery B2C and Shiprocket, several one-LR calls for B2B.
+	BatchSize      int           `yaml:"batch_size" env:"BATCH_SIZE"`
+	RequestTimeout time.Duration `yaml:"request_timeout" env:"REQUEST_TIMEOUT"`
+	// LimitBackoff is the wait after a 403/429 that names no Retry-After (Delhivery: at least 30s).
+	LimitBackoff time.Duration `yaml:"limit_backoff" env:"LIMIT_BACKOFF"`
+}
+
+// Enabled reports whether the courier is configured.
+func (c Courier) Enabled() bool { return c.BaseURL != "" }
+
+// CallsPerBatch is how many API calls one poll activity makes: a batch split
+// by the API's maximum per call.
+func (c Courier) CallsPerBatch(maxPerCall int) int {
+	return (c.BatchSize + maxPerCall - 1) / maxPerCall
+}
+
+// ActivitiesPerSecond is the poll-activity rate that keeps the courier's calls
+// within SafetyMargin of its limit; the server enforces it on the courier's
+// task queue across every worker.
+func (c Courier) ActivitiesPerSecond(maxPerCall int) float64 {
+	calls := float64(c.RequestsPerWindow) * c.SafetyMargin / c.Window.Seconds()
+	return calls / float64(max(c.CallsPerBatch(maxPerCall), 1))
+}
+
+// Couriers are the tracked courier APIs.
+type Couriers struct {
+	Delhivery    Courier `yaml:"delhivery" envPrefix:"DELHIVERY_"`
+	DelhiveryB2B Courier `yaml:"delhivery_b2b" envPrefix:"DELHIVERY_B2B_"`
+	Shiprocket   Courier `yaml:"shiprocket" envPrefix:"SHIPROCKET_"`
+}
+
+// DefaultCouriers carry the published limits; base URLs and credentials come from the file or environment.
+func DefaultCouriers() Couriers {
+	return Couriers{
+		Delhivery: Courier{RequestsPerWindow: 750, Window: 5 * time.Minute, SafetyMargin: 0.9, BatchSize: 50,
+			RequestTimeout: 20 * time.Second, LimitBackoff: time.Minute},
+		DelhiveryB2B: Courier{RequestsPerWindow: 500, Window: 5 * time.Minute, SafetyMargin: 0.9, BatchSize: 10,
+			RequestTimeout: 20 * time.Second, LimitBackoff: time.Minute},
+		// Shiprocket publishes no limit (it answers 429 with Retry-After): a conservative default.
+		Shiprocket: Courier{RequestsPerWindow: 600, Window: 5 * time.Minute, SafetyMargin: 0.9, BatchSize: 50,
+			RequestTimeout: 20 * time.Second, LimitBackoff: 30 * time.Second},
+	}
+}
+
+func (c Couriers) validate(bad func(key, msg string)) {
+	c.Delhivery.validate(bad, "couriers.delhivery", 50, true)
+	c.DelhiveryB2B.validate(bad, "couriers.delhivery_b2b", 50, false)
+	c.Shiprocket.validate(bad, "couriers.shiprocket", 50, false)
+}
+
+func (c Courier) validate(bad func(key, msg string), key string, maxBatch int, tokenAuth bool) {
+	if !c.Enabled() {
+		return
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad(key+".base_url", "must be an http:// or https:// URL")
+	}
+	if tokenAuth && c.Token == "" {
+		bad(key+".token", "must be set when base_url is")
+	}
+	if !tokenAuth && (c.Username == "" || c.Password == "") {
+		bad(key+".username", "username and password must be set when base_url is")
+	}
+	if c.RequestsPerWindow <= 0 {
+		bad(key+".requests_per_window", "must be positive")
+	}
+	positive(bad, key+".window", c.Window)
+	if c.SafetyMargin <= 0 || c.SafetyMargin > 1 || math.IsNaN(c.SafetyMargin) {
+		bad(key+".safety_margin", "must be in (0, 1]")
+	}
+	if c.BatchSize <= 0 || c.BatchSize > maxBatch {
+		bad(key+".batch_size", "must be between 1 and 50")
+	}
+	positive(bad, key+".request_timeout", c.RequestTimeout)
+	positive(bad, key+".limit_backoff", c.LimitBackoff)
+}
+
+// Sweep configures the tracking sweep's Schedule and fan-out.
+type Sweep struct {
+	ScheduleID    string        `yaml:"schedule_id" env:"SCHEDULE_ID"`
+	Every         time.Duration `yaml:"every" env:"EVERY"`
+	CatchupWindow time.Duration `yaml:"catchup_window" env:"CATCHUP_WINDOW"`
+	// PartitionSize orders per TrackerPartition child; at most MaxParallelPartitions
+	// of them and MaxParallelPolls poll activities each in flight; a tracker's
+	// run continues as new after PartitionsPerRun partitions.
+	PartitionSize         int `yaml:"partition_size" env:"PARTITION_SIZE"`
+	MaxParallelPartitions int `yaml:"max_parallel_partitions" env:"MAX_PARALLEL_PARTITIONS"`
+	MaxParallelPolls      int `yaml:"max_parallel_polls" env:"MAX_PARALLEL_POLLS"`
+	PartitionsPerRun      int `yaml:"partitions_per_run" env:"PARTITIONS_PER_RUN"`
+}
+
+// DefaultSweep runs every 8 minutes like the seed's cron.
+func DefaultSweep() Sweep {
+	return Sweep{ScheduleID: "tracking-sweep", Every: 8 * time.Minute, CatchupWindow: 10 * time.Minute,
+		PartitionSize: 1000, MaxParallelPartitions: 2, MaxParallelPolls: 8, PartitionsPerRun: 20}
+}
+
+func (s Sweep) validate(bad func(key, msg string)) {
+	if s.ScheduleID == "" {
+		bad("sweep.schedule_id", "must not be empty")
+	}
+	positive(bad, "sweep.every", s.Every)
+	if s.CatchupWindow < 10*time.Second {
+		bad("sweep.catchup_window", "must be at least 10s (Temporal's minimum)")
+	}
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"sweep.partition_size", s.PartitionSize}, {"sweep.max_parallel_partitions", s.MaxParallelPartitions},
+		{"sweep.max_parallel_polls", s.MaxParallelPolls}, {"sweep.partitions_per_run", s.PartitionsPerRun}} {
+		if f.v <= 0 {
+			bad(f.key, "must be positive")
+		}
+	}
+}

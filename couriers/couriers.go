@@ -1,0 +1,115 @@
+// Package couriers holds what every courier client shares: the result of
+// tracking one shipment, what its courier status means for the order, the
+// rate-limit error, and the names of the courier APIs and trackers.
+package couriers
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Courier APIs. Each rate-limited API gets its own task queue.
+const (
+	Delhivery    = "delhivery"     // Delhivery B2C (Express) packages/json
+	DelhiveryB2B = "delhivery_b2b" // Delhivery B2B (LTL) lrn/track
+	Shiprocket   = "shiprocket"    // Shiprocket bulk track/awbs
+)
+
+// APIs lists the courier APIs.
+var APIs = []string{Delhivery, DelhiveryB2B, Shiprocket}
+
+// Kind says what a courier status means for the order.
+type Kind string
+
+const (
+	// Forward is the normal journey (and its terminal outcomes: delivered, cancelled, lost…).
+	Forward Kind = "forward"
+	// RTO is the parcel returning to origin after failed delivery or a late cancellation.
+	RTO Kind = "rto"
+	// CustomerReturn is a return the customer asked for (reverse pickup): never RTO.
+	CustomerReturn Kind = "customer_return"
+	// Unknown is a status no table knows: kept raw, never guessed.
+	Unknown Kind = "unknown"
+)
+
+// Mapping is what one courier status maps to. Status is a canonical status,
+// or "" when the status must not change the order's tracking_status.
+type Mapping struct {
+	Status string
+	Kind   Kind
+}
+
+// Shipment is one AWB's answer from a courier.
+type Shipment struct {
+	AWB string
+	// Found is false when the courier has no data for the AWB.
+	Found bool
+	// Raw is the courier's own status, e.g. "RT/In Transit/RT-101"; kept for unknown statuses.
+	Raw       string
+	Mapping   Mapping
+	EventTime time.Time // zero when the courier gave no usable time
+}
+
+// IST is India Standard Time: Delhivery and Shiprocket print timestamps in it without an offset.
+var IST = time.FixedZone("IST", 5*3600+30*60)
+
+// ParseIST reads a timestamp printed without an offset as IST; one with an offset keeps it.
+func ParseIST(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05", "02 Jan 2006 15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, IST); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// RateLimitedError is a courier saying "too many requests" (Delhivery's WAF
+// 403, anyone's 429). Wait is how long to back off before the next call.
+type RateLimitedError struct {
+	Courier    string
+	StatusCode int
+	Wait       time.Duration
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("%s: rate limited (HTTP %d), retry after %s", e.Courier, e.StatusCode, e.Wait)
+}
+
+// RetryAfter reads a Retry-After header (seconds or an HTTP date), or def when
+// absent or unreadable; it never returns less than min.
+func RetryAfter(h http.Header, now time.Time, def, min time.Duration) time.Duration {
+	wait := def
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+			wait = time.Duration(secs) * time.Second
+		} else if at, err := http.ParseTime(v); err == nil {
+			wait = at.Sub(now)
+		}
+	}
+	if wait < min {
+		wait = min
+	}
+	return wait
+}
+
+// Batches splits n items into batches of at most size: ceil(n/size) of them.
+func Batches(n, size int) [][2]int {
+	if size <= 0 || n <= 0 {
+		return nil
+	}
+	out := make([][2]int, 0, (n+size-1)/size)
+	for lo := 0; lo < n; lo += size {
+		out = append(out, [2]int{lo, min(lo+size, n)})
+	}
+	return out
+}

@@ -1,0 +1,43 @@
+package starter
+
+import (
+	"reflect"
+	"testing"
+
+	"orderflow/config"
+	"orderflow/couriers"
+	"orderflow/workflows"
+)
+
+func TestSweepInputRunsTheConfiguredCouriersTrackersAndTheFallbackWhenItCanHelp(t *testing.T) {
+	cfg := config.Default()
+	names := func(in workflows.TrackingSweepInput) []string {
+		var out []string
+		for _, tr := range in.Trackers {
+			out = append(out, tr.Name)
+		}
+		return out
+	}
+	if got := names(SweepInput(cfg)); len(got) != 0 {
+		t.Errorf("no courier configured: %v", got)
+	}
+	cfg.Couriers.Delhivery.BaseURL = "http://127.0.0.1:1"
+	if got := names(SweepInput(cfg)); !reflect.DeepEqual(got, []string{couriers.TrackerDelhivery}) {
+		t.Errorf("Delhivery alone has no fallback to run: %v", got)
+	}
+	cfg.Couriers.Shiprocket.BaseURL = "http://127.0.0.1:1"
+	cfg.Couriers.DelhiveryB2B.BaseURL = "http://127.0.0.1:1"
+	in := SweepInput(cfg)
+	want := []string{couriers.TrackerDelhivery, couriers.TrackerDelhiveryB2B, couriers.TrackerShiprocket, couriers.TrackerDelhiveryFallback}
+	if got := names(in); !reflect.DeepEqual(got, want) {
+		t.Errorf("trackers %v, want %v", got, want)
+	}
+	if in.Trackers[1].BatchSize != 10 || in.Trackers[3].BatchSize != 50 || in.PartitionSize != 1000 || in.PartitionsPerRun != 20 {
+		t.Errorf("sizes %+v", in)
+	}
+	spec, action, policy := scheduleParts(cfg)
+	if spec.Intervals[0].Every != cfg.Sweep.Every || action.ID != cfg.Sweep.ScheduleID || action.TaskQueue != cfg.Temporal.TaskQueue ||
+		policy.Overlap.String() != "Skip" || policy.CatchupWindow != cfg.Sweep.CatchupWindow {
+		t.Errorf("schedule %+v %+v %+v", spec, action, policy)
+	}
+}

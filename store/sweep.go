@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"orderflow/tracking"
+)
+
+// Fields the tracking sweep reads and writes on orders (README: MongoDB).
+const (
+	fieldAWB            = "awb"
+	fieldCourierName    = "courier_name"
+	fieldRawStatus      = "tracking_raw_status" // the courier's own words for the last status polled
+	fieldNoDataAt       = "tracking_no_data_at" // when the primary tracker last found no data: the fallback's work list
+	fieldTrackingStamps = "tracking_timestamps"
+)
+
+// SweepScope selects the active orders of one tracker.
+type SweepScope struct {
+	CourierNames []string `json:"courier_names"`
+	// NoDataOnly keeps orders whose primary tracker found no data (the fallback tracker).
+	NoDataOnly bool `json:"no_data_only"`
+}
+
+// IDRange is the orders with after < _id <= last ("" after: from the start).
+type IDRange struct {
+	After string `json:"after,omitempty"`
+	Last  string `json:"last"`
+}
+
+// activeFilter is the scope's active set: orders with an AWB, of the scope's
+// couriers, not yet delivered, cancelled, RTO-delivered or lost.
+func activeFilter(scope SweepScope, r IDRange) bson.D {
+	f := bson.D{
+		{Key: fieldCourierName, Value: bson.D{{Key: "$in", Value: scope.CourierNames}}},
+		{Key: fieldAWB, Value: bson.D{{Key: "$exists", Value: true}, {Key: "$ne", Value: ""}}},
+		{Key: fieldTrackingStatus, Value: bson.D{{Key: "$nin", Value: tracking.Terminal}}},
+	}
+	if scope.NoDataOnly {
+		f = append(f, bson.E{Key: fieldNoDataAt, Value: bson.D{{Key: "$exists", Value: true}}})
+	}
+	idRange := bson.D{}
+	if r.After != "" {
+		idRange = append(idRange, bson.E{Key: "$gt", Value: docID(r.After)})
+	}
+	if r.Last != "" {
+		idRange = append(idRange, bson.E{Key: "$lte", Value: docID(r.Last)})
+	}
+	if len(idRange) > 0 {
+		f = append(f, bson.E{Key: "_id", Value: idRange})
+	}
+	return f
+}
+
+// activeIDs reads the ids of the scope's active orders in r, in _id order, at most limit (0: all).
+func (s *Store) activeIDs(ctx context.Context, scope SweepScope, r IDRange, limit int) ([]string, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "_id", Value: 1}})
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := s.coll(OrdersCollection).Find(ctx, activeFilter(scope, r), opts)
+	if err != nil {
+		return nil, fmt.Errorf("orders: list active: %w", err)
+	}
+	var docs []struct {
+		ID any `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("orders: read active: %w", err)
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = idString(d.ID)
+	}
+	return ids, nil
+}
+
+// NextPartition finds the next partition of at most size active orders after
+// the cursor: it returns the partition's last id and its size (0: none left).
+// Only the bounds travel through workflow history, never the orders.
+func (s *Store) NextPartition(ctx context.Context, scope SweepScope, after string, size int) (last string, count int, err error) {
+	ids, err := s.activeIDs(ctx, scope, IDRange{After: after}, size)
+	if err != nil || len(ids) == 0 {
+		return "", 0, err
+	}
+	return ids[len(ids)-1], len(ids), nil
+}
+
+// BatchRanges cuts a partition into id ranges of at most batch active orders each.
+func (s *Store) BatchRanges(ctx context.Context, scope SweepScope, partition IDRange, batch int) ([]IDRange, error) {
+	ids, err := s.activeIDs(ctx, scope, partition, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []IDRange
+	after := partition.After
+	for lo := 0; lo < len(ids); lo += batch {
+		last := ids[min(lo+batch, len(ids))-1]
+		out = append(out, IDRange{After: after, Last: last})
+		after = last
+	}
+	return out, nil
+}
+
+// PollTarget is an active order as a poll needs it.
+type PollTarget struct {
+	OrderID        string
+	AWB            string
+	Courier        string
+	TrackingStatus string
+	StatusAt       time.Time
+	// FirstSeen holds tracking_timestamps (keys as stored: rto_in_transit…).
+	FirstSeen map[string]time.Time
+	Claimed   bool // rto_claim is set: its first RTO has an owner
+	RawStatus string
+	NoData    bool // tracking_no_data_at is set
+}
+
+// OrdersToPoll reads the scope's active orders in r, at most limit.
+func (s *Store) OrdersToPoll(ctx context.Context, scope SweepScope, r IDRange, limit int) ([]PollTarget, error) {
+	cur, err := s.coll(OrdersCollection).Find(ctx, activeFilter(scope, r), options.Find().
+		SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).
+		SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: fieldAWB, Value: 1}, {Key: fieldCourierName, Value: 1},
+			{Key: fieldTrackingStatus, Value: 1}, {Key: fieldTrackingStatusAt, Value: 1}, {Key: fieldTrackingStamps, Value: 1},
+			{Key: fieldRTOClaim, Value: 1}, {Key: fieldRawStatus, Value: 1}, {Key: fieldNoDataAt, Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("orders: read batch: %w", err)
+	}
+	var docs []struct {
+		ID        any                  `bson:"_id"`
+		AWB       string               `bson:"awb"`
+		Courier   string               `bson:"courier_name"`
+		Status    string               `bson:"tracking_status"`
+		StatusAt  time.Time            `bson:"tracking_status_at"`
+		FirstSeen map[string]time.Time `bson:"tracking_timestamps"`
+		Claim     any                  `bson:"rto_claim"`
+		Raw       string               `bson:"tracking_raw_status"`
+		NoDataAt  any                  `bson:"tracking_no_data_at"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("orders: decode batch: %w", err)
+	}
+	out := make([]PollTarget, len(docs))
+	for i, d := range docs {
+		out[i] = PollTarget{OrderID: idString(d.ID), AWB: d.AWB, Courier: d.Courier, TrackingStatus: d.Status,
+			StatusAt: d.StatusAt, FirstSeen: d.FirstSeen, Claimed: d.Claim != nil,
+			RawStatus: d.Raw, NoData: d.NoDataAt != nil}
+	}
+	return out, nil
+}
+
+// PollMark is what a poll learned about one order besides its canonical status.
+type PollMark struct {
+	OrderID string
+	// Raw is the courier's own status ("" when it had no data).
+	Raw string
+	// NoData: the primary tracker found nothing (set tracking_no_data_at if absent).
+	NoData bool
+	// ClearNoData: the primary tracker found data again (unset tracking_no_data_at).
+	ClearNoData bool
+}
+
+// RecordPollMarks writes, in one bulk write, only the marks that change
+// something: a new raw status, a first no-data time, a cleared no-data mark.
+func (s *Store) RecordPollMarks(ctx context.Context, marks []PollMark, now time.Time) (int64, error) {
+	var models []mongo.WriteModel
+	for _, m := range marks {
+		id := docID(m.OrderID)
+		if m.NoData {
+			models = append(models, mongo.NewUpdateOneModel().
+				SetFilter(bson.D{{Key: "_id", Value: id}, {Key: fieldNoDataAt, Value: bson.D{{Key: "$exists", Value: false}}}}).
+				SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: fieldNoDataAt, Value: now.UTC()}}}}))
+			continue
+		}
+		if m.Raw != "" {
+			models = append(models, mongo.NewUpdateOneModel().
+				SetFilter(bson.D{{Key: "_id", Value: id}, {Key: fieldRawStatus, Value: bson.D{{Key: "$ne", Value: m.Raw}}}}).
+				SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: fieldRawStatus, Value: m.Raw}}}}))
+		}
+		if m.ClearNoData {
+			models = append(models, mongo.NewUpdateOneModel().
+				SetFilter(bson.D{{Key: "_id", Value: id}, {Key: fieldNoDataAt, Value: bson.D{{Key: "$exists", Value: true}}}}).
+				SetUpdate(bson.D{{Key: "$unset", Value: bson.D{{Key: fieldNoDataAt, Value: ""}}}}))
+		}
+	}
+	if len(models) == 0 {
+		return 0, nil
+	}
+	res, err := s.coll(OrdersCollection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		return 0, fmt.Errorf("orders: record poll marks: %w", err)
+	}
+	return res.ModifiedCount, nil
+}

@@ -1,0 +1,43 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"orderflow/activities"
+)
+
+var (
+	// sweepMongo plans partitions and batches: Mongo reads that retry like every
+	// Mongo step, but bounded, so a sweep never hangs past its Schedule's next slot by much.
+	sweepMongo = workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	}
+
+	// pollBatch calls a courier for one batch on the courier's own rate-limited
+	// task queue. A 403/429 retries after the courier's back-off
+	// (NextRetryDelay overrides the schedule below); a batch that still fails
+	// after 30 minutes is counted and left to the next sweep.
+	pollBatch = workflow.ActivityOptions{
+		// A B2B batch makes up to batch_size sequential calls of request_timeout each.
+		StartToCloseTimeout:    5 * time.Minute,
+		ScheduleToCloseTimeout: 30 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        5 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeUnknownTracker, activities.ErrTypeCourierNotConfigured},
+		},
+	}
+)
+
+// sa gives type-checked references to the sweep's activity methods; never dereferenced.
+var sa *activities.SweepActivities
