@@ -3,6 +3,7 @@ package ingress
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -98,17 +99,28 @@ func (d Deps) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		}
 		f.FailedOnly = failed
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "limit must be 1..1000", "limit")
-			return
-		}
-		f.Limit = n
+	var ok bool
+	if f.Limit, ok = parseLimit(w, q); !ok {
+		return
 	}
 	ds, err := d.Store.Deliveries(r.Context(), f)
 	if !d.storeOK(w, err, "webhook_deliveries") {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": ds})
+}
+
+// parseLimit reads the optional ?limit= of a list endpoint (0 when absent: the
+// store's default), answering 400 itself when it is out of range.
+func parseLimit(w http.ResponseWriter, q url.Values) (limit int64, ok bool) {
+	v := q.Get("limit")
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 || n > 1000 {
+		writeError(w, http.StatusBadRequest, "limit must be 1..1000", "limit")
+		return 0, false
+	}
+	return n, true
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -236,13 +235,9 @@ func mountPushAPI(mux *http.ServeMux, d Deps) {
 	mux.HandleFunc("GET /v1/push-events", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		f := store.PushEventFilter{Source: q.Get("source"), Outcome: q.Get("outcome"), OrderID: q.Get("order_id")}
-		if v := q.Get("limit"); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 1 || n > 1000 {
-				writeError(w, http.StatusBadRequest, "limit must be 1..1000", "limit")
-				return
-			}
-			f.Limit = n
+		var ok bool
+		if f.Limit, ok = parseLimit(w, q); !ok {
+			return
 		}
 		evs, err := d.Store.PushEvents(r.Context(), f)
 		if !d.storeOK(w, err, "push_events") {
