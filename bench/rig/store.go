@@ -1,0 +1,151 @@
+package rig
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"orderflow/devstore"
+)
+
+// Store is FerretDB on a fixed loopback address, restartable in place: the
+// data (SQLite files or the PostgreSQL instance) outlives a restart, and
+// clients reconnect to the same URI.
+type Store struct {
+	opts devstore.Options
+	srv  *devstore.Server
+	uri  string
+}
+
+// StartStore runs FerretDB on PostgreSQL when pgURL is set, else on SQLite in dir.
+func StartStore(dir, pgURL string) (*Store, error) {
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{opts: devstore.Options{Addr: addr, Dir: dir, PostgreSQLURL: pgURL}}
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	s.uri = s.srv.URI()
+	return s, nil
+}
+
+func (s *Store) start() error {
+	srv, err := devstore.Start(s.opts)
+	if err != nil {
+		return err
+	}
+	s.srv = srv
+	return nil
+}
+
+// URI is the mongodb:// URI, the same across restarts.
+func (s *Store) URI() string { return s.uri }
+
+// Restart stops FerretDB, keeps it down for downtime, and starts it again on the same address.
+func (s *Store) Restart(downtime time.Duration) error {
+	if err := s.srv.Stop(); err != nil {
+		return err
+	}
+	time.Sleep(downtime) // an outage of a chosen length is the point here, not a wait for work
+	return s.start()
+}
+
+// Stop shuts FerretDB down.
+func (s *Store) Stop() error { return s.srv.Stop() }
+
+// Postgres is a private PostgreSQL instance in a temp dir, on loopback only.
+type Postgres struct {
+	bin  string
+	data string
+	URL  string
+}
+
+// StartPostgres installs Debian's postgresql when its binaries are missing
+// (apt-get, as root), then initdb's and starts a private instance in dir, run
+// as the postgres user, listening on a free loopback port with its socket in dir.
+func StartPostgres(dir string, logf func(string, ...any)) (*Postgres, error) {
+	bin, err := postgresBin(logf)
+	if err != nil {
+		return nil, err
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("rig: postgresql: no postgres user (is the postgresql package installed?): %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	data := filepath.Join(dir, "pgdata")
+	for _, d := range []string{dir, data} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.Chown(d, uid, gid); err != nil {
+			return nil, fmt.Errorf("rig: postgresql: %w (run as root)", err)
+		}
+	}
+	if err := asPostgres(filepath.Join(bin, "initdb"), "-D", data, "--auth=trust", "-U", "postgres", "-E", "UTF8"); err != nil {
+		return nil, err
+	}
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	_, port, _ := strings.Cut(addr, ":")
+	opts := fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1 -c max_connections=300", port, dir)
+	if err := asPostgres(filepath.Join(bin, "pg_ctl"), "-D", data, "-o", opts, "-l", filepath.Join(dir, "postgres.log"), "-w", "start"); err != nil {
+		return nil, err
+	}
+	pgURL := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: addr, Path: "/postgres"}
+	return &Postgres{bin: bin, data: data, URL: pgURL.String()}, nil
+}
+
+// Stop shuts the instance down (fast mode: the data is thrown away anyway).
+func (p *Postgres) Stop() error {
+	return asPostgres(filepath.Join(p.bin, "pg_ctl"), "-D", p.data, "-m", "fast", "-w", "stop")
+}
+
+func asPostgres(name string, args ...string) error {
+	cmd := exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("rig: %s: %v\n%s", filepath.Base(name), err, out)
+	}
+	return nil
+}
+
+// postgresBin finds Debian's PostgreSQL binaries, installing the package when missing.
+func postgresBin(logf func(string, ...any)) (string, error) {
+	if dir := findPostgresBin(); dir != "" {
+		return dir, nil
+	}
+	if os.Geteuid() != 0 {
+		return "", fmt.Errorf("rig: PostgreSQL is not installed and installing it needs root: apt-get install -y postgresql")
+	}
+	logf("installing Debian's postgresql (apt-get) …")
+	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", "postgresql"}} {
+		cmd := exec.Command("apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("rig: apt-get %s: %v\n%s", args[0], err, out)
+		}
+	}
+	if dir := findPostgresBin(); dir != "" {
+		return dir, nil
+	}
+	return "", fmt.Errorf("rig: postgresql installed but no initdb under /usr/lib/postgresql/*/bin")
+}
+
+func findPostgresBin() string {
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(matches) == 0 {
+		return ""
+	}
+	return filepath.Dir(matches[len(matches)-1]) // the newest major version
+}
