@@ -9,14 +9,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"orderflow/devstore"
 )
 
-// Store is FerretDB on a fixed loopback address, restartable in place: the
-// data (SQLite files or the PostgreSQL instance) outlives a restart, and
-// clients reconnect to the same URI.
+// Store is FerretDB in this process (for the benchmark, which never restarts it).
 type Store struct {
 	opts devstore.Options
 	srv  *devstore.Server
@@ -46,17 +43,8 @@ func (s *Store) start() error {
 	return nil
 }
 
-// URI is the mongodb:// URI, the same across restarts.
+// URI is the mongodb:// URI.
 func (s *Store) URI() string { return s.uri }
-
-// Restart stops FerretDB, keeps it down for downtime, and starts it again on the same address.
-func (s *Store) Restart(downtime time.Duration) error {
-	if err := s.srv.Stop(); err != nil {
-		return err
-	}
-	time.Sleep(downtime) // an outage of a chosen length is the point here, not a wait for work
-	return s.start()
-}
 
 // Stop shuts FerretDB down.
 func (s *Store) Stop() error { return s.srv.Stop() }
