@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -38,7 +36,6 @@ type Env struct {
 	Temporal  client.Client
 	StoreKind string
 	cfg       config.Config
-	tmp       string
 	dev       *rig.DevServer
 	pg        *rig.Postgres
 	store     *rig.Store
@@ -55,23 +52,15 @@ func StartEnv(ctx context.Context, logf func(string, ...any)) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "orderflow-bench")
-	if err != nil {
-		return nil, err
-	}
-	// The postgres user must be able to reach its data folder inside.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return nil, err
-	}
-	e := &Env{tmp: tmp, logf: logf}
+	e := &Env{logf: logf}
 	ok := false
 	defer func() {
 		if !ok {
 			e.Close()
 		}
 	}()
-	logf("starting PostgreSQL in %s", tmp)
-	if e.pg, err = rig.StartPostgres(filepath.Join(tmp, "pg"), logf); err != nil {
+	logf("starting a private PostgreSQL")
+	if e.pg, err = rig.StartPostgres(logf); err != nil {
 		return nil, err
 	}
 	if e.store, err = rig.StartStore("", e.pg.URL); err != nil {
@@ -84,7 +73,7 @@ func StartEnv(ctx context.Context, logf func(string, ...any)) (*Env, error) {
 	}
 	e.cfg = config.Default()
 	e.cfg.Temporal.Address = e.dev.Address()
-	e.cfg.Mongo.URI = e.store.URI()
+	e.cfg.Mongo.URI = fmt.Sprintf("%s?maxPoolSize=%d", e.store.URI(), rig.MongoPoolCap)
 	e.cfg.HTTP.APIKey = apiKey
 	if e.Temporal, err = temporalclient.Dial(e.cfg.Temporal, zap.NewNop(), nil); err != nil {
 		return nil, err
@@ -109,7 +98,6 @@ func (e *Env) Close() {
 			e.logf("stopping PostgreSQL: %v", err)
 		}
 	}
-	_ = os.RemoveAll(e.tmp)
 }
 
 // Counters are the machine-independent costs of one measured phase.

@@ -45,8 +45,9 @@ import (
 )
 
 var (
-	long = flag.Bool("chaos.long", false, "the long run: 1,000 RTO orders and 500 others")
-	seed = flag.Int64("chaos.seed", 1, "seed of every random choice: report order, CRM faults, kill timing")
+	long     = flag.Bool("chaos.long", false, "the long run: 1,000 RTO orders and 500 others")
+	seed     = flag.Int64("chaos.seed", 1, "seed of every random choice: report order, CRM faults, kill timing")
+	deadline = flag.Duration("chaos.deadline", 0, "give up after this long (default: 9 min short, 40 min long)")
 )
 
 // Distinctive secrets: the run fails if any of them shows up in a log line or an HTTP response.
@@ -76,6 +77,9 @@ func planFor(long bool) plan {
 func TestChaosFirstRTOReachesTheCRMExactlyOnce(t *testing.T) {
 	p := planFor(*long)
 	rng := rand.New(rand.NewPCG(uint64(*seed), 0x0c4a05))
+	if *deadline > 0 {
+		p.deadline = *deadline
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), p.deadline)
 	defer cancel()
 	c := newCluster(t, ctx, p)
@@ -223,7 +227,6 @@ func newCluster(t *testing.T, ctx context.Context, p plan) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmp := t.TempDir()
 	c := &cluster{t: t, logs: &syncBuffer{}, responses: &syncBuffer{}}
 	dev, err := rig.StartDevServer(ctx, root)
 	if err != nil {
@@ -235,7 +238,16 @@ func newCluster(t *testing.T, ctx context.Context, p plan) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.store, err = rig.StartStoreProcess(storeBin, filepath.Join(tmp, "ferretdb"), c.logs); err != nil {
+	pg, err := rig.StartPostgres(t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := pg.Stop(); err != nil {
+			t.Log(err)
+		}
+	})
+	if c.store, err = rig.StartStoreProcess(storeBin, pg.URL, c.logs); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.store.Stop)
@@ -243,7 +255,7 @@ func newCluster(t *testing.T, ctx context.Context, p plan) *cluster {
 	c.cfg = config.Default()
 	c.cfg.Temporal.Address = dev.Address()
 	c.cfg.Temporal.TaskQueue = "orderflow-chaos"
-	c.cfg.Mongo.URI = c.store.URI()
+	c.cfg.Mongo.URI = fmt.Sprintf("%s?maxPoolSize=%d", c.store.URI(), rig.MongoPoolCap)
 	c.cfg.Mongo.Database = "chaos"
 	c.cfg.HTTP.APIKey = apiKey
 	if c.db, err = store.Connect(ctx, c.cfg.Mongo.URI, c.cfg.Mongo.Database, 10*time.Second); err != nil {
@@ -287,6 +299,7 @@ func newCluster(t *testing.T, ctx context.Context, p plan) *cluster {
 	})
 	t.Cleanup(func() {
 		if t.Failed() {
+			c.store.DumpGoroutines() // in the log, in case the store is what hung
 			path := filepath.Join(os.TempDir(), fmt.Sprintf("orderflow-chaos-%d.log", *seed))
 			_ = os.WriteFile(path, []byte(c.logs.String()), 0o644)
 			t.Logf("every process's log is in %s", path)

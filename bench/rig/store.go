@@ -49,18 +49,32 @@ func (s *Store) URI() string { return s.uri }
 // Stop shuts FerretDB down.
 func (s *Store) Stop() error { return s.srv.Stop() }
 
+// ferretPGPool is FerretDB's PostgreSQL pool size; PostgreSQL allows 300 connections.
+const ferretPGPool = 200
+
+// MongoPoolCap is the maxPoolSize each Mongo client of a run should use, so
+// that all of them together stay below FerretDB's PostgreSQL pool.
+const MongoPoolCap = 32
+
 // Postgres is a private PostgreSQL instance in a temp dir, on loopback only.
 type Postgres struct {
 	bin  string
+	dir  string
 	data string
 	URL  string
 }
 
 // StartPostgres installs Debian's postgresql when its binaries are missing
-// (apt-get, as root), then initdb's and starts a private instance in dir, run
-// as the postgres user, listening on a free loopback port with its socket in dir.
-func StartPostgres(dir string, logf func(string, ...any)) (*Postgres, error) {
+// (apt-get, as root), then initdb's and starts a private instance in a new
+// temp dir owned by the postgres user, listening on a free loopback port with
+// its socket in that dir. Stop removes the dir.
+func StartPostgres(logf func(string, ...any)) (*Postgres, error) {
 	bin, err := postgresBin(logf)
+	if err != nil {
+		return nil, err
+	}
+	// Its own temp dir: the postgres user cannot reach into a 0700 one of ours.
+	dir, err := os.MkdirTemp("", "orderflow-pg-")
 	if err != nil {
 		return nil, err
 	}
@@ -91,12 +105,17 @@ func StartPostgres(dir string, logf func(string, ...any)) (*Postgres, error) {
 	if err := asPostgres(filepath.Join(bin, "pg_ctl"), "-D", data, "-o", opts, "-l", filepath.Join(dir, "postgres.log"), "-w", "start"); err != nil {
 		return nil, err
 	}
-	pgURL := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: addr, Path: "/postgres"}
-	return &Postgres{bin: bin, data: data, URL: pgURL.String()}, nil
+	// FerretDB's own pool (50 by default) deadlocks when every connection is
+	// held by an update waiting for another one: give it more room than its
+	// clients can use (they cap their Mongo pools below it, see MongoPoolCap).
+	pgURL := url.URL{Scheme: "postgres", User: url.User("postgres"), Host: addr, Path: "/postgres",
+		RawQuery: fmt.Sprintf("pool_max_conns=%d", ferretPGPool)}
+	return &Postgres{bin: bin, dir: dir, data: data, URL: pgURL.String()}, nil
 }
 
 // Stop shuts the instance down (fast mode: the data is thrown away anyway).
 func (p *Postgres) Stop() error {
+	defer os.RemoveAll(p.dir)
 	return asPostgres(filepath.Join(p.bin, "pg_ctl"), "-D", p.data, "-m", "fast", "-w", "stop")
 }
 

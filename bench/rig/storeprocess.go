@@ -9,29 +9,31 @@ import (
 	"time"
 )
 
-// StoreProcess is the dev store (cmd/devstore: FerretDB on SQLite) as its own
-// process on a fixed loopback address, so it can crash and come back the way a
-// real database does: the files outlive the process, clients reconnect to the
-// same URI. (Stopping and restarting FerretDB inside one process on the same
-// SQLite folder leaves the new instance hanging on its first query.)
+// StoreProcess is the dev store (cmd/devstore: FerretDB, the MongoDB wire
+// protocol, on a private PostgreSQL) as its own process on a fixed loopback
+// address, so it can crash and come back the way a real database does: the
+// data outlives the process, clients reconnect to the same URI. (Restarting
+// FerretDB inside one process hung on its first query; and its SQLite
+// backend wedged under a chaos run's hundreds of concurrent writers.)
 type StoreProcess struct {
-	bin, dir, addr string
-	out            io.Writer
-	cmd            *exec.Cmd
+	bin, pgURL, addr string
+	out              io.Writer
+	cmd              *exec.Cmd
 }
 
-// StartStoreProcess runs bin (cmd/devstore, built by BuildBinary) on a free port, its output to logTo.
-func StartStoreProcess(bin, dir string, logTo io.Writer) (*StoreProcess, error) {
+// StartStoreProcess runs bin (cmd/devstore, built by BuildBinary) on a free
+// port over the PostgreSQL at pgURL, its output to logTo.
+func StartStoreProcess(bin, pgURL string, logTo io.Writer) (*StoreProcess, error) {
 	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	s := &StoreProcess{bin: bin, dir: dir, addr: addr, out: logTo}
+	s := &StoreProcess{bin: bin, pgURL: pgURL, addr: addr, out: logTo}
 	return s, s.start()
 }
 
 func (s *StoreProcess) start() error {
-	s.cmd = exec.Command(s.bin, "-addr", s.addr, "-dir", s.dir)
+	s.cmd = exec.Command(s.bin, "-addr", s.addr, "-postgresql-url", s.pgURL)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
@@ -60,6 +62,13 @@ func (s *StoreProcess) Crash(downtime time.Duration) error {
 	_ = s.cmd.Wait()
 	time.Sleep(downtime) // an outage of a chosen length is the point here, not a wait for work
 	return s.start()
+}
+
+// DumpGoroutines asks the store (a Go program) to print every goroutine's
+// stack to its output and exit, for a post-mortem of a hung run.
+func (s *StoreProcess) DumpGoroutines() {
+	_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+	_ = s.cmd.Wait()
 }
 
 // Stop ends the store.
