@@ -21,6 +21,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -80,7 +81,10 @@ func TestChaosFirstRTOReachesTheCRMExactlyOnce(t *testing.T) {
 	if *deadline > 0 {
 		p.deadline = *deadline
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), p.deadline)
+	// Ctrl-C ends the run through its cleanups, so no dev server or PostgreSQL is left behind.
+	sigCtx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	ctx, cancel := context.WithTimeout(sigCtx, p.deadline)
 	defer cancel()
 	c := newCluster(t, ctx, p)
 

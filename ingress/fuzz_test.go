@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,9 +23,9 @@ const fuzzAPIKey = "fuzz-api-key-0123456789"
 // fuzzAPI is one configuration API on embedded FerretDB per fuzzing process,
 // holding seed 000's five resources so updates have something to update.
 var fuzzAPI struct {
-	once    sync.Once
 	handler http.Handler
 	ids     map[string]string // resource → id of its seed document
+	stop    func()
 	err     error
 }
 
@@ -53,8 +52,13 @@ func startFuzzAPI() {
 		fuzzAPI.err = err
 		return
 	}
+	fuzzAPI.stop = func() { _ = srv.Stop(); _ = os.RemoveAll(dir) }
 	ctx := context.Background()
 	st, err := store.Connect(ctx, srv.URI(), "fuzz", 10*time.Second)
+	if err == nil {
+		stopServer := fuzzAPI.stop
+		fuzzAPI.stop = func() { _ = st.Close(context.Background()); stopServer() }
+	}
 	if err == nil {
 		err = st.EnsureIndexes(ctx)
 	}
@@ -75,7 +79,6 @@ func startFuzzAPI() {
 		}
 		fuzzAPI.ids[s.resource] = created.ID
 	}
-	// The store and FerretDB live as long as the fuzzing process.
 }
 
 func serve(method, path string, body []byte) (int, []byte) {
@@ -102,7 +105,10 @@ func FuzzConfigAPIDecoding(f *testing.F) {
 	f.Add(uint8(2), true, []byte("\xff\xfe"))
 	f.Add(uint8(1), false, []byte(`{"auth_payload":{"client_secret":123}}`))
 
-	fuzzAPI.once.Do(startFuzzAPI)
+	startFuzzAPI()
+	if fuzzAPI.stop != nil {
+		f.Cleanup(fuzzAPI.stop)
+	}
 	if fuzzAPI.err != nil {
 		f.Fatal(fuzzAPI.err)
 	}
