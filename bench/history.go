@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -20,11 +21,18 @@ type HistoryCost struct {
 	Actions      int64
 	ByType       map[string]int // workflows per type
 	EventsByType map[string]int64
+	// QueueWaitByType sums, per workflow type, the time its workflow and
+	// activity tasks waited between scheduled and started: time spent in
+	// task queues rather than running.
+	QueueWaitByType map[string]time.Duration
+	// RunTimeByType sums, per workflow type, start → close of its workflows.
+	RunTimeByType map[string]time.Duration
 }
 
 // historyCost reads the history of every workflow that ran on queue.
 func historyCost(ctx context.Context, tc client.Client, queue string) (HistoryCost, error) {
-	cost := HistoryCost{ByType: map[string]int{}, EventsByType: map[string]int64{}}
+	cost := HistoryCost{ByType: map[string]int{}, EventsByType: map[string]int64{},
+		QueueWaitByType: map[string]time.Duration{}, RunTimeByType: map[string]time.Duration{}}
 	req := &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("TaskQueue = %q", queue), PageSize: 1000}
 	for {
 		page, err := tc.ListWorkflow(ctx, req)
@@ -32,9 +40,13 @@ func historyCost(ctx context.Context, tc client.Client, queue string) (HistoryCo
 			return cost, err
 		}
 		for _, ex := range page.Executions {
-			events, actions, err := historyOf(ctx, tc, ex.Execution.WorkflowId, ex.Execution.RunId)
+			events, actions, wait, err := historyOf(ctx, tc, ex.Execution.WorkflowId, ex.Execution.RunId)
 			if err != nil {
 				return cost, err
+			}
+			cost.QueueWaitByType[ex.Type.Name] += wait
+			if ex.CloseTime != nil && ex.StartTime != nil {
+				cost.RunTimeByType[ex.Type.Name] += ex.CloseTime.AsTime().Sub(ex.StartTime.AsTime())
 			}
 			cost.Workflows++
 			cost.Events += events
@@ -49,17 +61,27 @@ func historyCost(ctx context.Context, tc client.Client, queue string) (HistoryCo
 	}
 }
 
-func historyOf(ctx context.Context, tc client.Client, id, run string) (events, actions int64, err error) {
+func historyOf(ctx context.Context, tc client.Client, id, run string) (events, actions int64, queueWait time.Duration, err error) {
+	scheduled := map[int64]time.Time{}
 	it := tc.GetWorkflowHistory(ctx, id, run, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		events++
 		actions += actionsOf(ev)
+		switch ev.EventType {
+		case enums.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			scheduled[ev.EventId] = ev.EventTime.AsTime()
+		case enums.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			queueWait += ev.EventTime.AsTime().Sub(scheduled[ev.GetWorkflowTaskStartedEventAttributes().GetScheduledEventId()])
+		case enums.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+			// Retries are not in the history: this is the last attempt's wait only.
+			queueWait += ev.EventTime.AsTime().Sub(scheduled[ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId()])
+		}
 	}
-	return events, actions, nil
+	return events, actions, queueWait, nil
 }
 
 // actionsOf counts the billable actions one history event stands for.

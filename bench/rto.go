@@ -258,6 +258,12 @@ func rtoRow(e *Env, bursts []rtoBurst) Row {
 	if e.BaselineStartsPerSec > 0 {
 		figs = append(figs, plain("ingress report rate ÷ bare workflow-start rate", round(at500.ReportsPerSec/e.BaselineStartsPerSec, 2), "ratio"))
 	}
+	if runs := at500.Cost.ByType["RTOCancel"]; runs > 0 {
+		mean := func(d time.Duration) float64 { return round(d.Seconds()/float64(runs), 3) }
+		figs = append(figs,
+			plain("RTOCancel mean run time (start → close)", mean(at500.Cost.RunTimeByType["RTOCancel"]), "s"),
+			plain("of which its tasks waited in task queues", mean(at500.Cost.QueueWaitByType["RTOCancel"]), "s"))
+	}
 	figs = append(figs, plain("all workflows closed after", round(at500.DrainedAfterSec, 1), "s"))
 
 	p50s, p95s, perK := Series{Name: "claim → CRM 2xx p50"}, Series{Name: "claim → CRM 2xx p95"}, Series{Name: "Mongo round trips per order"}
@@ -280,6 +286,6 @@ func rtoRow(e *Env, bursts []rtoBurst) Row {
 		{Title: "First RTO → CRM: cost per order vs burst size (flat = linear scaling)", XLabel: "orders in the burst", YLabel: "per order",
 			Series: []Series{evK, perK}},
 		{Title: fmt.Sprintf("First RTO → CRM: distribution of claim → 2xx at %d orders", n), XLabel: "seconds", YLabel: "share of orders",
-			Series: []Series{cdf}, HLines: []HLine{{Y: 0.95, Label: "p95"}}},
+			Series: []Series{cdf}, HLines: []HLine{{Y: 0.95, Label: "p95"}}, YMax: 1},
 	}}
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,6 +31,43 @@ func TestParallelRunsEveryIndexOnce(t *testing.T) {
 	for i := range seen {
 		if seen[i].Load() != 1 {
 			t.Fatalf("index %d ran %d times", i, seen[i].Load())
+		}
+	}
+}
+
+func TestSVGHasEveryChartSeriesAndNote(t *testing.T) {
+	var b strings.Builder
+	charts := []Chart{{Title: "latency <p95>", XLabel: "orders", YLabel: "s",
+		Series: []Series{{Name: "p50", Points: []Point{{100, 0.5}, {500, 0.9}}}, {Name: "p95", Points: []Point{{100, 1}, {500, 2.5}}}},
+		HLines: []HLine{{Y: 2, Label: "target"}}}}
+	if err := WriteSVG(&b, charts, []string{"sweep: not measured yet"}); err != nil {
+		t.Fatal(err)
+	}
+	svg := b.String()
+	for _, want := range []string{"<svg", "latency &lt;p95&gt;", ">p50<", ">p95<", ">target<", "sweep: not measured yet", "</svg>"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	if n := strings.Count(svg, "<polyline"); n != 2 {
+		t.Errorf("%d lines drawn, want 2", n)
+	}
+}
+
+func TestAMissedTargetIsReportedAsMissed(t *testing.T) {
+	rep := Report{Rows: []Row{
+		{Benchmark: "first-RTO", Status: "measured", Figures: []Figure{
+			target("claim → CRM 2xx p95", 2.3, "s", "≤ 2 s", false), target("keys", 1, "", "1.00", true), plain("p50", 1, "s")}},
+		{Benchmark: "sweep", Status: "not measured yet: needs issue 4"},
+	}}
+	misses := Misses(rep)
+	if len(misses) != 1 || !strings.Contains(misses[0], "2.3 s (target ≤ 2 s)") {
+		t.Errorf("misses %q", misses)
+	}
+	md := Markdown(rep)
+	for _, want := range []string{"| **NO** |", "| yes |", "not measured yet: needs issue 4"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("table lacks %q:\n%s", want, md)
 		}
 	}
 }

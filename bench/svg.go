@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -33,6 +34,8 @@ type Chart struct {
 	YLabel string   `json:"y_label"`
 	Series []Series `json:"series"`
 	HLines []HLine  `json:"hlines,omitempty"`
+	// YMax fixes the top of the y axis (0: from the data).
+	YMax float64 `json:"y_max,omitempty"`
 }
 
 const (
@@ -84,6 +87,9 @@ func drawChart(b *strings.Builder, c Chart, top int) {
 		minX = 0 // start at zero unless the data sits far from it
 	}
 	maxY = niceCeil(maxY * 1.05)
+	if c.YMax > 0 {
+		maxY = c.YMax
+	}
 	x0, x1 := float64(padL), float64(chartW-padR)
 	y0, y1 := float64(top+chartH-padB), float64(top+padT)
 	px := func(x float64) float64 { return x0 + (x-minX)/(maxX-minX)*(x1-x0) }
@@ -134,14 +140,4 @@ func niceCeil(v float64) float64 {
 	return 10 * p
 }
 
-func tick(v float64) string {
-	switch {
-	case v == math.Trunc(v) && math.Abs(v) < 1e6:
-		return fmt.Sprintf("%.0f", v)
-	case math.Abs(v) >= 10:
-		return fmt.Sprintf("%.0f", v)
-	case math.Abs(v) >= 1:
-		return fmt.Sprintf("%.1f", v)
-	}
-	return fmt.Sprintf("%.2f", v)
-}
+func tick(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
