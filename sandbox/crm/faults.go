@@ -24,8 +24,12 @@ type Faults struct {
 	// exactly the window the Idempotency-Key exists for.
 	TimeoutRate float64
 	Hold        time.Duration
-	// RejectEachTokenOnce answers 401 to the first cancel-order call that
-	// presents each token, as a CRM that rotates its signing keys would.
+	// RejectEachTokenOnce answers 401 exactly once per token, to its k-th
+	// cancel-order call (k from 2 to 6, drawn from Seed and the order in which
+	// tokens were first seen), as a CRM revoking sessions would. Not the first
+	// call: a CRM refusing every fresh token on first use could never be
+	// satisfied by a client that refreshes once per attempt from a freshly
+	// restarted worker (the first chaos runs found that livelock).
 	RejectEachTokenOnce bool
 }
 
@@ -45,13 +49,13 @@ type Faulty struct {
 
 	mu         sync.Mutex
 	callsByKey map[string]int
-	seenTokens map[string]bool
+	tokens     map[string]*tokenUse
 	stats      FaultStats
 }
 
 // WithFaults wraps the CRM's handler with f.
 func (c *CRM) WithFaults(f Faults) *Faulty {
-	return &Faulty{crm: c, faults: f, inner: c.Handler(), callsByKey: map[string]int{}, seenTokens: map[string]bool{}}
+	return &Faulty{crm: c, faults: f, inner: c.Handler(), callsByKey: map[string]int{}, tokens: map[string]*tokenUse{}}
 }
 
 // Stats returns the faults injected so far.
@@ -102,8 +106,7 @@ func (f *Faulty) decide(r *http.Request) fault {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.stats.Calls++
-	if f.faults.RejectEachTokenOnce && tok != "" && !f.seenTokens[tok] {
-		f.seenTokens[tok] = true
+	if f.faults.RejectEachTokenOnce && tok != "" && f.tokenCall(tok) {
 		f.stats.TokenRejections++
 		return tokenRejected
 	}
@@ -119,6 +122,22 @@ func (f *Faulty) decide(r *http.Request) fault {
 		return timeout
 	}
 	return pass
+}
+
+// tokenUse is how often a token was presented and on which call it is rejected.
+type tokenUse struct {
+	calls, rejectOn int
+}
+
+// tokenCall counts a call with tok and reports whether it is the one rejected.
+func (f *Faulty) tokenCall(tok string) bool {
+	u, ok := f.tokens[tok]
+	if !ok {
+		u = &tokenUse{rejectOn: 2 + int(unitFloat(f.faults.Seed, "token", len(f.tokens))*5)}
+		f.tokens[tok] = u
+	}
+	u.calls++
+	return u.calls == u.rejectOn
 }
 
 // unitFloat maps (seed, key, n) to a number in [0, 1).
