@@ -43,8 +43,7 @@ type Figure struct {
 	Unit   string  `json:"unit"`
 	Target string  `json:"target,omitempty"`
 	// Met is nil when the figure has no target.
-	Met  *bool  `json:"met,omitempty"`
-	Note string `json:"note,omitempty"`
+	Met *bool `json:"met,omitempty"`
 }
 
 // Row is a benchmark's outcome.

@@ -33,7 +33,6 @@ type rtoBurst struct {
 	MongoCommands   int64
 	CRMCalls        int64
 	IngressCalls    int64
-	CRMAccepted     int
 	DistinctKeys    int
 	DrainedAfterSec float64
 }
@@ -60,21 +59,11 @@ func runFirstRTO(ctx context.Context, e *Env, o Options) (Row, error) {
 }
 
 func measureRTOBurst(ctx context.Context, e *Env, o Options, n int) (rtoBurst, error) {
-	s, err := e.NewStack(ctx, "rto")
+	s, orders, err := rtoStack(ctx, e, n)
 	if err != nil {
 		return rtoBurst{}, err
 	}
 	defer s.Close()
-	if err := s.StartWorker(e.Temporal); err != nil {
-		return rtoBurst{}, err
-	}
-	if _, err := demo.ConfigureSeed000(s.post, demo.CRMCredentials{BaseURL: s.CRMURL, ClientID: crmClientID, ClientSecret: crmClientSecret}); err != nil {
-		return rtoBurst{}, err
-	}
-	orders, err := seedOrders(ctx, s.Store, n)
-	if err != nil {
-		return rtoBurst{}, err
-	}
 
 	s.ResetCounters()
 	reported := make([]time.Time, n)
@@ -92,29 +81,56 @@ func measureRTOBurst(ctx context.Context, e *Env, o Options, n int) (rtoBurst, e
 		return rtoBurst{}, err
 	}
 	b := rtoBurst{Orders: n, ReportsPerSec: float64(n) / time.Since(t0).Seconds()}
-
-	// Done when every order has its 2xx and every workflow has closed (the
-	// delivery log is written after the 2xx, and it is part of the cost).
-	if err := waitUntil(ctx, 10*time.Minute, "every order's CRM 2xx", func() (bool, error) {
-		return len(s.CRM.Accepted()) >= n, nil
-	}); err != nil {
-		return b, err
-	}
-	if err := waitUntil(ctx, 5*time.Minute, "every workflow to close", func() (bool, error) {
-		closed, err := countWorkflows(ctx, e.Temporal, s.Cfg.Temporal.TaskQueue, "ExecutionStatus = 'Completed'")
-		return closed >= int64(2*n), err
-	}); err != nil {
+	if err := waitDrained(ctx, e, s, n); err != nil {
 		return b, err
 	}
 	b.DrainedAfterSec = time.Since(t0).Seconds()
 	b.MongoCommands, b.CRMCalls, b.IngressCalls = s.Counters.MongoCommands.Load(), s.Counters.CRMCalls.Load(), s.Counters.IngressCalls.Load()
-
 	if b.Cost, err = historyCost(ctx, e.Temporal, s.Cfg.Temporal.TaskQueue); err != nil {
 		return b, err
 	}
+	return b, b.latencies(ctx, s, orders, reported)
+}
+
+// rtoStack is a stack with a worker, seed 000's configuration and n orders in transit.
+func rtoStack(ctx context.Context, e *Env, n int) (*Stack, []string, error) {
+	s, err := e.NewStack(ctx, "rto")
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.StartWorker(e.Temporal); err == nil {
+		_, err = demo.ConfigureSeed000(s.post, demo.CRMCredentials{BaseURL: s.CRMURL, ClientID: crmClientID, ClientSecret: crmClientSecret})
+	}
+	var orders []string
+	if err == nil {
+		orders, err = seedOrders(ctx, s.Store, n)
+	}
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, orders, nil
+}
+
+// waitDrained waits until every order has its 2xx and every workflow has
+// closed (the delivery log is written after the 2xx, and it is part of the cost).
+func waitDrained(ctx context.Context, e *Env, s *Stack, n int) error {
+	if err := waitUntil(ctx, 10*time.Minute, "every order's CRM 2xx", func() (bool, error) {
+		return len(s.CRM.Accepted()) >= n, nil
+	}); err != nil {
+		return err
+	}
+	return waitUntil(ctx, 5*time.Minute, "every workflow to close", func() (bool, error) {
+		closed, err := countWorkflows(ctx, e.Temporal, s.Cfg.Temporal.TaskQueue, "ExecutionStatus = 'Completed'")
+		return closed >= int64(2*n), err
+	})
+}
+
+// latencies pairs each order's first CRM 2xx with its claim and its report.
+func (b *rtoBurst) latencies(ctx context.Context, s *Stack, orders []string, reported []time.Time) error {
 	claims, err := claimTimes(ctx, s.Store)
 	if err != nil {
-		return b, err
+		return err
 	}
 	first2xx := map[string]time.Time{}
 	keys := map[string]bool{}
@@ -125,17 +141,17 @@ func measureRTOBurst(ctx context.Context, e *Env, o Options, n int) (rtoBurst, e
 		}
 		keys[r.IdempotencyKey] = true
 	}
-	b.CRMAccepted, b.DistinctKeys = len(s.CRM.Accepted()), len(keys)
+	b.DistinctKeys = len(keys)
 	for i, id := range orders {
 		done, ok := first2xx[id]
 		claimed, claimedOK := claims[id]
 		if !ok || !claimedOK {
-			return b, fmt.Errorf("order %s: CRM 2xx %v, claim %v", id, ok, claimedOK)
+			return fmt.Errorf("order %s: CRM 2xx %v, claim %v", id, ok, claimedOK)
 		}
 		b.ClaimToCRM = append(b.ClaimToCRM, done.Sub(claimed))
 		b.ReportToCRM = append(b.ReportToCRM, done.Sub(reported[i]))
 	}
-	return b, nil
+	return nil
 }
 
 // post creates a configuration resource through the stack's API.
