@@ -7,6 +7,7 @@ BIN                   := $(CURDIR)/bin
 GO_TEST_FLAGS         ?= -race -count=1
 
 .PHONY: test unit-test integration-test lint run rto push recovery build clean
+.PHONY: bench chaos chaos-long fuzz
 
 ## test: lint, unit tests, then integration tests on a real Temporal dev server and FerretDB
 test: lint unit-test integration-test
@@ -22,6 +23,7 @@ lint: $(BIN)/workflowcheck
 	go vet ./...
 	go vet -tags integration ./tests/...
 	$(BIN)/workflowcheck ./workflows/...
+	go vet -tags chaos ./chaos/...
 
 ## run: dev server + UI, embedded Mongo, sandbox CRM, worker and starter, with demo data
 run: $(BIN)/temporal build
@@ -47,6 +49,26 @@ $(BIN)/temporal:
 
 $(BIN)/workflowcheck:
 	GOBIN=$(BIN) go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+## bench: measure orderflow (PostgreSQL + FerretDB + dev server, installed/started as needed); BENCH_FLAGS= for the full run
+BENCH_FLAGS ?= -short
+bench: $(BIN)/temporal
+	go run ./cmd/bench $(BENCH_FLAGS)
+
+## chaos: the short fault-injection run (< 10 min); chaos-long: 1,000 RTO orders; CHAOS_SEED=n replays a run
+CHAOS_SEED ?= 1
+chaos: $(BIN)/temporal
+	go test -tags chaos -count=1 -timeout 12m -v -run TestChaos ./chaos/ -args -chaos.seed=$(CHAOS_SEED)
+
+chaos-long: $(BIN)/temporal
+	go test -tags chaos -count=1 -timeout 60m -v -run TestChaos ./chaos/ -args -chaos.long -chaos.seed=$(CHAOS_SEED)
+
+## fuzz: each fuzz target for FUZZTIME (their seed corpora also run in every `go test`)
+FUZZTIME ?= 10s
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzMappingBuild$$' -fuzztime $(FUZZTIME) ./webhook/
+	go test -run '^$$' -fuzz '^FuzzConditionMatch$$' -fuzztime $(FUZZTIME) ./webhook/
+	go test -run '^$$' -fuzz '^FuzzConfigAPIDecoding$$' -fuzztime $(FUZZTIME) ./ingress/
 
 clean:
 	rm -rf $(BIN) data

@@ -91,6 +91,10 @@ func (a *Activities) SelectWebhooks(ctx context.Context, in SelectWebhooksInput)
 	return ids, nil
 }
 
+// DeliveryHeartbeatInterval is how often DeliverWebhook reports it is alive;
+// the workflow's heartbeat timeout for it must be a few times longer.
+const DeliveryHeartbeatInterval = 3 * time.Second
+
 // DeliverInput is one webhook delivery for one order.
 type DeliverInput struct {
 	WebhookID      string         `json:"webhook_id"`
@@ -111,6 +115,7 @@ type DeliverResult struct {
 // non-retryable ErrTypeWebhookRejected; 5xx, timeouts, 401 and 429 are
 // retryable, 429 after its Retry-After.
 func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverInput) (DeliverResult, error) {
+	defer keepHeartbeating(ctx, DeliveryHeartbeatInterval)()
 	cfg, err := a.Store.DeliveryConfig(ctx, in.WebhookID)
 	if errors.Is(err, store.ErrNotFound) {
 		return DeliverResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeWebhookConfig, nil)

@@ -40,11 +40,15 @@ type Store struct {
 
 // Connect dials uri and pings it within timeout. Nested documents decode as
 // maps, so order data travels through workflow history as plain JSON objects.
-func Connect(ctx context.Context, uri, database string, timeout time.Duration) (*Store, error) {
+// extra adjusts the client options (the benchmark adds a command monitor).
+func Connect(ctx context.Context, uri, database string, timeout time.Duration, extra ...func(*options.ClientOptions)) (*Store, error) {
 	opts := options.Client().ApplyURI(uri).
 		SetConnectTimeout(timeout).
 		SetServerSelectionTimeout(timeout).
 		SetBSONOptions(&options.BSONOptions{DefaultDocumentM: true})
+	for _, adjust := range extra {
+		adjust(opts)
+	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, fmt.Errorf("mongo: connect: %w", err)

@@ -20,7 +20,7 @@ func TestProductionBinariesDoNotLinkDevOnlyPackages(t *testing.T) {
 	if !strings.Contains(deps, "orderflow/workflows") {
 		t.Fatal("go list output does not look like the worker's dependencies")
 	}
-	for _, banned := range []string{"orderflow/devstore", "orderflow/sandbox", "github.com/FerretDB/FerretDB"} {
+	for _, banned := range []string{"orderflow/devstore", "orderflow/sandbox", "github.com/FerretDB/FerretDB", "orderflow/bench"} {
 		if strings.Contains(deps, banned) {
 			t.Errorf("a production binary links %s", banned)
 		}

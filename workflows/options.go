@@ -38,6 +38,7 @@ var (
 	webhookDelivery = workflow.ActivityOptions{
 		StartToCloseTimeout:    2 * time.Minute,
 		ScheduleToCloseTimeout: 72 * time.Hour,
+		HeartbeatTimeout:       4 * activities.DeliveryHeartbeatInterval, // a dead worker is noticed in 12 s, not 2 min
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,

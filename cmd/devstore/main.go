@@ -16,8 +16,9 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:27017", "listen address")
 	dir := flag.String("dir", "data/mongo", "data directory (kept across restarts)")
+	pgURL := flag.String("postgresql-url", "", "use this PostgreSQL instead of SQLite in -dir (make chaos does)")
 	flag.Parse()
-	srv, err := devstore.Start(devstore.Options{Addr: *addr, Dir: *dir})
+	srv, err := devstore.Start(devstore.Options{Addr: *addr, Dir: *dir, PostgreSQLURL: *pgURL})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "devstore:", err)
 		os.Exit(1)

@@ -1,0 +1,565 @@
+//go:build chaos
+
+// Package chaos is `make chaos`: orderflow under injected faults, with
+// assertions. The real worker binary is killed with SIGKILL every ~15 s and
+// restarted, the real starter takes every report, the sandbox CRM fails on
+// purpose (deterministically from -chaos.seed) and the store is restarted
+// once; at the end every RTO order must have reached the CRM exactly once
+// (one idempotency key with a 2xx) and no other order at all, and no secret
+// may have appeared in a log line or an HTTP response.
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"orderflow/bench/rig"
+	"orderflow/config"
+	"orderflow/observability"
+	"orderflow/sandbox/crm"
+	"orderflow/sandbox/demo"
+	"orderflow/store"
+	"orderflow/temporalclient"
+	"orderflow/tracking"
+	"orderflow/workflows"
+)
+
+var (
+	long     = flag.Bool("chaos.long", false, "the long run: 1,000 RTO orders and 500 others")
+	seed     = flag.Int64("chaos.seed", 1, "seed of every random choice: report order, CRM faults, kill timing")
+	deadline = flag.Duration("chaos.deadline", 0, "give up after this long (default: 9 min short, 40 min long)")
+)
+
+// Distinctive secrets: the run fails if any of them shows up in a log line or an HTTP response.
+const (
+	apiKey          = "chaos-apikey-DISTINCT-7c41e2b9"
+	crmClientID     = "orderflow-chaos"
+	crmClientSecret = "chaos-crm-secret-DISTINCT-93b0d5aa"
+)
+
+// plan is how big and how hostile a run is.
+type plan struct {
+	rtoOrders, otherOrders int
+	copies                 int           // each report is delivered this many times
+	killEvery              time.Duration // mean time between SIGKILLs of the worker
+	crmTimeout             time.Duration // the worker's crm.request_timeout
+	deadline               time.Duration
+}
+
+func planFor(long bool) plan {
+	if long {
+		return plan{rtoOrders: 1000, otherOrders: 500, copies: 3, killEvery: 15 * time.Second, crmTimeout: 3 * time.Second, deadline: 40 * time.Minute}
+	}
+	// Short: 300 RTO orders keep the run well under ten minutes on two shared cores.
+	return plan{rtoOrders: 300, otherOrders: 150, copies: 3, killEvery: 15 * time.Second, crmTimeout: 3 * time.Second, deadline: 9 * time.Minute}
+}
+
+func TestChaosFirstRTOReachesTheCRMExactlyOnce(t *testing.T) {
+	p := planFor(*long)
+	rng := rand.New(rand.NewPCG(uint64(*seed), 0x0c4a05))
+	if *deadline > 0 {
+		p.deadline = *deadline
+	}
+	// Ctrl-C ends the run through its cleanups, so no dev server or PostgreSQL is left behind.
+	sigCtx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	ctx, cancel := context.WithTimeout(sigCtx, p.deadline)
+	defer cancel()
+	c := newCluster(t, ctx, p)
+
+	hookID, err := demo.ConfigureSeed000(c.post, demo.CRMCredentials{BaseURL: c.crmURL, ClientID: crmClientID, ClientSecret: crmClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtoOrders, otherOrders := c.seedOrders(p.rtoOrders, p.otherOrders)
+	reports := shuffledReports(rng, rtoOrders, otherOrders, p.copies)
+	t.Logf("seed %d: %d RTO orders, %d others, %d report deliveries", *seed, len(rtoOrders), len(otherOrders), len(reports))
+
+	killer := c.superviseWorker(rng, p.killEvery)
+	start := time.Now()
+	restartAt := len(reports) / 2
+	var sent atomic.Int64
+	var restartOnce sync.Once
+	err = parallel(ctx, len(reports), 8, func(i int) error {
+		if sent.Add(1) == int64(restartAt) {
+			restartOnce.Do(func() { go c.restartStore() })
+		}
+		return c.report(ctx, reports[i])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d reports delivered in %v", len(reports), time.Since(start).Round(time.Millisecond))
+
+	want := map[string]string{} // idempotency key → order
+	for _, o := range rtoOrders {
+		want[workflows.WebhookIdempotencyKey(o, hookID)] = o
+	}
+	stopProgress := c.logProgress(len(want))
+	defer stopProgress()
+	waitFor(t, ctx, "every RTO order's CRM 2xx", func() bool { return len(acceptedKeys(c.crm)) >= len(want) })
+	kills := killer.stop() // the last worker keeps running so everything can finish
+	waitFor(t, ctx, "every workflow to close", func() bool { return c.running(ctx) == 0 })
+	t.Logf("drained after %v; %d worker kills; store restarted %d time(s); CRM faults %+v",
+		time.Since(start).Round(time.Second), kills, c.storeRestarts.Load(), c.faulty.Stats())
+
+	// Exactly the RTO orders' keys reached the CRM with a 2xx, each carrying its own order.
+	got := acceptedKeys(c.crm)
+	for key, order := range want {
+		if got[key] == 0 {
+			t.Errorf("order %s: no 2xx at the CRM for %s", order, key)
+		}
+	}
+	for key := range got {
+		if _, ok := want[key]; !ok {
+			t.Errorf("the CRM accepted key %q, which belongs to no RTO order", key)
+		}
+	}
+	for _, r := range c.crm.Accepted() {
+		if want[r.IdempotencyKey] != r.Body["order_id"] {
+			t.Errorf("key %s carried order_id %v", r.IdempotencyKey, r.Body["order_id"])
+		}
+	}
+	repeated := 0
+	for _, n := range got {
+		if n > 1 {
+			repeated++
+		}
+	}
+	// No call at all, even a failed one, for an order that is not RTO.
+	others := map[string]bool{}
+	for _, o := range otherOrders {
+		others[o] = true
+	}
+	for _, r := range c.crm.Received() {
+		if id, _ := r.Body["order_id"].(string); others[id] {
+			t.Errorf("the CRM was called (%d) for order %s, which never reached RTO", r.StatusCode, id)
+		}
+	}
+	t.Logf("%d distinct keys with a 2xx for %d RTO orders; %d keys got more than one 2xx (the lost-answer window, absorbed by the Idempotency-Key)",
+		len(got), len(want), repeated)
+
+	// The run was as hostile as promised.
+	st := c.faulty.Stats()
+	if kills < 2 || c.storeRestarts.Load() != 1 || st.ServerErrors == 0 || st.Timeouts == 0 || st.TokenRejections < 2 {
+		t.Errorf("faults not all injected: %d kills, %d store restarts, CRM %+v", kills, c.storeRestarts.Load(), st)
+	}
+	c.assertNoSecretLeaked()
+}
+
+// report is one delivery of one status report.
+type report struct {
+	order, status, source string
+	at                    time.Time
+}
+
+// shuffledReports gives each RTO order a path ending in the RTO family (only
+// the statuses seed 000's condition matches) and each other order a path that
+// never touches it; every report is delivered copies times, all shuffled.
+func shuffledReports(rng *rand.Rand, rtoOrders, otherOrders []string, copies int) []report {
+	rtoPaths := [][]string{{tracking.InTransit, tracking.RTO}, {tracking.InTransit, tracking.RTOInTransit}, {tracking.RTO, tracking.RTOInTransit}}
+	otherPaths := [][]string{{tracking.InTransit, tracking.OutForDelivery, tracking.Delivered}, {tracking.InTransit, tracking.NDR}, {tracking.PickedUp, tracking.InTransit}}
+	sources := []string{"delhivery-push", "shiprocket-poll", "manual"}
+	base := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	var out []report
+	add := func(orders []string, paths [][]string) {
+		for _, o := range orders {
+			for step, status := range paths[rng.IntN(len(paths))] {
+				r := report{order: o, status: status, source: sources[rng.IntN(len(sources))], at: base.Add(time.Duration(step) * time.Hour)}
+				for range copies {
+					out = append(out, r)
+				}
+			}
+		}
+	}
+	add(rtoOrders, rtoPaths)
+	add(otherOrders, otherPaths)
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+func acceptedKeys(c *crm.CRM) map[string]int {
+	keys := map[string]int{}
+	for _, r := range c.Accepted() {
+		keys[r.IdempotencyKey]++
+	}
+	return keys
+}
+
+// cluster is the whole system: dev server, restartable store, the real
+// starter and worker binaries, and the faulty sandbox CRM in this process.
+type cluster struct {
+	t             *testing.T
+	cfg           config.Config
+	store         *rig.StoreProcess
+	db            *store.Store
+	apiURL        string
+	crm           *crm.CRM
+	faulty        *crm.Faulty
+	crmURL        string
+	workerBin     string
+	logs          *syncBuffer // every process's output and this test's own logs
+	responses     *syncBuffer // every HTTP response body the starter sent
+	storeRestarts atomic.Int32
+	temporal      client.Client
+}
+
+func newCluster(t *testing.T, ctx context.Context, p plan) *cluster {
+	t.Helper()
+	root, err := rig.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{t: t, logs: &syncBuffer{}, responses: &syncBuffer{}}
+	dev, err := rig.StartDevServer(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dev.Stop() })
+	bins := t.TempDir()
+	storeBin, err := rig.BuildBinary(root, bins, "devstore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := rig.StartPostgres(t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := pg.Stop(); err != nil {
+			t.Log(err)
+		}
+	})
+	if c.store, err = rig.StartStoreProcess(storeBin, pg.URL, c.logs); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.store.Stop)
+
+	c.cfg = config.Default()
+	c.cfg.Temporal.Address = dev.Address()
+	c.cfg.Temporal.TaskQueue = "orderflow-chaos"
+	c.cfg.Mongo.URI = fmt.Sprintf("%s?maxPoolSize=%d", c.store.URI(), rig.MongoPoolCap)
+	c.cfg.Mongo.Database = "chaos"
+	c.cfg.HTTP.APIKey = apiKey
+	if c.db, err = store.Connect(ctx, c.cfg.Mongo.URI, c.cfg.Mongo.Database, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.db.Close(context.Background()) })
+	logger, _ := observability.NewLogger("debug", c.logs)
+	tc, err := temporalclient.Dial(c.cfg.Temporal, logger, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	c.temporal = tc
+
+	c.crm = crm.New(crmClientID, crmClientSecret, time.Hour)
+	c.faulty = c.crm.WithFaults(crm.Faults{Seed: *seed, ServerErrorRate: 0.30, TimeoutRate: 0.05, Hold: p.crmTimeout + 2*time.Second, RejectEachTokenOnce: true})
+	crmSrv := httptest.NewServer(c.faulty)
+	t.Cleanup(crmSrv.Close)
+	c.crmURL = crmSrv.URL
+
+	if c.workerBin, err = rig.BuildBinary(root, bins, "worker"); err != nil {
+		t.Fatal(err)
+	}
+	starterBin, err := rig.BuildBinary(root, bins, "starter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen, err := rig.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.apiURL = "http://" + listen
+	starter := c.process(starterBin, "ORDERFLOW_HTTP_LISTEN="+listen, fmt.Sprintf("ORDERFLOW_CRM_REQUEST_TIMEOUT=%s", p.crmTimeout))
+	t.Cleanup(func() { _ = starter.Process.Kill(); _ = starter.Wait() })
+	waitFor(t, ctx, "the starter's /healthz", func() bool {
+		resp, err := http.Get(c.apiURL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.store.DumpGoroutines() // in the log, in case the store is what hung
+			path := filepath.Join(os.TempDir(), fmt.Sprintf("orderflow-chaos-%d.log", *seed))
+			_ = os.WriteFile(path, []byte(c.logs.String()), 0o644)
+			t.Logf("every process's log is in %s", path)
+		}
+	})
+	return c
+}
+
+// process starts an orderflow binary configured through the environment, as in production.
+func (c *cluster) process(bin string, extraEnv ...string) *exec.Cmd {
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		"ORDERFLOW_TEMPORAL_ADDRESS="+c.cfg.Temporal.Address,
+		"ORDERFLOW_TEMPORAL_TASK_QUEUE="+c.cfg.Temporal.TaskQueue,
+		"ORDERFLOW_MONGO_URI="+c.cfg.Mongo.URI,
+		"ORDERFLOW_MONGO_DATABASE="+c.cfg.Mongo.Database,
+		"ORDERFLOW_HTTP_API_KEY="+apiKey,
+		"ORDERFLOW_WORKER_METRICS_LISTEN=127.0.0.1:0",
+		"ORDERFLOW_LOG_LEVEL=debug", // the most verbose level is the widest net for leaks
+	)
+	cmd.Env = append(cmd.Env, extraEnv...)
+	cmd.Stdout, cmd.Stderr = c.logs, c.logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no orphans if the test itself dies
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	return cmd
+}
+
+// killer SIGKILLs the worker every ~period (±50 %, from the seed) and restarts it at once.
+type killer struct {
+	mu       sync.Mutex
+	cur      *exec.Cmd
+	kills    int
+	stopOnce sync.Once
+	done     chan struct{}
+	exited   chan struct{}
+}
+
+func (c *cluster) superviseWorker(rng *rand.Rand, period time.Duration) *killer {
+	env := fmt.Sprintf("ORDERFLOW_CRM_REQUEST_TIMEOUT=%s", planFor(*long).crmTimeout)
+	k := &killer{cur: c.process(c.workerBin, env), done: make(chan struct{}), exited: make(chan struct{})}
+	c.t.Cleanup(func() {
+		k.stop()
+		_ = k.cur.Process.Kill()
+		_ = k.cur.Wait()
+	})
+	gaps := make([]time.Duration, 1000) // drawn up front: the rng is not shared with goroutines
+	for i := range gaps {
+		gaps[i] = period/2 + time.Duration(rng.Int64N(int64(period)))
+	}
+	go func() {
+		defer close(k.exited)
+		for {
+			select {
+			case <-k.done:
+				return
+			case <-time.After(gaps[k.kills%len(gaps)]):
+			}
+			k.mu.Lock()
+			_ = k.cur.Process.Signal(syscall.SIGKILL)
+			_ = k.cur.Wait()
+			k.kills++
+			k.cur = c.process(c.workerBin, env)
+			k.mu.Unlock()
+		}
+	}()
+	return k
+}
+
+// stop ends the kills, leaving the current worker running, and returns how many there were.
+func (k *killer) stop() int {
+	k.stopOnce.Do(func() { close(k.done) })
+	<-k.exited
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.kills
+}
+
+// restartStore crashes the store and brings it back three seconds later.
+func (c *cluster) restartStore() {
+	c.t.Log("crashing the store (SIGKILL), restarting it 3 s later")
+	if err := c.store.Crash(3 * time.Second); err != nil {
+		c.t.Errorf("restart store: %v", err)
+		return
+	}
+	c.storeRestarts.Add(1)
+}
+
+// seedOrders inserts the merchant's orders, in transit, as the merchant's system would.
+func (c *cluster) seedOrders(rto, other int) (rtoOrders, otherOrders []string) {
+	ctx := context.Background()
+	db := c.db.Database()
+	mp := bson.NewObjectID()
+	if _, err := db.Collection(store.MarketplacesCollection).InsertOne(ctx, bson.M{"_id": mp, "name": "Shopify"}); err != nil {
+		c.t.Fatal(err)
+	}
+	var docs []any
+	for i := range rto + other {
+		id := bson.NewObjectID()
+		docs = append(docs, bson.M{"_id": id, "marketplace": mp, "customer": bson.M{"name": "Chaos", "phone": fmt.Sprintf("97%08d", i)},
+			"total_amt": float64(100 + i), "awb": fmt.Sprintf("CHAOS%08d", i), "courier_name": "delhivery", "tracking_status": tracking.Booked})
+		if i < rto {
+			rtoOrders = append(rtoOrders, id.Hex())
+		} else {
+			otherOrders = append(otherOrders, id.Hex())
+		}
+	}
+	if _, err := db.Collection(store.OrdersCollection).InsertMany(ctx, docs); err != nil {
+		c.t.Fatal(err)
+	}
+	return rtoOrders, otherOrders
+}
+
+// post creates a configuration resource through the starter's API.
+func (c *cluster) post(path string, body any) (map[string]any, error) {
+	raw, _ := json.Marshal(body)
+	code, out, err := c.call(context.Background(), http.MethodPost, path, raw)
+	if err != nil || code != http.StatusCreated {
+		return nil, fmt.Errorf("POST %s: %d %s %v", path, code, out, err)
+	}
+	var doc map[string]any
+	return doc, json.Unmarshal(out, &doc)
+}
+
+// report delivers one status report, retrying while the starter answers 503
+// (as a courier's webhook sender would); 200 (a duplicate) and 202 both count.
+func (c *cluster) report(ctx context.Context, r report) error {
+	raw, _ := json.Marshal(map[string]any{"status": r.status, "source": r.source, "event_time": r.at})
+	for {
+		code, out, err := c.call(ctx, http.MethodPost, "/v1/orders/"+r.order+"/tracking", raw)
+		switch {
+		case err == nil && (code == http.StatusAccepted || code == http.StatusOK):
+			return nil
+		case err == nil && code != http.StatusServiceUnavailable:
+			return fmt.Errorf("report %s %q: %d %s", r.order, r.status, code, out)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		time.Sleep(500 * time.Millisecond) // the sender's back-off before its retry, not a wait for work
+	}
+}
+
+func (c *cluster) call(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.apiURL+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("X-API-Key", apiKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	_, _ = c.responses.Write(append(out, '\n'))
+	return resp.StatusCode, out, err
+}
+
+// logProgress logs every 30 s how far the run is, until the returned func is called.
+func (c *cluster) logProgress(wantKeys int) func() {
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(30 * time.Second):
+				c.t.Logf("%v: %d/%d keys accepted by the CRM, %d workflows running, CRM faults %+v",
+					time.Since(start).Round(time.Second), len(acceptedKeys(c.crm)), wantKeys, c.running(context.Background()), c.faulty.Stats())
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
+}
+
+// running counts the workflows still open on the task queue.
+func (c *cluster) running(ctx context.Context) int64 {
+	resp, err := c.temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("TaskQueue = %q AND ExecutionStatus = 'Running'", c.cfg.Temporal.TaskQueue),
+	})
+	if err != nil {
+		return -1
+	}
+	return resp.Count
+}
+
+// assertNoSecretLeaked fails the run if a secret reached a log line or an HTTP response.
+func (c *cluster) assertNoSecretLeaked() {
+	secrets := append([]string{apiKey, crmClientSecret}, c.crm.IssuedTokens()...)
+	if len(secrets) < 3 {
+		c.t.Error("the CRM issued no token: the secret scan would be incomplete")
+	}
+	for _, where := range []struct{ name, text string }{{"logs", c.logs.String()}, {"HTTP responses", c.responses.String()}} {
+		if len(where.text) == 0 {
+			c.t.Errorf("nothing captured in %s: the scan would prove nothing", where.name)
+		}
+		for _, s := range secrets {
+			if strings.Contains(where.text, s) {
+				c.t.Errorf("a secret (%.6s…) appeared in %s", s, where.name)
+			}
+		}
+	}
+}
+
+// syncBuffer collects output from several goroutines and processes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor polls cond every 200 ms until it holds, failing the test when ctx ends first.
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("gave up waiting for %s: %v", what, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// parallel runs fn(0..n-1) on workers goroutines and returns the first error.
+func parallel(ctx context.Context, n, workers int, fn func(i int) error) error {
+	var next atomic.Int64
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
+				if err := fn(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}

@@ -1,0 +1,108 @@
+package crm
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestFaultDecisionsDependOnlyOnSeedKeyAndCallNumber(t *testing.T) {
+	for n := range 5 {
+		if unitFloat(7, "k", n) != unitFloat(7, "k", n) {
+			t.Fatal("unitFloat is not a function of its inputs")
+		}
+	}
+	if unitFloat(7, "k", 0) == unitFloat(8, "k", 0) {
+		t.Error("the seed does not change the decision")
+	}
+	const trials = 20000
+	below := 0
+	for i := range trials {
+		u := unitFloat(1, fmt.Sprintf("rto-cancel:%024x:hook", i), 0)
+		if u < 0 || u >= 1 {
+			t.Fatalf("unitFloat out of [0,1): %v", u)
+		}
+		if u < 0.3 {
+			below++
+		}
+	}
+	if share := float64(below) / trials; share < 0.28 || share > 0.32 {
+		t.Errorf("share below 0.3 is %.3f: the decisions are not uniform", share)
+	}
+}
+
+func TestFaultyCRMRejectsEachTokenOnceAndInjectsScriptedFaults(t *testing.T) {
+	c := New("id", "secret", time.Hour)
+	f := c.WithFaults(Faults{Seed: 3, ServerErrorRate: 0.3, TimeoutRate: 0.05, Hold: 50 * time.Millisecond, RejectEachTokenOnce: true})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+
+	tok := fetchToken(t, srv.URL)
+	codes := map[int]int{}
+	for i := range 400 {
+		codes[cancel(t, srv.URL, tok, fmt.Sprintf("key-%d", i))]++
+	}
+	st := f.Stats()
+	if st.TokenRejections != 1 || codes[401] != 1 {
+		t.Errorf("token rejections %d, 401s %d: want the token rejected exactly once", st.TokenRejections, codes[401])
+	}
+	if codes[500] != st.ServerErrors || st.ServerErrors < 90 || st.ServerErrors > 150 {
+		t.Errorf("%d 500s answered, %d injected, want about 30%% of 399", codes[500], st.ServerErrors)
+	}
+	// A timed-out call is still processed: the CRM saw it and answered 2xx (late).
+	if codes[200] != len(c.Accepted()) || len(c.Accepted()) != 399-st.ServerErrors {
+		t.Errorf("200s %d, accepted %d, want %d", codes[200], len(c.Accepted()), 399-st.ServerErrors)
+	}
+	if st.Timeouts == 0 {
+		t.Error("no timeouts injected in 399 calls at 5%")
+	}
+
+	// The same seed and the same calls replay the same faults.
+	again := New("id", "secret", time.Hour).WithFaults(Faults{Seed: 3, ServerErrorRate: 0.3, TimeoutRate: 0.05, Hold: time.Millisecond, RejectEachTokenOnce: true})
+	srv2 := httptest.NewServer(again)
+	defer srv2.Close()
+	tok2 := fetchToken(t, srv2.URL)
+	for i := range 400 {
+		cancel(t, srv2.URL, tok2, fmt.Sprintf("key-%d", i))
+	}
+	if got := again.Stats(); got != st {
+		t.Errorf("replay injected %+v, first run %+v", got, st)
+	}
+	if first := cancel(t, srv.URL, fetchToken(t, srv.URL), "fresh-token-first-call"); first == http.StatusUnauthorized {
+		t.Error("a fresh token's first call was rejected: a refreshing client could never get through")
+	}
+}
+
+func fetchToken(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Post(base+TokenPath, "application/json",
+		bytes.NewReader([]byte(`{"client_id":"id","client_secret":"secret","grant_type":"client_credentials"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.AccessToken == "" {
+		t.Fatalf("token: %v", err)
+	}
+	return out.AccessToken
+}
+
+func cancel(t *testing.T, base, tok, key string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+CancelPath, bytes.NewReader([]byte(`{"order_id":"x"}`)))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
