@@ -107,6 +107,12 @@ type RecoveryState struct {
 	SeenEvents   []string                 `json:"seen_events"`
 	Webhooks     []RecoveryWebhookOutcome `json:"webhooks"`
 	RecordedBack bool                     `json:"recorded_back,omitempty"`
+	// SettledKeys counts our charges with a definite answer (succeeded or
+	// declined). The next charge's idempotency key is the next one after them,
+	// so a charge whose answer never came (the activity gave up, or it stayed
+	// processing past every sync) is sent again under the same key: the
+	// processor replays that payment instead of making a second one.
+	SettledKeys int `json:"settled_keys,omitempty"`
 	StartedAt    time.Time                `json:"started_at"`
 	Runs         int                      `json:"runs"`
 }
@@ -255,7 +261,14 @@ func (w *revenueRecovery) waitForRetry(ctx workflow.Context) bool {
 		w.handle(ctx, s)
 	})
 	sel.Select(ctx)
-	return fired && w.st.Status == RecoveryScheduled
+	if fired {
+		// The selector prefers the timer when an event was delivered in the
+		// same task (a backlog after an outage): handle those events first, so
+		// an invoice cancelled or paid meanwhile is never charged, and a new
+		// failure moves the retry to its new time.
+		w.drainSignals(ctx)
+	}
+	return fired && w.st.Status == RecoveryScheduled && !w.st.NextRetryAt.After(workflow.Now(ctx))
 }
 
 // waitOnPending waits for the pending payment's outcome; past PendingTimeout retries resume.
@@ -399,7 +412,7 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 	n := w.st.RetryCount + 1
 	in := activities.ChargeInput{
 		WorkflowID: w.id, ProfileID: w.in.ProfileID, InvoiceID: w.in.InvoiceID, PaymentConnectorID: w.in.PaymentConnectorID,
-		Attempt: n, IdempotencyKey: RecoveryPaymentIdempotencyKey(w.id, n), Amount: w.st.Intent.Amount,
+		Attempt: n, IdempotencyKey: RecoveryPaymentIdempotencyKey(w.id, w.st.SettledKeys+1), Amount: w.st.Intent.Amount,
 		Currency: w.st.Intent.Currency, CustomerID: w.st.Intent.ConnectorCustomerID, PaymentMethodToken: w.st.Intent.PaymentMethodToken,
 	}
 	w.st.NextRetryAt = nil
@@ -414,6 +427,9 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 	if res.Status == connector.StatusProcessing {
 		in.PaymentIntentID = res.PaymentIntentID
 		res = w.sync(ctx, in, res)
+	}
+	if err == nil && res.Status != connector.StatusProcessing {
+		w.st.SettledKeys++
 	}
 	w.st.Attempts = append(w.st.Attempts, RecoveryAttemptRecord{Retry: n, TriggeredBy: recovery.Internal, TransactionID: res.PaymentIntentID,
 		Status: res.Status, ErrorCode: res.ErrorCode, DeclineCode: res.DeclineCode, IdempotencyKey: in.IdempotencyKey, At: workflow.Now(ctx)})

@@ -465,3 +465,47 @@ func TestRecoverySmartRetriesTransientSoonAndRecordsSearchAttributes(t *testing.
 		t.Errorf("RecoveryStatus went %v (RetryCount %v), want %v", statuses, retryCounts, want)
 	}
 }
+
+// A charge whose answer never comes (the activity gives up) may still have been
+// made: the next retry must send it again under the same key, so the
+// processor replays it rather than charging twice.
+func TestRecoveryChargeWithoutAnswerIsRetriedUnderTheSameKey(t *testing.T) {
+	f := newRecoveryFixture(t)
+	var keys []string
+	f.env.OnActivity(ra.ChargeInvoice, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.ChargeInput) (connector.PaymentResult, error) {
+			res, err := f.acts.ChargeInvoice(ctx, in)
+			keys = append(keys, in.IdempotencyKey)
+			if len(keys) == 1 { // charged, but every answer lost until the activity gave up
+				return connector.PaymentResult{}, temporal.NewNonRetryableApplicationError("no answer", "Timeout", nil)
+			}
+			return res, err
+		})
+	f.signalAt(0, failure("ev_1"))
+	res := f.run()
+	if res.Status != RecoverySucceededInternal || res.RetryCount != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	if len(keys) != 2 || keys[0] != keys[1] {
+		t.Errorf("retries used keys %v, want the same key twice", keys)
+	}
+	if n := len(f.proc.Charges()); n != 1 || len(f.merchant.Accepted()) != 1 {
+		t.Errorf("%d charges, %d webhooks; want 1 and 1", n, len(f.merchant.Accepted()))
+	}
+}
+
+// A payment still processing after every sync is not a failure to retry with
+// a new charge: the next retry asks again under the same key and syncs it.
+func TestRecoveryUnsettledPaymentIsNeverChargedAgain(t *testing.T) {
+	f := newRecoveryFixture(t)
+	f.in.PSyncDelays = []time.Duration{time.Minute, time.Minute}
+	f.proc.Script(testPM, payments.Outcome{Kind: payments.Processing, SettleTo: "succeeded", SettleAfter: 3})
+	f.signalAt(0, failure("ev_1"))
+	res := f.run()
+	if res.Status != RecoverySucceededInternal || res.RetryCount != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	if n := len(f.proc.Charges()); n != 1 || len(f.merchant.Accepted()) != 1 {
+		t.Errorf("%d charges, %d webhooks; want 1 and 1", n, len(f.merchant.Accepted()))
+	}
+}
