@@ -80,8 +80,12 @@ func (s *Store) ApplyObservations(ctx context.Context, obs []tracking.Observatio
 				SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: tracking.TimestampField(o.Status), Value: at}}}}),
 		)
 		if tracking.IsRTO(o.Status) {
-			if prev, seen := rto[o.OrderID]; !seen || o.EventTime.Before(prev.EventTime) {
-				rto[o.OrderID] = o
+			// Keyed by the id as the store spells it: an ObjectID reported in
+			// upper-case hex is the same order, and its candidate must say so.
+			key := idString(id)
+			if prev, seen := rto[key]; !seen || o.EventTime.Before(prev.EventTime) {
+				o.OrderID = key
+				rto[key] = o
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -118,6 +119,18 @@ func TestApplyObservationsWritesNewerStatusAndFirstSeen(t *testing.T) {
 	ts = loadOrder(t, s, id)["tracking_timestamps"].(bson.M)
 	if got := ts["in_transit"].(bson.DateTime).Time().UTC(); !got.Equal(t0.Add(-time.Hour)) {
 		t.Errorf("first-seen not moved earlier: %v", got)
+	}
+}
+
+// An ObjectID reported in upper-case hex is the same order: its RTO candidate
+// carries the id as the store spells it, so the claim and RTOCancel find it.
+func TestApplyObservationsUpperCaseIDIsTheSameOrder(t *testing.T) {
+	s := newStore(t)
+	id := insertOrder(t, s, bson.M{"awb": "AWB2"})
+	o := tracking.Observation{OrderID: strings.ToUpper(id.Hex()), Source: "manual", Status: tracking.RTO, EventTime: t0}
+	res, err := s.ApplyObservations(context.Background(), []tracking.Observation{o})
+	if err != nil || len(res.RTOCandidates) != 1 || res.RTOCandidates[0].OrderID != id.Hex() || res.RTOCandidates[0].AWB != "AWB2" {
+		t.Fatalf("upper-case id: %+v, %v", res, err)
 	}
 }
 
