@@ -217,9 +217,15 @@ func prepareAuth(now func() time.Time) func(context.Context, *store.Auth, *store
 		if a.Type != "token" {
 			return fieldError("type", `must be "token"`)
 		}
+		// Secrets are write-only: an update that leaves one out keeps it, but
+		// only while they go to the same place: a new auth_url must come with
+		// its secrets, or anyone holding the API key could redirect them.
 		if old != nil {
-			// Secrets are write-only: an update that leaves one out keeps it.
-			a.AuthPayload = webhook.KeepSecrets(old.AuthPayload, a.AuthPayload)
+			kept := webhook.KeepSecrets(old.AuthPayload, a.AuthPayload)
+			if a.AuthURL != old.AuthURL && len(kept) != len(a.AuthPayload) {
+				return fieldError("auth_payload", "a new auth_url needs its secrets given again")
+			}
+			a.AuthPayload = kept
 		}
 		// A new version invalidates tokens cached for the old credentials.
 		a.Version = now().UnixNano()

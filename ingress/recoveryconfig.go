@@ -120,8 +120,12 @@ func prepareConnectorAccount(s *store.Store) func(context.Context, *store.Connec
 	}
 }
 
+// keepConnectorSecrets carries over the write-only secrets an update leaves
+// out. The API key is sent to base_url, so it is kept only while base_url
+// stays: a new base_url must come with its key, or anyone holding the API key
+// could have the stored one sent to a host of theirs.
 func keepConnectorSecrets(c, old *store.ConnectorAccount) {
-	if c.AccountDetails.APIKey == "" {
+	if c.AccountDetails.APIKey == "" && c.BaseURL == old.BaseURL {
 		c.AccountDetails.APIKey = old.AccountDetails.APIKey
 	}
 	if c.WebhookDetails.MerchantSecret == "" {

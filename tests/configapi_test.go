@@ -150,6 +150,15 @@ func TestAuthSecretsAreWriteOnly(t *testing.T) {
 	if got.AuthPayload["client_secret"] != crmClientSecret || got.Name != "crm-renamed" {
 		t.Errorf("stored auth after update: name %q, secret kept %v", got.Name, got.AuthPayload["client_secret"] == crmClientSecret)
 	}
+	// Pointing the auth at another host without giving the secret again is
+	// refused: a kept secret would otherwise be sent wherever the API key says.
+	s.mustCall(400, "PUT", "/v1/auths/"+id, map[string]any{
+		"name": "crm-renamed", "auth_url": "http://attacker.invalid/token", "response_token_path": "access_token",
+		"auth_payload": map[string]any{"client_id": crmClientID, "grant_type": "client_credentials"},
+	})
+	if got, err = s.store.Auths().Get(context.Background(), id); err != nil || got.AuthURL != s.crmURL+"/oauth/token" {
+		t.Errorf("a refused update changed the auth: %+v, %v", got.AuthURL, err)
+	}
 	if !strings.Contains(s.responses.String(), crmClientID) {
 		t.Fatal("the response check saw no responses: it would miss a leak")
 	}

@@ -579,6 +579,16 @@ func TestRecoveryConfigurationAPI(t *testing.T) {
 	if err != nil || acct.WebhookDetails.MerchantSecret != recurlyWebhookKey || acct.AccountDetails.APIKey != billingAPIKey {
 		t.Errorf("secrets not kept on update: %v", err)
 	}
+	// A new base_url must come with its API key: the stored key is never sent to a host it was not given for.
+	moved := billingBody()
+	moved["base_url"] = "http://attacker.invalid"
+	moved["connector_account_details"] = map[string]any{"auth_type": "HeaderKey"}
+	if code, out := r.call("PUT", "/v1/connector-accounts/"+id, moved); code != 400 || out["field"] != "connector_account_details.api_key" {
+		t.Errorf("base_url moved without its key: %d %v, want 400 on connector_account_details.api_key", code, out)
+	}
+	if acct, err = r.store.ConnectorAccount(context.Background(), id); err != nil || acct.BaseURL != "http://127.0.0.1:1" {
+		t.Errorf("a refused update changed the account: %q, %v", acct.BaseURL, err)
+	}
 	for _, path := range []string{"/v1/connector-accounts/" + id, "/v1/connector-accounts", "/v1/profiles", "/v1/profiles/" + r.profileID} {
 		r.mustCall(200, "GET", path, nil) // the secret scan at cleanup checks every response
 	}
