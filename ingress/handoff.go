@@ -13,21 +13,24 @@ import (
 	"go.uber.org/zap"
 )
 
-// handOffTimeout bounds the hand-over to Temporal: a sender waiting longer
-// would time out and retry anyway, so answer 503 first.
-const handOffTimeout = 10 * time.Second
+// temporalCallTimeout bounds every call the ingress makes to Temporal: a
+// sender waiting longer would time out and retry anyway, so a dead frontend
+// gets a 503 first, never a hung request.
+const temporalCallTimeout = 10 * time.Second
 
 // handOff makes a report durable by starting the workflow that acts on it,
 // under an ID derived from the report: once it returns nil the report survives
 // any crash, and a redelivery finds the ID taken (duplicate = true) and
 // starts nothing, whether the first run is still going or has closed.
 func (d Deps) handOff(ctx context.Context, id string, attrs []temporal.SearchAttributeUpdate, workflow, input any) (duplicate bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, handOffTimeout)
+	ctx, cancel := context.WithTimeout(ctx, temporalCallTimeout)
 	defer cancel()
 	_, err = d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                d.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		ID:        id,
+		TaskQueue: d.TaskQueue,
+		// A closed run keeps its ID taken, unless it failed: then a redelivery
+		// may run the report again (the first-RTO claim still decides who is first).
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		// Without it the SDK answers a start of a still-running ID with that run, not an error.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,

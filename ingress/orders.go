@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -69,7 +70,9 @@ func (d Deps) reportStatus(w http.ResponseWriter, r *http.Request) {
 // rtoState answers with the order's RTOCancel delivery state (its query).
 func (d Deps) rtoState(w http.ResponseWriter, r *http.Request) {
 	id := workflows.RTOCancelWorkflowID(r.PathValue("order_id"))
-	v, err := d.Temporal.QueryWorkflow(r.Context(), id, "", workflows.DeliveryStateQuery)
+	ctx, cancel := context.WithTimeout(r.Context(), temporalCallTimeout)
+	defer cancel()
+	v, err := d.Temporal.QueryWorkflow(ctx, id, "", workflows.DeliveryStateQuery)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		writeError(w, http.StatusNotFound, "no first RTO recorded for this order (or its history has expired)", "")

@@ -116,7 +116,7 @@ func (d Deps) authenticatePush(w http.ResponseWriter, r *http.Request, creds *pu
 
 // startIngest hands the event to Temporal: once PushIngest is started the
 // event is durable, so only then is the answer 2xx. A redelivery finds the ID
-// taken (REJECT_DUPLICATE keeps it taken after the first run closes) and is
+// taken (a closed run keeps it taken unless it failed) and is
 // answered 200 as a duplicate, changing nothing.
 func (d Deps) startIngest(w http.ResponseWriter, r *http.Request, in workflows.PushIngestInput) {
 	attrs := []temporal.SearchAttributeUpdate{workflows.CourierAttr.ValueSet(in.Source)}

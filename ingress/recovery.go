@@ -33,9 +33,6 @@ const (
 	outcomeNoPaymentMethod  = "no_payment_method" // nothing to retry off-session with
 )
 
-// temporalCallTimeout bounds one hand-off to Temporal, so a dead frontend gives 503, not a hung sender.
-const temporalCallTimeout = 10 * time.Second
-
 // recoveryIngress holds the recovery routes' dependencies.
 type recoveryIngress struct {
 	Deps
@@ -108,7 +105,8 @@ func (h *recoveryIngress) billingConnector(ctx context.Context, w http.ResponseW
 		writeError(w, http.StatusNotFound, "unknown profile", "")
 		return prof, store.ConnectorAccount{}, false
 	}
-	if !h.storeOK(w, err, "business_profiles") {
+	if err != nil {
+		h.configUnavailable(w, err)
 		return prof, store.ConnectorAccount{}, false
 	}
 	acct, err := h.Store.ConnectorAccount(ctx, connID)
@@ -117,7 +115,19 @@ func (h *recoveryIngress) billingConnector(ctx context.Context, w http.ResponseW
 		writeError(w, http.StatusNotFound, "unknown connector", "")
 		return prof, acct, false
 	}
-	return prof, acct, h.storeOK(w, err, "connector_accounts")
+	if err != nil {
+		h.configUnavailable(w, err)
+		return prof, acct, false
+	}
+	return prof, acct, true
+}
+
+// configUnavailable answers a webhook whose connector could not be read: the
+// platform must retry (503), as when Temporal is down; nothing was recorded.
+func (h *recoveryIngress) configUnavailable(w http.ResponseWriter, err error) {
+	h.Logger.Warn("could not read the recovery configuration", zap.Error(err))
+	w.Header().Set("Retry-After", "5")
+	writeError(w, http.StatusServiceUnavailable, "configuration store unavailable; retry later", "")
 }
 
 // verifySource applies the connector's own scheme, trying the current and the previous secret.

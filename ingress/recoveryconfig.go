@@ -12,6 +12,7 @@ import (
 
 	"orderflow/recovery"
 	"orderflow/store"
+	"orderflow/webhook"
 )
 
 // mountRecoveryConfigAPI mounts /v1/profiles and /v1/connector-accounts with
@@ -103,6 +104,15 @@ func prepareConnectorAccount(s *store.Store) func(context.Context, *store.Connec
 	return func(ctx context.Context, c, old *store.ConnectorAccount) error {
 		if old != nil {
 			keepConnectorSecrets(c, old)
+		}
+		// Kept as given, so their keys must be storable (a 400, not a failed insert).
+		for _, f := range []struct {
+			name  string
+			value any
+		}{{"metadata", c.Metadata}, {"frm_configs", c.FrmConfigs}, {"payment_methods_enabled", c.PaymentMethodsEnabled}} {
+			if err := webhook.ValidateKeys(f.name, f.value); err != nil {
+				return err
+			}
 		}
 		if _, err := s.Profile(ctx, c.ProfileID); err != nil {
 			if errors.Is(err, store.ErrNotFound) {

@@ -557,7 +557,8 @@ func TestRecoveryConfigurationAPI(t *testing.T) {
 		"feature_metadata.revenue_recovery.billing_account_reference": func(b map[string]any) {
 			b["feature_metadata"] = map[string]any{"revenue_recovery": map[string]any{"billing_account_reference": map[string]any{"64c000000000000000000002": "gw"}}}
 		},
-		"base_url": func(b map[string]any) { b["base_url"] = "not a url" },
+		"base_url":        func(b map[string]any) { b["base_url"] = "not a url" },
+		"metadata.$where": func(b map[string]any) { b["metadata"] = map[string]any{"$where": 1} },
 	} {
 		b := billingBody()
 		mutate(b)

@@ -11,7 +11,7 @@ func (m Mapping) Validate() error {
 	if len(m) == 0 {
 		return fieldError("mapping", "must map at least one field")
 	}
-	if err := validateKeys("mapping", map[string]any(m)); err != nil {
+	if err := ValidateKeys("mapping", map[string]any(m)); err != nil {
 		return err
 	}
 	return m.validate("mapping")

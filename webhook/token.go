@@ -31,7 +31,7 @@ func (a TokenAuth) Validate() error {
 	case strings.TrimSpace(a.TokenPath) == "":
 		return fieldError("response_token_path", "is required, e.g. access_token")
 	}
-	return validateKeys("auth_payload", a.Payload)
+	return ValidateKeys("auth_payload", a.Payload)
 }
 
 // ExtractToken reads the token at path in a JSON auth response, and its
