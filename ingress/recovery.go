@@ -236,6 +236,15 @@ func (h *recoveryIngress) dispatch(ctx context.Context, w http.ResponseWriter, p
 			h.Logger.Warn("no payment connector for this billing gateway: check billing_account_reference",
 				zap.String("connector_id", acct.ID.Hex()), zap.String("gateway_account_id", ev.GatewayAccountID))
 		default:
+			var recovered bool
+			if recovered, err = h.Store.InvoiceRecovered(ctx, profileID, ev.InvoiceID); err != nil {
+				h.configUnavailable(w, err)
+				return
+			}
+			if recovered {
+				outcome = outcomeAlreadyFinished
+				break
+			}
 			outcome, err = h.signalWithStart(ctx, wfID, sig, workflows.RevenueRecoveryInput{
 				ProfileID: profileID, MerchantID: prof.MerchantID, InvoiceID: ev.InvoiceID, BillingConnectorID: acct.ID.Hex(),
 				PaymentConnectorID: payID, Policy: prof.Policy(rm.MaxRetryCount), PSyncDelays: prof.PSyncDelays(),

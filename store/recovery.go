@@ -229,6 +229,27 @@ func (s *Store) IsInternalAttempt(ctx context.Context, profileID, transactionID 
 	return true, nil
 }
 
+// InvoiceRecovered reports whether one of our retries already charged the
+// invoice. Temporal forgets a closed recovery after its retention; this
+// record does not, so a late failure event never starts a second recovery
+// (and a second charge) of an invoice we were paid for.
+func (s *Store) InvoiceRecovered(ctx context.Context, profileID, invoiceID string) (bool, error) {
+	err := s.coll(RecoveryAttemptsCollection).FindOne(ctx, bson.D{
+		{Key: "profile_id", Value: profileID}, {Key: "invoice_id", Value: invoiceID},
+		{Key: "triggered_by", Value: "internal"}, {Key: "status", Value: attemptSucceeded}}).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("recovery_attempts: find: %w", err)
+	}
+	return true, nil
+}
+
+// attemptSucceeded is the payment processor's status of a charge that went
+// through (Stripe's "succeeded"), as the activities record it.
+const attemptSucceeded = "succeeded"
+
 // RecoveryAttempts lists an invoice's attempts in order.
 func (s *Store) RecoveryAttempts(ctx context.Context, profileID, invoiceID string) ([]RecoveryAttempt, error) {
 	cur, err := s.coll(RecoveryAttemptsCollection).Find(ctx, bson.D{{Key: "profile_id", Value: profileID}, {Key: "invoice_id", Value: invoiceID}},

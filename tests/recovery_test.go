@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
@@ -226,6 +229,33 @@ func TestRecoveryFromEachPlatformEndsInOneSignedWebhook(t *testing.T) {
 	evs, err := r.store.RecoveryEvents(context.Background(), r.profileID, inv.ID)
 	if err != nil || len(evs) != 2 || evs[0].Action != string(recovery.NoAction) {
 		t.Errorf("events %+v %v", evs, err)
+	}
+
+	// Past Temporal's retention (here: the closed run deleted) a late failure
+	// event for an invoice we were paid for starts nothing and charges nothing.
+	paid := r.invoice("inv_" + recovery.Chargebee)
+	paidID := workflows.RevenueRecoveryWorkflowID(r.profileID, paid.ID)
+	ctx := context.Background()
+	if _, err := r.temporal.WorkflowService().DeleteWorkflowExecution(ctx, &workflowservice.DeleteWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: paidID}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the closed recovery to be forgotten", func() bool {
+		_, err := r.temporal.DescribeWorkflowExecution(ctx, paidID, "")
+		var notFound *serviceerror.NotFound
+		return errors.As(err, &notFound)
+	})
+	before := len(r.processor.ChargesFor(paid.ID))
+	paid.TransactionID = "ch_late_failure"
+	if code := r.send(recovery.Chargebee, billing.Failed, paid); code != 200 {
+		t.Fatalf("late failure answered %d", code)
+	}
+	if _, err := r.temporal.DescribeWorkflowExecution(ctx, paidID, ""); err == nil {
+		t.Error("a late failure restarted the recovery of a paid invoice")
+	}
+	evs, err = r.store.RecoveryEvents(ctx, r.profileID, paid.ID)
+	if err != nil || len(evs) == 0 || evs[0].Outcome != "already_finished" || len(r.processor.ChargesFor(paid.ID)) != before {
+		t.Errorf("late failure: events %+v, charges %d (had %d), %v", evs, len(r.processor.ChargesFor(paid.ID)), before, err)
 	}
 }
 
