@@ -230,8 +230,9 @@ func (w *revenueRecovery) receive(ctx workflow.Context) {
 	w.handle(ctx, s)
 }
 
-// drainSignals handles every event already delivered, so none is lost at
-// continue-as-new or completion.
+// drainSignals handles every event already delivered before the workflow
+// continues as new or completes, so the next run carries them or the final
+// state reflects them (events after a terminal state are logged, no more).
 func (w *revenueRecovery) drainSignals(ctx workflow.Context) {
 	for {
 		var s RecoverySignal
@@ -303,6 +304,10 @@ func (w *revenueRecovery) handle(ctx workflow.Context, s RecoverySignal) {
 		return
 	}
 	if isTerminal(w.st.Status) {
+		// Ingress recorded it; the recovery is over and a new one is not
+		// started for this invoice: say so where operations look.
+		w.logger.Info("billing event after the recovery ended; no action", "status", w.st.Status,
+			"action", s.Action, "event_id", ev.EventID)
 		return
 	}
 	external := RecoveryAttemptRecord{TriggeredBy: recovery.External, TransactionID: ev.TransactionID, ErrorCode: ev.ErrorCode,
@@ -493,7 +498,10 @@ func (w *revenueRecovery) recordBack(ctx workflow.Context, res connector.Payment
 		Currency: w.st.Intent.Currency, PaymentIntentID: res.PaymentIntentID,
 	}).Get(ctx, nil)
 	if err != nil {
+		// The platform may keep dunning a paid invoice: make it visible (the
+		// query shows recorded_back=false) and countable, not only logged.
 		w.logger.Error("recording the payment back at the billing platform failed", "error", err)
+		workflow.GetMetricsHandler(ctx).Counter("orderflow_recovery_record_back_failures").Inc(1)
 		return
 	}
 	w.st.RecordedBack = true
