@@ -112,9 +112,9 @@ type RecoveryState struct {
 	// so a charge whose answer never came (the activity gave up, or it stayed
 	// processing past every sync) is sent again under the same key: the
 	// processor replays that payment instead of making a second one.
-	SettledKeys int `json:"settled_keys,omitempty"`
-	StartedAt    time.Time                `json:"started_at"`
-	Runs         int                      `json:"runs"`
+	SettledKeys int       `json:"settled_keys,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	Runs        int       `json:"runs"`
 }
 
 // RecoveryView is the answer of RecoveryStateQuery: the state and the
