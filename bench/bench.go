@@ -25,7 +25,8 @@ type Options struct {
 	Short bool
 	// Concurrency is how many clients send reports (and workflow starts) at once.
 	Concurrency int
-	// Only, when set, measures just the rows whose name contains it (and the baseline).
+	// Only, when set, measures just the rows whose name contains one of its
+	// comma-separated parts (and the baseline).
 	Only string
 	Logf func(format string, args ...any)
 }
@@ -99,7 +100,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			rep.Rows = append(rep.Rows, Row{Benchmark: b.Name, Status: "not measured yet: needs " + b.Needs})
 			continue
 		}
-		if o.Only != "" && !strings.Contains(b.Name, o.Only) && !strings.HasPrefix(b.Name, "baseline") {
+		if !o.selects(b.Name) {
 			rep.Rows = append(rep.Rows, Row{Benchmark: b.Name, Status: "not measured in this run (-only)"})
 			continue
 		}
@@ -115,6 +116,19 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	rep.Load1AtEnd = rig.Load1()
 	rep.WallSeconds = time.Since(started).Seconds()
 	return rep, nil
+}
+
+// selects reports whether the row named name is measured in this run.
+func (o Options) selects(name string) bool {
+	if o.Only == "" || strings.HasPrefix(name, "baseline") {
+		return true
+	}
+	for _, part := range strings.Split(o.Only, ",") {
+		if part != "" && strings.Contains(name, part) {
+			return true
+		}
+	}
+	return false
 }
 
 // target builds a figure with a target, judged by met.

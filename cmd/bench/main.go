@@ -20,7 +20,7 @@ func main() {
 	short := flag.Bool("short", false, "a run under five minutes (smaller bursts, fewer baseline starts)")
 	out := flag.String("out", "results/bench", "folder for report.json, report.md and figures.svg (git-ignored)")
 	concurrency := flag.Int("concurrency", 8, "clients sending reports and workflow starts at once")
-	only := flag.String("only", "", "measure only the rows whose name contains this (and the baseline); for development")
+	only := flag.String("only", "", "measure only the rows whose name contains one of these comma-separated strings (and the baseline)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
