@@ -45,7 +45,9 @@ func bareStartRate(ctx context.Context, e *Env, n, concurrency int) (float64, er
 			TaskQueue:                queue,
 			WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 			WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-			WorkflowRunTimeout:       time.Minute, // nobody polls this queue; let them go
+			// Nobody polls this queue. They outlive the run on purpose: a burst of
+			// run timeouts would land in the middle of a later row's measurement.
+			WorkflowRunTimeout: time.Hour,
 			TypedSearchAttributes: temporal.NewSearchAttributes(
 				workflows.OrderIDAttr.ValueSet(fmt.Sprintf("%024x", i)), workflows.TrackingStatusAttr.ValueSet("rto")),
 		}, baselineWorkflowType)
