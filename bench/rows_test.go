@@ -80,7 +80,7 @@ func TestRecoveryRowLatenessAndMemory(t *testing.T) {
 		late := time.Duration(i) * 30 * time.Millisecond // p95 = 94 × 30 ms = 2.82 s
 		runs = append(runs, timerRun{Due: due, Fired: due.Add(late), PickedUp: due.Add(late + time.Second), Events: 22, Actions: 9})
 	}
-	m := recoveryTimers{Invoices: 100, StickyCache: 2000, IdleRSSMB: 30, WaitingRSSMB: 35, Runs: runs, FirstRetry: time.Minute}
+	m := recoveryTimers{Invoices: 100, Waiting: 100, StickyCache: 2000, IdleRSSMB: 30, WaitingRSSMB: 35, Runs: runs, FirstRetry: time.Minute}
 	r := recoveryRow(m)
 	if f := figure(t, r, "timer lateness p95"); f.Value != 2.82 || *f.Met {
 		t.Errorf("lateness p95: %+v", f)
@@ -89,7 +89,7 @@ func TestRecoveryRowLatenessAndMemory(t *testing.T) {
 	if f := figure(t, r, "worker RSS at 10,000 invoices waiting (extrapolated"); f.Value != 130 || !*f.Met {
 		t.Errorf("extrapolated RSS: %+v", f)
 	}
-	m.Invoices, m.WaitingRSSMB = 10_000, 310
+	m.Invoices, m.Waiting, m.WaitingRSSMB = 10_000, 10_000, 310
 	if f := figure(t, recoveryRow(m), "worker RSS with 10000 invoices waiting"); f.Value != 310 || *f.Met {
 		t.Errorf("measured RSS at 10,000: %+v", f)
 	}
