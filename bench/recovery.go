@@ -264,10 +264,12 @@ func startWorkerBinary(s *Stack) (*workerProcess, error) {
 	}
 	bin, err := rig.BuildBinary(root, dir, "worker")
 	if err != nil {
+		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	w := &workerProcess{cmd: exec.Command(bin), dir: dir}
 	if w.log, err = os.Create(filepath.Join(dir, "worker.log")); err != nil {
+		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	w.cmd.Env = append(os.Environ(),
@@ -282,6 +284,8 @@ func startWorkerBinary(s *Stack) (*workerProcess, error) {
 	w.cmd.Stdout, w.cmd.Stderr = w.log, w.log
 	w.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := w.cmd.Start(); err != nil {
+		_ = w.log.Close()
+		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	w.started = time.Now()
