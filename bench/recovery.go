@@ -57,17 +57,16 @@ type timerRun struct {
 
 // recoveryTimers is what the row measured.
 type recoveryTimers struct {
-	Invoices      int
-	Waiting       int // on their timer when the first one fell due
-	FirstRetry    time.Duration
-	StartSeconds  float64
-	IdleRSSMB     float64
-	WaitingRSSMB  float64 // largest sample from the first start until the first retry was due
-	PeakRSSMB     float64 // VmHWM at the end: the firing burst included
-	Runs          []timerRun
-	RSS           []Point // seconds since the first start → MB
-	FirstDueAfter float64
-	StickyCache   int
+	Invoices     int
+	Waiting      int // on their timer when the first one fell due
+	FirstRetry   time.Duration
+	StartSeconds float64
+	IdleRSSMB    float64
+	WaitingRSSMB float64 // largest sample from the first start until the first retry was due
+	PeakRSSMB    float64 // VmHWM at the end: the firing burst included
+	Runs         []timerRun
+	RSS          []Point // seconds since the first start → MB
+	StickyCache  int
 }
 
 // runRecoveryTimers starts RevenueRecovery for N invoices whose profile puts
@@ -137,7 +136,6 @@ func runRecoveryTimers(ctx context.Context, e *Env, o Options) (Row, error) {
 	}
 	m.RSS = sampler.stop()
 	m.PeakRSSMB = w.hwmMB()
-	m.FirstDueAfter = firstRetry.Seconds()
 	o.Logf("  all fired; reading %d histories", n)
 	if m.Runs, err = timerRuns(ctx, e.Temporal, s.Cfg.Temporal.TaskQueue, o.Concurrency); err != nil {
 		return Row{}, err
@@ -490,7 +488,7 @@ func recoveryRow(m recoveryTimers) Row {
 		pair.s.Points = append(pair.s.Points, Point{sorted[len(sorted)-1].Seconds(), 1})
 	}
 	return Row{Figures: figs, Charts: []Chart{
-		{Title: fmt.Sprintf("Revenue recovery: worker memory, %d invoices started then waiting, first retries due at %.0f s", n, m.FirstDueAfter),
+		{Title: fmt.Sprintf("Revenue recovery: worker memory, %d invoices started then waiting, first retries due at %.0f s", n, m.FirstRetry.Seconds()),
 			XLabel: "seconds since the first start", YLabel: "MB", Series: []Series{rss},
 			HLines: []HLine{{Y: recoveryTargetRSSMB, Label: "target ≤ 300 MB (10,000 invoices)"}}},
 		{Title: fmt.Sprintf("Revenue recovery: timer lateness, %d timers due within %.0f s", n, m.StartSeconds),
