@@ -109,6 +109,12 @@ type HTTP struct {
 type Worker struct {
 	// MetricsListen serves /metrics and /healthz.
 	MetricsListen string `yaml:"metrics_listen" env:"METRICS_LISTEN"`
+	// StickyCacheSize bounds how many workflows the worker keeps in memory
+	// between their tasks (the SDK's default is 10,000). A workflow out of the
+	// cache is replayed from its history at its next task: cheap for revenue
+	// recovery's long timer waits, and it caps the worker's memory at ~50 KB
+	// per cached workflow (make bench, revenue-recovery row).
+	StickyCacheSize int `yaml:"sticky_cache_size" env:"STICKY_CACHE_SIZE"`
 }
 
 // CRM bounds every outgoing call of the RTO → CRM delivery.
@@ -130,7 +136,7 @@ func Default() Config {
 		Temporal: Temporal{Address: "127.0.0.1:7233", Namespace: "default", TaskQueue: "orderflow"},
 		Mongo:    Mongo{URI: "mongodb://127.0.0.1:27017", Database: "orderflow", ConnectTimeout: 10 * time.Second},
 		HTTP:     HTTP{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
-		Worker:   Worker{MetricsListen: "127.0.0.1:9090"},
+		Worker:   Worker{MetricsListen: "127.0.0.1:9090", StickyCacheSize: 2000},
 		CRM: CRM{
 			RequestTimeout:           10 * time.Second,
 			TokenTimeout:             10 * time.Second,
@@ -219,6 +225,9 @@ func (c Config) Validate() error {
 	}
 	if !isHostPort(c.Worker.MetricsListen) {
 		bad("worker.metrics_listen", "must be host:port")
+	}
+	if c.Worker.StickyCacheSize < 1 {
+		bad("worker.sticky_cache_size", "must be at least 1")
 	}
 	positive(bad, "crm.request_timeout", c.CRM.RequestTimeout)
 	positive(bad, "crm.token_timeout", c.CRM.TokenTimeout)

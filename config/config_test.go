@@ -55,6 +55,7 @@ func TestLoadRejectsBadValuesNamingTheKey(t *testing.T) {
 		{"bad account name", "push:\n  clickpost_keys:\n    Acme/1: [aaaaaaaaaaaaaaaa1]\n", nil, "push.clickpost_keys"},
 		{"env bad credentials", "", map[string]string{"ORDERFLOW_PUSH_CLICKPOST_KEYS": "nocolon"}, "PUSH_CLICKPOST_KEYS"},
 		{"env bad duration", "", map[string]string{"ORDERFLOW_CRM_TOKEN_TIMEOUT": "soon"}, "CRM_TOKEN_TIMEOUT"},
+		{"env zero sticky cache", "", map[string]string{"ORDERFLOW_WORKER_STICKY_CACHE_SIZE": "0"}, "worker.sticky_cache_size"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -63,6 +63,7 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	}
 	defer tc.Close()
 
+	sdkworker.SetStickyWorkflowCacheSize(cfg.Worker.StickyCacheSize) // process-wide: before any worker is created
 	w := sdkworker.New(tc, cfg.Temporal.TaskQueue, sdkworker.Options{})
 	Register(w, NewActivities(st, cfg.CRM, metrics))
 	w.RegisterActivity(NewRecoveryActivities(st, metrics))
