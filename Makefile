@@ -9,8 +9,8 @@ GO_TEST_FLAGS         ?= -race -count=1
 .PHONY: test unit-test integration-test lint run rto push recovery build clean
 .PHONY: bench chaos chaos-long fuzz
 
-## test: lint, unit tests, then integration tests on a real Temporal dev server and FerretDB
-test: lint unit-test integration-test
+## test: lint, unit tests, integration tests on a real Temporal dev server and FerretDB, then the short chaos run
+test: lint unit-test integration-test chaos
 
 unit-test:
 	go test $(GO_TEST_FLAGS) ./...
@@ -55,7 +55,7 @@ BENCH_FLAGS ?= -short
 bench: $(BIN)/temporal
 	go run ./cmd/bench $(BENCH_FLAGS)
 
-## chaos: the short fault-injection run (< 10 min); chaos-long: 1,000 RTO orders; CHAOS_SEED=n replays a run
+## chaos: the short fault-injection run (part of `make test`); chaos-long: 1,000 RTO orders, 1,000 invoices; CHAOS_SEED=n replays a run
 CHAOS_SEED ?= 1
 chaos: $(BIN)/temporal
 	go test -tags chaos -count=1 -timeout 12m -v -run TestChaos ./chaos/ -args -chaos.seed=$(CHAOS_SEED)
