@@ -109,7 +109,7 @@ func TestChaosFirstRTOReachesTheCRMExactlyOnce(t *testing.T) {
 	rtoOrders, otherOrders, awbOf := c.seedOrders(p.rtoOrders, p.otherOrders)
 	journeys := c.planJourneys(rng, rtoOrders, otherOrders, awbOf)
 	pushes := shuffledPushes(rng, journeys, p.copies)
-	how := "half through poll and push at once, half through pushes only (no sweep)"
+	how := "all through Clickpost pushes; no sweep"
 	if *sweep {
 		how = "a third each through poll and push at once, poll only, push only"
 	}

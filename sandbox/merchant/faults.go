@@ -15,6 +15,9 @@ import (
 type Faults struct {
 	Seed            int64
 	ServerErrorRate float64
+	// MaxFailuresPerID caps the failures of one webhook-id (0: no cap): a
+	// run can then bound how long the sender's retry schedule keeps it waiting.
+	MaxFailuresPerID int
 }
 
 // FaultStats counts the deliveries and the faults injected so far.
@@ -30,12 +33,13 @@ type Faulty struct {
 
 	mu        sync.Mutex
 	callsByID map[string]int
+	failsByID map[string]int
 	stats     FaultStats
 }
 
 // WithFaults wraps the receiver's handler with f.
 func (m *Merchant) WithFaults(f Faults) *Faulty {
-	return &Faulty{faults: f, inner: m.Handler(), callsByID: map[string]int{}}
+	return &Faulty{faults: f, inner: m.Handler(), callsByID: map[string]int{}, failsByID: map[string]int{}}
 }
 
 // Stats returns the faults injected so far.
@@ -59,7 +63,9 @@ func (f *Faulty) fail(id string) bool {
 	f.stats.Calls++
 	n := f.callsByID[id]
 	f.callsByID[id] = n + 1
-	if unitFloat(f.faults.Seed, id, n) < f.faults.ServerErrorRate {
+	capped := f.faults.MaxFailuresPerID > 0 && f.failsByID[id] >= f.faults.MaxFailuresPerID
+	if !capped && unitFloat(f.faults.Seed, id, n) < f.faults.ServerErrorRate {
+		f.failsByID[id]++
 		f.stats.ServerErrors++
 		return true
 	}

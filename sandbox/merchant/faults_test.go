@@ -44,4 +44,17 @@ func TestFaultsRateAndReplay(t *testing.T) {
 			t.Fatalf("%s: %v in order, %v reversed", id, codes, b[id])
 		}
 	}
+
+	capped := New("k").WithFaults(Faults{Seed: 7, ServerErrorRate: 1, MaxFailuresPerID: 1})
+	var got []int
+	for range 3 {
+		req := httptest.NewRequest(http.MethodPost, "/webhooks", strings.NewReader(`{}`))
+		req.Header.Set("webhook-id", "msg_capped")
+		rec := httptest.NewRecorder()
+		capped.ServeHTTP(rec, req)
+		got = append(got, rec.Code)
+	}
+	if got[0] != http.StatusInternalServerError || got[1] == http.StatusInternalServerError || got[2] == http.StatusInternalServerError {
+		t.Errorf("MaxFailuresPerID 1 at rate 1: codes %v, want one 500 then none", got)
+	}
 }
