@@ -124,23 +124,38 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 	var restartOnce sync.Once
 	// Each invoice's events go out in its platform's order, one after the
 	// other; the invoices are interleaved by 8 senders in a shuffled order.
-	err := parallel(ctx, len(stories), 8, func(i int) error {
-		s := stories[i]
-		e := billing.Endpoint{URL: c.apiURL + "/webhooks/revenue_recovery/" + profileID + "/" + connectors[s.platform],
-			Platform: s.platform, Secret: platformSecrets[s.platform], Username: "cb_chaos"}
-		for _, d := range s.events {
-			for range d.copies {
-				if sent.Add(1) == int64(deliveries/2) {
-					restartOnce.Do(func() { go c.restartStore() })
-				}
-				if err := postBilling(ctx, plat, e, d); err != nil {
-					return fmt.Errorf("invoice %s: %w", s.inv.ID, err)
+	// First every failure; then, once each invoice that will be paid or
+	// voided elsewhere has had a retry of ours declined, the rest.
+	send := func(phase func(events []delivery) []delivery) error {
+		return parallel(ctx, len(stories), 8, func(i int) error {
+			s := stories[i]
+			e := billing.Endpoint{URL: c.apiURL + "/webhooks/revenue_recovery/" + profileID + "/" + connectors[s.platform],
+				Platform: s.platform, Secret: platformSecrets[s.platform], Username: "cb_chaos"}
+			for _, d := range phase(s.events) {
+				for range d.copies {
+					if sent.Add(1) == int64(deliveries/2) {
+						restartOnce.Do(func() { go c.restartStore() })
+					}
+					if err := postBilling(ctx, plat, e, d); err != nil {
+						return fmt.Errorf("invoice %s: %w", s.inv.ID, err)
+					}
 				}
 			}
+			return nil
+		})
+	}
+	if err := send(func(ev []delivery) []delivery { return ev[:1] }); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "a declined retry for every invoice paid or voided elsewhere", func() bool {
+		for _, s := range stories {
+			if (s.ending == endsExternalSuccess || s.ending == endsCancelled) && len(proc.ChargesFor(s.inv.ID)) == 0 {
+				return false
+			}
 		}
-		return nil
+		return true
 	})
-	if err != nil {
+	if err := send(func(ev []delivery) []delivery { return ev[1:] }); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%d billing deliveries accepted in %v", deliveries, time.Since(start).Round(time.Millisecond))
@@ -252,6 +267,9 @@ func (c *cluster) assertCharges(s invoiceStory, wfID string, charges []payments.
 	want := map[int]string{endsInternalSuccess: "2", endsHardDeclined: "1"}[s.ending]
 	if want != "" && fmt.Sprint(len(charges)) != want {
 		c.t.Errorf("invoice %s: %d charges, want %s", s.inv.ID, len(charges), want)
+	}
+	if (s.ending == endsExternalSuccess || s.ending == endsCancelled) && (len(charges) == 0 || len(charges) >= maxRetries) {
+		c.t.Errorf("invoice %s: %d declined charges before the platform's event, want 1 to %d", s.inv.ID, len(charges), maxRetries-1)
 	}
 }
 
