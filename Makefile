@@ -9,8 +9,8 @@ GO_TEST_FLAGS         ?= -race -count=1
 .PHONY: test unit-test integration-test lint run rto push recovery build clean
 .PHONY: bench chaos chaos-long fuzz
 
-## test: lint, unit tests, then integration tests on a real Temporal dev server and FerretDB
-test: lint unit-test integration-test
+## test: lint, unit tests, integration tests on a real Temporal dev server and FerretDB, then the short chaos run
+test: lint unit-test integration-test chaos
 
 unit-test:
 	go test $(GO_TEST_FLAGS) ./...
@@ -55,7 +55,7 @@ BENCH_FLAGS ?= -short
 bench: $(BIN)/temporal
 	go run ./cmd/bench $(BENCH_FLAGS)
 
-## chaos: the short fault-injection run (< 10 min); chaos-long: 1,000 RTO orders; CHAOS_SEED=n replays a run
+## chaos: the short fault-injection run (part of `make test`); chaos-long: 1,000 RTO orders, 1,000 invoices; CHAOS_SEED=n replays a run
 CHAOS_SEED ?= 1
 chaos: $(BIN)/temporal
 	go test -tags chaos -count=1 -timeout 12m -v -run TestChaos ./chaos/ -args -chaos.seed=$(CHAOS_SEED)
@@ -69,6 +69,19 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzMappingBuild$$' -fuzztime $(FUZZTIME) ./webhook/
 	go test -run '^$$' -fuzz '^FuzzConditionMatch$$' -fuzztime $(FUZZTIME) ./webhook/
 	go test -run '^$$' -fuzz '^FuzzConfigAPIDecoding$$' -fuzztime $(FUZZTIME) ./ingress/
+	go test -run '^$$' -fuzz '^FuzzPushWebhooks$$' -fuzztime $(FUZZTIME) ./ingress/
+	go test -run '^$$' -fuzz '^FuzzRecoveryWebhook$$' -fuzztime $(FUZZTIME) ./ingress/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/clickpost/
+	go test -run '^$$' -fuzz '^FuzzWebhookKey$$' -fuzztime $(FUZZTIME) ./tracking/clickpost/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/fulfilment/
+	go test -run '^$$' -fuzz '^FuzzSignature$$' -fuzztime $(FUZZTIME) ./tracking/fulfilment/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./couriers/delhivery/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./couriers/delhiveryb2b/
+	go test -run '^$$' -fuzz '^FuzzJWTExpiry$$' -fuzztime $(FUZZTIME) ./couriers/delhiveryb2b/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./couriers/shiprocket/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./recovery/
+	go test -run '^$$' -fuzz '^FuzzComplete$$' -fuzztime $(FUZZTIME) ./recovery/
+	go test -run '^$$' -fuzz '^FuzzSignatures$$' -fuzztime $(FUZZTIME) ./recovery/
 
 clean:
 	rm -rf $(BIN) data
