@@ -20,6 +20,7 @@ func main() {
 	short := flag.Bool("short", false, "a run under five minutes (smaller bursts, fewer baseline starts)")
 	out := flag.String("out", "results/bench", "folder for report.json, report.md and figures.svg (git-ignored)")
 	concurrency := flag.Int("concurrency", 8, "clients sending reports and workflow starts at once")
+	only := flag.String("only", "", "measure only the rows whose name contains this text")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -27,7 +28,7 @@ func main() {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
-	rep, err := bench.Run(ctx, bench.Options{Short: *short, Concurrency: *concurrency, Logf: logf})
+	rep, err := bench.Run(ctx, bench.Options{Short: *short, Concurrency: *concurrency, Logf: logf, Only: *only})
 	if err != nil {
 		logf("failed: %v", err)
 		os.Exit(1)
