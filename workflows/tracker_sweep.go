@@ -18,22 +18,24 @@ type TrackerSweepInput struct {
 }
 
 // TrackerSweep walks one tracker's active orders partition by partition:
-// an activity finds the next partition's bounds from Mongo (only the bounds
-// enter history), a TrackerPartition child polls it. Waves of at most
-// MaxParallelPartitions run at once; after PartitionsPerRun partitions the run
-// continues as new, so its history depends on the sizes, not on the orders.
+// a local activity reads the next partition's ids from Mongo and returns only
+// its bounds and its batches' bounds (they alone enter history), a
+// TrackerPartition child polls it. Waves of at most MaxParallelPartitions run
+// at once; after PartitionsPerRun partitions the run continues as new, so its
+// history depends on the sizes, not on the orders. A tracker whose whole
+// active set is one partition is polled here, without a child.
 func TrackerSweep(ctx workflow.Context, in TrackerSweepInput) (SweepStats, error) {
 	sizes := in.Sizes.withDefaults()
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
-	actx := workflow.WithActivityOptions(ctx, sweepMongo)
+	lctx := workflow.WithLocalActivityOptions(ctx, sweepMongoLocal)
 	startedThisRun := 0
 	for {
 		var wave []workflow.ChildWorkflowFuture
 		done := false
 		for len(wave) < sizes.MaxParallelPartitions {
 			var next activities.NextPartitionResult
-			if err := workflow.ExecuteActivity(actx, sa.NextPartition, activities.NextPartitionInput{
-				Tracker: in.Tracker.Name, After: in.Cursor, Size: sizes.PartitionSize,
+			if err := workflow.ExecuteLocalActivity(lctx, sa.NextPartition, activities.NextPartitionInput{
+				Tracker: in.Tracker.Name, After: in.Cursor, Size: sizes.PartitionSize, BatchSize: in.Tracker.BatchSize,
 			}).Get(ctx, &next); err != nil {
 				return in.Stats, err
 			}
@@ -41,10 +43,16 @@ func TrackerSweep(ctx workflow.Context, in TrackerSweepInput) (SweepStats, error
 				done = true
 				break
 			}
+			part := TrackerPartitionInput{Tracker: in.Tracker, Partition: store.IDRange{After: in.Cursor, Last: next.Last},
+				MaxParallelPolls: sizes.MaxParallelPolls, Batches: next.Batches}
+			if in.Seq == 0 && next.Count < sizes.PartitionSize {
+				// The whole active set is this one partition.
+				s, err := pollPartition(ctx, part)
+				in.Stats.add(s)
+				return in.Stats, err
+			}
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: TrackerPartitionWorkflowID(id, in.Seq)})
-			wave = append(wave, workflow.ExecuteChildWorkflow(cctx, TrackerPartition, TrackerPartitionInput{
-				Tracker: in.Tracker, Partition: store.IDRange{After: in.Cursor, Last: next.Last}, MaxParallelPolls: sizes.MaxParallelPolls,
-			}))
+			wave = append(wave, workflow.ExecuteChildWorkflow(cctx, TrackerPartition, part))
 			in.Cursor, in.Seq = next.Last, in.Seq+1
 			startedThisRun++
 			if next.Count < sizes.PartitionSize {
