@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"os"
 	"fmt"
 	"sort"
 	"time"
@@ -40,7 +39,7 @@ type sweepRun struct {
 func runSweepCost(ctx context.Context, e *Env, o Options) (Row, error) {
 	sizes := []int{1000, 10000, 50000}
 	if o.Short {
-		sizes = []int{5000}
+		sizes = []int{1000, 2500}
 	}
 	var runs []sweepRun
 	for _, n := range sizes {
@@ -68,16 +67,13 @@ func measureSweep(ctx context.Context, e *Env, n int) (sweepRun, error) {
 		unlimited(&c.Couriers.Delhivery)
 		unlimited(&c.Couriers.DelhiveryB2B)
 		unlimited(&c.Couriers.Shiprocket)
-		if os.Getenv("XB") != "" {
-			c.Couriers.Delhivery.BatchSize, c.Couriers.Shiprocket.BatchSize, c.Couriers.DelhiveryB2B.BatchSize = 100, 100, 25
-		}
 	})
 	if err != nil {
 		return sweepRun{}, err
 	}
 	defer s.Close()
 	r := sweepRun{}
-	if r.Fleet, err = seedFleet(ctx, s, n, fleetMix); err != nil {
+	if r.Fleet, err = seedFleet(ctx, s, n, fleetMix, changes); err != nil {
 		return r, err
 	}
 	s.ResetCounters()

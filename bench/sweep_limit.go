@@ -48,7 +48,7 @@ type rateLimitRun struct {
 func runRateLimit(ctx context.Context, e *Env, o Options) (Row, error) {
 	sc := rateScenario{Orders: 30000, Limit: 150, Window: 30 * time.Second}
 	if o.Short {
-		sc = rateScenario{Orders: 10000, Limit: 100, Window: 20 * time.Second}
+		sc = rateScenario{Orders: 15000, Limit: 150, Window: 30 * time.Second}
 	}
 	o.Logf("  %s", sc)
 	r, err := measureRateLimit(ctx, e, sc)
@@ -73,7 +73,7 @@ func measureRateLimit(ctx context.Context, e *Env, sc rateScenario) (rateLimitRu
 	}
 	defer s.Close()
 	r := rateLimitRun{Scenario: sc, Margin: s.Cfg.Couriers.Delhivery.SafetyMargin}
-	f, err := seedFleet(ctx, s, sc.Orders, allB2C)
+	f, err := seedFleet(ctx, s, sc.Orders, allB2C, noChanges)
 	if err != nil {
 		return r, err
 	}

@@ -159,6 +159,9 @@ func allB2C(int) int { return kindB2C }
 // moves: exactly one in 20 of each kind (i = 20q + k is chosen when q + 13k ≡ 0 mod 20).
 func changes(i int) bool { return (i/20+13*(i%20))%20 == 0 }
 
+// noChanges keeps every shipment where it is (the rate-limit row measures calls only).
+func noChanges(int) bool { return false }
+
 // fleetStates are the courier states of the benchmark: orders sit in transit
 // (as the last sweep left them) and the changing ones go out for delivery.
 var (
@@ -198,8 +201,8 @@ type fleet struct {
 }
 
 // seedFleet inserts n merchant orders as the previous sweep left them and
-// puts their shipments in the sandbox; then 5 % of them move on at the courier.
-func seedFleet(ctx context.Context, s *sweepStack, n int, kindOf func(int) int) (fleet, error) {
+// puts their shipments in the sandbox; then those moves picks move on at the courier.
+func seedFleet(ctx context.Context, s *sweepStack, n int, kindOf func(int) int, moves func(int) bool) (fleet, error) {
 	f := fleet{Orders: n, Polled: map[string]int{}}
 	if err := checkFleetStates(); err != nil {
 		return f, err
@@ -226,7 +229,7 @@ func seedFleet(ctx context.Context, s *sweepStack, n int, kindOf func(int) int) 
 		}
 		docs = append(docs, doc)
 		awbs[kind] = append(awbs[kind], awb)
-		if changes(i) {
+		if moves(i) {
 			moved[kind] = append(moved[kind], awb)
 			f.Changed++
 		}

@@ -82,12 +82,12 @@ type Couriers struct {
 // DefaultCouriers carry the published limits; base URLs and credentials come from the file or environment.
 func DefaultCouriers() Couriers {
 	return Couriers{
-		Delhivery: Courier{RequestsPerWindow: 750, Window: 5 * time.Minute, SafetyMargin: 0.9, BatchSize: 250,
+		Delhivery: Courier{RequestsPerWindow: 750, Window: 5 * time.Minute, SafetyMargin: 0.95, BatchSize: 100,
 			RequestTimeout: 20 * time.Second, LimitBackoff: time.Minute},
-		DelhiveryB2B: Courier{RequestsPerWindow: 500, Window: 5 * time.Minute, SafetyMargin: 0.9, BatchSize: 25,
+		DelhiveryB2B: Courier{RequestsPerWindow: 500, Window: 5 * time.Minute, SafetyMargin: 0.95, BatchSize: 25,
 			RequestTimeout: 20 * time.Second, LimitBackoff: time.Minute},
 		// Shiprocket publishes no limit (it answers 429 with Retry-After): a conservative default.
-		Shiprocket: Courier{RequestsPerWindow: 600, Window: 5 * time.Minute, SafetyMargin: 0.9, BatchSize: 250,
+		Shiprocket: Courier{RequestsPerWindow: 600, Window: 5 * time.Minute, SafetyMargin: 0.95, BatchSize: 100,
 			RequestTimeout: 20 * time.Second, LimitBackoff: 30 * time.Second},
 	}
 }
