@@ -20,19 +20,23 @@ type TrackerSweepInput struct {
 // TrackerSweep walks one tracker's active orders partition by partition:
 // a local activity reads the next partition's ids from Mongo and returns only
 // its bounds and its batches' bounds (they alone enter history), a
-// TrackerPartition child polls it. Waves of at most MaxParallelPartitions run
-// at once; after PartitionsPerRun partitions the run continues as new, so its
+// TrackerPartition child polls it. At most MaxParallelPartitions run at once,
+// the next starting as one ends; after PartitionsPerRun partitions (all ended)
+// the run continues as new, so its
 // history depends on the sizes, not on the orders. A tracker whose whole
 // active set is one partition is polled here, without a child.
 func TrackerSweep(ctx workflow.Context, in TrackerSweepInput) (SweepStats, error) {
 	sizes := in.Sizes.withDefaults()
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
 	lctx := workflow.WithLocalActivityOptions(ctx, sweepMongoLocal)
-	startedThisRun := 0
+	sel := workflow.NewSelector(ctx)
+	var childErr error
+	startedThisRun, inFlight, more := 0, 0, true
 	for {
-		var wave []workflow.ChildWorkflowFuture
-		done := false
-		for len(wave) < sizes.MaxParallelPartitions {
+		// Keep MaxParallelPartitions in flight: the next partition starts as
+		// soon as one ends, so the courier's queue never drains between waves.
+		for more && inFlight < sizes.MaxParallelPartitions && startedThisRun < sizes.PartitionsPerRun &&
+			!workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			var next activities.NextPartitionResult
 			if err := workflow.ExecuteLocalActivity(lctx, sa.NextPartition, activities.NextPartitionInput{
 				Tracker: in.Tracker.Name, After: in.Cursor, Size: sizes.PartitionSize, BatchSize: in.Tracker.BatchSize,
@@ -40,7 +44,7 @@ func TrackerSweep(ctx workflow.Context, in TrackerSweepInput) (SweepStats, error
 				return in.Stats, err
 			}
 			if next.Count == 0 {
-				done = true
+				more = false
 				break
 			}
 			part := TrackerPartitionInput{Tracker: in.Tracker, Partition: store.IDRange{After: in.Cursor, Last: next.Last},
@@ -52,26 +56,29 @@ func TrackerSweep(ctx workflow.Context, in TrackerSweepInput) (SweepStats, error
 				return in.Stats, err
 			}
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: TrackerPartitionWorkflowID(id, in.Seq)})
-			wave = append(wave, workflow.ExecuteChildWorkflow(cctx, TrackerPartition, part))
+			sel.AddFuture(workflow.ExecuteChildWorkflow(cctx, TrackerPartition, part), func(f workflow.Future) {
+				inFlight--
+				var s SweepStats
+				if err := f.Get(ctx, &s); err != nil && childErr == nil {
+					childErr = err
+				}
+				in.Stats.add(s)
+			})
+			inFlight++
 			in.Cursor, in.Seq = next.Last, in.Seq+1
 			startedThisRun++
-			if next.Count < sizes.PartitionSize {
-				done = true
-				break
-			}
+			more = next.Count == sizes.PartitionSize
 		}
-		for _, f := range wave {
-			var s SweepStats
-			if err := f.Get(ctx, &s); err != nil {
-				return in.Stats, err
-			}
-			in.Stats.add(s)
+		if inFlight == 0 {
+			break
 		}
-		if done {
-			return in.Stats, nil
-		}
-		if startedThisRun >= sizes.PartitionsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			return in.Stats, workflow.NewContinueAsNewError(ctx, TrackerSweep, in)
+		sel.Select(ctx)
+		if childErr != nil {
+			return in.Stats, childErr
 		}
 	}
+	if more {
+		return in.Stats, workflow.NewContinueAsNewError(ctx, TrackerSweep, in)
+	}
+	return in.Stats, nil
 }
