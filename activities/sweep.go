@@ -32,10 +32,10 @@ const (
 // SweepStore is what the tracking sweep needs of MongoDB; *store.Store implements it.
 type SweepStore interface {
 	NextPartition(ctx context.Context, scope store.SweepScope, after string, size int) (string, int, error)
+	PartitionBatches(ctx context.Context, scope store.SweepScope, after string, size, batch int) ([]store.IDRange, int, error)
 	BatchRanges(ctx context.Context, scope store.SweepScope, partition store.IDRange, batch int) ([]store.IDRange, error)
 	OrdersToPoll(ctx context.Context, scope store.SweepScope, r store.IDRange, limit int) ([]store.PollTarget, error)
-	RecordPollMarks(ctx context.Context, marks []store.PollMark, now time.Time) (int64, error)
-	ApplyObservations(ctx context.Context, obs []tracking.Observation) (store.ApplyResult, error)
+	ApplyPoll(ctx context.Context, obs []tracking.Observation, marks []store.PollMark, now time.Time) (store.ApplyResult, error)
 }
 
 // CourierClients are the courier APIs; a nil client is a courier not configured.
@@ -79,22 +79,34 @@ type NextPartitionInput struct {
 	Tracker string `json:"tracker"`
 	After   string `json:"after,omitempty"`
 	Size    int    `json:"size"`
+	// BatchSize, when set, also cuts the partition into poll batches (Batches),
+	// from the same read: no PlanBatches step.
+	BatchSize int `json:"batch_size,omitempty"`
 }
 
 // NextPartitionResult bounds the partition: (After, Last], Count orders; Count 0 when none is left.
 type NextPartitionResult struct {
-	Last  string `json:"last,omitempty"`
-	Count int    `json:"count"`
+	Last    string          `json:"last,omitempty"`
+	Count   int             `json:"count"`
+	Batches []store.IDRange `json:"batches,omitempty"`
 }
 
-// NextPartition finds the next partition of a tracker's active orders.
+// NextPartition finds the next partition of a tracker's active orders (and,
+// given a batch size, its poll batches) in one Mongo read.
 func (a *SweepActivities) NextPartition(ctx context.Context, in NextPartitionInput) (NextPartitionResult, error) {
 	tr, err := tracker(in.Tracker)
 	if err != nil {
 		return NextPartitionResult{}, err
 	}
-	last, n, err := a.Store.NextPartition(ctx, scopeOf(tr), in.After, in.Size)
-	return NextPartitionResult{Last: last, Count: n}, err
+	if in.BatchSize <= 0 {
+		last, n, err := a.Store.NextPartition(ctx, scopeOf(tr), in.After, in.Size)
+		return NextPartitionResult{Last: last, Count: n}, err
+	}
+	batches, n, err := a.Store.PartitionBatches(ctx, scopeOf(tr), in.After, in.Size, in.BatchSize)
+	if err != nil || n == 0 {
+		return NextPartitionResult{}, err
+	}
+	return NextPartitionResult{Last: batches[len(batches)-1].Last, Count: n, Batches: batches}, nil
 }
 
 // PlanBatchesInput asks to cut a partition into poll batches.
@@ -140,8 +152,9 @@ type PollBatchResult struct {
 }
 
 // PollBatch calls the tracker's courier for one batch (as few calls as the
-// API's maximum allows), maps the statuses, and applies only what changed in
-// one bulk write through the status-update path. RTO-family observations on
+// API's maximum allows), maps the statuses, and applies only what changed,
+// with the poll marks, in one bulk write through the status-update path: one
+// Mongo read and at most one write per batch. RTO-family observations on
 // unclaimed orders come back as candidates: the workflow starts RTOCancel for
 // them with the same helper as every other source, so first-RTO stays one
 // mechanism. A 403/429 becomes a retry after the courier's back-off.
@@ -194,11 +207,8 @@ func (a *SweepActivities) PollBatch(ctx context.Context, in PollBatchInput) (Pol
 			obs = append(obs, *o)
 		}
 	}
-	applied, err := a.Store.ApplyObservations(ctx, obs)
+	applied, err := a.Store.ApplyPoll(ctx, obs, marks, now)
 	if err != nil {
-		return res, err
-	}
-	if _, err := a.Store.RecordPollMarks(ctx, marks, now); err != nil {
 		return res, err
 	}
 	res.Changed, res.RTOCandidates = len(obs), applied.RTOCandidates

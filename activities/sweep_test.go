@@ -37,13 +37,13 @@ func (r *recordingStore) OrdersToPoll(context.Context, store.SweepScope, store.I
 	return r.targets, nil
 }
 
-func (r *recordingStore) RecordPollMarks(_ context.Context, m []store.PollMark, _ time.Time) (int64, error) {
-	r.marks = append(r.marks, m...)
-	return int64(len(m)), nil
+func (r *recordingStore) PartitionBatches(context.Context, store.SweepScope, string, int, int) ([]store.IDRange, int, error) {
+	return nil, 0, nil
 }
 
-func (r *recordingStore) ApplyObservations(_ context.Context, obs []tracking.Observation) (store.ApplyResult, error) {
+func (r *recordingStore) ApplyPoll(_ context.Context, obs []tracking.Observation, m []store.PollMark, _ time.Time) (store.ApplyResult, error) {
 	r.applied = append(r.applied, obs...)
+	r.marks = append(r.marks, m...)
 	return store.ApplyResult{Modified: int64(len(obs))}, nil
 }
 

@@ -75,8 +75,8 @@ func Benchmarks() []Benchmark {
 	return []Benchmark{
 		{Name: "baseline: bare dev-server workflow starts", Run: runBaseline},
 		{Name: "first-RTO to CRM: orders turning RTO → claim → CRM 2xx", Run: runFirstRTO},
-		{Name: "sweep cost at 1,000 / 10,000 / 50,000 active orders, 5 % changing status", Needs: "issue 4 (courier sweep)"},
-		{Name: "rate limit: 30,000 Delhivery B2C orders against a 403-enforcing sandbox", Needs: "issue 4 (courier sweep)"},
+		{Name: "sweep cost at 1,000 / 10,000 / 50,000 active orders, 5 % changing status", Run: runSweepCost},
+		{Name: "rate limit: 30,000 Delhivery B2C orders against a 403-enforcing sandbox", Run: runRateLimit},
 		{Name: "push ingress for 60 s: accepted events/s and p99 vs the baseline", Run: runPushIngress},
 		{Name: "revenue recovery: 10,000 invoices waiting on timers", Run: runRecoveryTimers},
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"net/url"
 	"time"
@@ -20,8 +21,10 @@ type Courier struct {
 	RequestsPerWindow int           `yaml:"requests_per_window" env:"REQUESTS_PER_WINDOW"`
 	Window            time.Duration `yaml:"window" env:"WINDOW"`
 	SafetyMargin      float64       `yaml:"safety_margin" env:"SAFETY_MARGIN"`
-	// BatchSize is the orders one poll activity handles: ≤ 50 (one call) for
-	// Delhivery B2C and Shiprocket, several one-LR calls for B2B.
+	// BatchSize is the orders one poll activity handles, in calls of the API's
+	// maximum (50 AWBs for Delhivery B2C and Shiprocket, one LR for B2B): at
+	// most 500 (10 calls) and 50 (50 one-LR calls). Bigger batches mean fewer
+	// Mongo round trips and history events per order, and bigger bursts of calls.
 	BatchSize      int           `yaml:"batch_size" env:"BATCH_SIZE"`
 	RequestTimeout time.Duration `yaml:"request_timeout" env:"REQUEST_TIMEOUT"`
 	// LimitBackoff is the wait after a 403/429 that names no Retry-After (Delhivery: at least 30s).
@@ -38,11 +41,35 @@ func (c Courier) CallsPerBatch(maxPerCall int) int {
 }
 
 // ActivitiesPerSecond is the poll-activity rate that keeps the courier's calls
-// within SafetyMargin of its limit; the server enforces it on the courier's
-// task queue across every worker.
+// within SafetyMargin of its limit in every window; the server enforces it on
+// the courier's task queue across every worker. The server's token bucket
+// lets ceil(rate) activities through at once on top of the rate, so a window
+// can see rate × window + ceil(rate) activities: the rate is the highest for
+// which that worst case fits the window's budget (limit × margin), and the
+// margin is left for timing jitter between dispatch and call.
 func (c Courier) ActivitiesPerSecond(maxPerCall int) float64 {
-	calls := float64(c.RequestsPerWindow) * c.SafetyMargin / c.Window.Seconds()
-	return calls / float64(max(c.CallsPerBatch(maxPerCall), 1))
+	perBatch := float64(max(c.CallsPerBatch(maxPerCall), 1))
+	budget := float64(c.RequestsPerWindow) * c.SafetyMargin / perBatch // activities per window
+	window := c.Window.Seconds()
+	best := 0.0
+	for burst := 1.0; burst <= math.Ceil(budget/window); burst++ {
+		// With ceil(rate) = burst: rate ≤ burst, rate > burst−1, rate × window + burst ≤ budget.
+		if r := math.Min(burst, (budget-burst)/window); r > burst-1 {
+			best = math.Max(best, r)
+		}
+	}
+	if best == 0 {
+		return budget / window / 2 // a budget under two batches: no rate fits the worst case
+	}
+	return best
+}
+
+// WorstCallsPerWindow is the most calls the derived rate lets through in one
+// window: rate × window activities plus the token bucket's burst, each of
+// CallsPerBatch calls.
+func (c Courier) WorstCallsPerWindow(maxPerCall int) float64 {
+	r := c.ActivitiesPerSecond(maxPerCall)
+	return (r*c.Window.Seconds() + math.Ceil(r)) * float64(max(c.CallsPerBatch(maxPerCall), 1))
 }
 
 // Couriers are the tracked courier APIs.
@@ -55,20 +82,20 @@ type Couriers struct {
 // DefaultCouriers carry the published limits; base URLs and credentials come from the file or environment.
 func DefaultCouriers() Couriers {
 	return Couriers{
-		Delhivery: Courier{RequestsPerWindow: 750, Window: 5 * time.Minute, SafetyMargin: 0.9, BatchSize: 50,
+		Delhivery: Courier{RequestsPerWindow: 750, Window: 5 * time.Minute, SafetyMargin: 0.95, BatchSize: 100,
 			RequestTimeout: 20 * time.Second, LimitBackoff: time.Minute},
-		DelhiveryB2B: Courier{RequestsPerWindow: 500, Window: 5 * time.Minute, SafetyMargin: 0.9, BatchSize: 10,
+		DelhiveryB2B: Courier{RequestsPerWindow: 500, Window: 5 * time.Minute, SafetyMargin: 0.95, BatchSize: 25,
 			RequestTimeout: 20 * time.Second, LimitBackoff: time.Minute},
 		// Shiprocket publishes no limit (it answers 429 with Retry-After): a conservative default.
-		Shiprocket: Courier{RequestsPerWindow: 600, Window: 5 * time.Minute, SafetyMargin: 0.9, BatchSize: 50,
+		Shiprocket: Courier{RequestsPerWindow: 600, Window: 5 * time.Minute, SafetyMargin: 0.95, BatchSize: 100,
 			RequestTimeout: 20 * time.Second, LimitBackoff: 30 * time.Second},
 	}
 }
 
 func (c Couriers) validate(bad func(key, msg string)) {
-	c.Delhivery.validate(bad, "couriers.delhivery", 50, true)
+	c.Delhivery.validate(bad, "couriers.delhivery", 500, true)
 	c.DelhiveryB2B.validate(bad, "couriers.delhivery_b2b", 50, false)
-	c.Shiprocket.validate(bad, "couriers.shiprocket", 50, false)
+	c.Shiprocket.validate(bad, "couriers.shiprocket", 500, false)
 }
 
 func (c Courier) validate(bad func(key, msg string), key string, maxBatch int, tokenAuth bool) {
@@ -92,7 +119,7 @@ func (c Courier) validate(bad func(key, msg string), key string, maxBatch int, t
 		bad(key+".safety_margin", "must be in (0, 1]")
 	}
 	if c.BatchSize <= 0 || c.BatchSize > maxBatch {
-		bad(key+".batch_size", "must be between 1 and 50")
+		bad(key+".batch_size", fmt.Sprintf("must be between 1 and %d", maxBatch))
 	}
 	positive(bad, key+".request_timeout", c.RequestTimeout)
 	positive(bad, key+".limit_backoff", c.LimitBackoff)

@@ -9,23 +9,31 @@ import (
 
 func TestActivitiesPerSecondKeepsCallsUnderTheLimitWithTheMargin(t *testing.T) {
 	d := DefaultCouriers()
-	// Delhivery B2C: 750 / 5 min × 0.9 = 2.25 calls/s, one call per 50-order activity.
-	if got := d.Delhivery.ActivitiesPerSecond(50); math.Abs(got-2.25) > 1e-9 {
+	// Delhivery B2C: 750 / 5 min × 0.95 = 712.5 calls per window, 2 calls per
+	// 100-order activity = 356.25 activities; ceil(rate) = 2 more may come as
+	// a burst: (356.25 − 2) / 300 s.
+	if got := d.Delhivery.ActivitiesPerSecond(50); math.Abs(got-354.25/300) > 1e-9 {
 		t.Errorf("B2C: %v", got)
 	}
-	// B2B: 500 / 5 min × 0.9 = 1.5 calls/s; 10 one-LR calls per activity → 0.15 activities/s.
-	if got := d.DelhiveryB2B.ActivitiesPerSecond(1); math.Abs(got-0.15) > 1e-9 || d.DelhiveryB2B.CallsPerBatch(1) != 10 {
+	// B2B: 475 calls per window, 25 one-LR calls per activity = 19 activities, less the burst's one.
+	if got := d.DelhiveryB2B.ActivitiesPerSecond(1); math.Abs(got-18.0/300) > 1e-9 || d.DelhiveryB2B.CallsPerBatch(1) != 25 {
 		t.Errorf("B2B: %v, %d calls", got, d.DelhiveryB2B.CallsPerBatch(1))
 	}
-	// Over a whole window the calls never exceed margin × limit.
-	for _, c := range []Courier{d.Delhivery, d.DelhiveryB2B, d.Shiprocket} {
+	// A fast limit (many activities per second): the burst is ceil(rate) activities.
+	fast := Courier{RequestsPerWindow: 100, Window: 10 * time.Second, SafetyMargin: 1, BatchSize: 50}
+	if got := fast.ActivitiesPerSecond(50); math.Abs(got-9) > 1e-9 { // 9 × 10 + 9 = 99 ≤ 100; 9.1 would need a burst of 10
+		t.Errorf("fast: %v", got)
+	}
+	// Over any window the calls, burst included, never exceed margin × limit.
+	for _, c := range []Courier{d.Delhivery, d.DelhiveryB2B, d.Shiprocket, fast,
+		{RequestsPerWindow: 10, Window: 2 * time.Second, SafetyMargin: 0.5, BatchSize: 5},
+		{RequestsPerWindow: 150, Window: 30 * time.Second, SafetyMargin: 0.95, BatchSize: 250}} {
 		maxPerCall := 50
-		if c.BatchSize == 10 {
+		if c == d.DelhiveryB2B {
 			maxPerCall = 1
 		}
-		calls := c.ActivitiesPerSecond(maxPerCall) * c.Window.Seconds() * float64(c.CallsPerBatch(maxPerCall))
-		if calls > float64(c.RequestsPerWindow)*c.SafetyMargin+1e-6 {
-			t.Errorf("%+v: %v calls per window", c, calls)
+		if got := c.WorstCallsPerWindow(maxPerCall); got > float64(c.RequestsPerWindow)*c.SafetyMargin+1e-6 || got <= 0 {
+			t.Errorf("%+v: up to %v calls per window", c, got)
 		}
 	}
 }
@@ -52,7 +60,7 @@ func TestCourierAndSweepValidationNamesTheKey(t *testing.T) {
 		}},
 		{"couriers.delhivery.batch_size", func(c *Config) {
 			d := &c.Couriers.Delhivery
-			d.BaseURL, d.Token, d.BatchSize = "https://track.delhivery.com", "t", 51
+			d.BaseURL, d.Token, d.BatchSize = "https://track.delhivery.com", "t", 501
 		}},
 		{"sweep.every", func(c *Config) { c.Sweep.Every = 0 }},
 		{"sweep.catchup_window", func(c *Config) { c.Sweep.CatchupWindow = time.Second }},

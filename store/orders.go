@@ -48,6 +48,23 @@ func (s *Store) ApplyObservations(ctx context.Context, obs []tracking.Observatio
 	if len(obs) == 0 {
 		return ApplyResult{}, nil
 	}
+	models, rto := observationModels(obs)
+	res, err := s.coll(OrdersCollection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("orders: apply %d observations: %w", len(obs), err)
+	}
+	out := ApplyResult{Modified: res.ModifiedCount}
+	if len(rto) > 0 {
+		if out.RTOCandidates, err = s.unclaimedRTO(ctx, rto); err != nil {
+			return ApplyResult{}, err
+		}
+	}
+	return out, nil
+}
+
+// observationModels are the guarded updates applying obs, and the earliest
+// RTO-family observation per order (whose claim must then be checked).
+func observationModels(obs []tracking.Observation) ([]mongo.WriteModel, map[string]tracking.Observation) {
 	models := make([]mongo.WriteModel, 0, 2*len(obs))
 	rto := map[string]tracking.Observation{}
 	for _, o := range obs {
@@ -89,17 +106,7 @@ func (s *Store) ApplyObservations(ctx context.Context, obs []tracking.Observatio
 			}
 		}
 	}
-	res, err := s.coll(OrdersCollection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
-	if err != nil {
-		return ApplyResult{}, fmt.Errorf("orders: apply %d observations: %w", len(obs), err)
-	}
-	out := ApplyResult{Modified: res.ModifiedCount}
-	if len(rto) > 0 {
-		if out.RTOCandidates, err = s.unclaimedRTO(ctx, rto); err != nil {
-			return ApplyResult{}, err
-		}
-	}
-	return out, nil
+	return models, rto
 }
 
 func (s *Store) unclaimedRTO(ctx context.Context, rto map[string]tracking.Observation) ([]RTOCandidate, error) {

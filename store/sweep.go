@@ -62,7 +62,8 @@ func activeFilter(scope SweepScope, r IDRange) bson.D {
 func (s *Store) activeIDs(ctx context.Context, scope SweepScope, r IDRange, limit int) ([]string, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "_id", Value: 1}})
 	if limit > 0 {
-		opts.SetLimit(int64(limit))
+		// The whole bounded answer in the first reply: one round trip, no getMore.
+		opts.SetLimit(int64(limit)).SetBatchSize(int32(limit))
 	}
 	cur, err := s.coll(OrdersCollection).Find(ctx, activeFilter(scope, r), opts)
 	if err != nil {
@@ -92,20 +93,35 @@ func (s *Store) NextPartition(ctx context.Context, scope SweepScope, after strin
 	return ids[len(ids)-1], len(ids), nil
 }
 
+// PartitionBatches reads the next partition of at most size active orders
+// after the cursor, in one round trip, and cuts it into id ranges of at most
+// batch orders: a partition's bounds and its batches' bounds at once (count 0: none left).
+func (s *Store) PartitionBatches(ctx context.Context, scope SweepScope, after string, size, batch int) (batches []IDRange, count int, err error) {
+	ids, err := s.activeIDs(ctx, scope, IDRange{After: after}, size)
+	if err != nil || len(ids) == 0 {
+		return nil, 0, err
+	}
+	return cutRanges(after, ids, batch), len(ids), nil
+}
+
+// cutRanges cuts sorted ids (all after after) into ranges of at most batch ids.
+func cutRanges(after string, ids []string, batch int) []IDRange {
+	var out []IDRange
+	for lo := 0; lo < len(ids); lo += batch {
+		last := ids[min(lo+batch, len(ids))-1]
+		out = append(out, IDRange{After: after, Last: last})
+		after = last
+	}
+	return out
+}
+
 // BatchRanges cuts a partition into id ranges of at most batch active orders each.
 func (s *Store) BatchRanges(ctx context.Context, scope SweepScope, partition IDRange, batch int) ([]IDRange, error) {
 	ids, err := s.activeIDs(ctx, scope, partition, 0)
 	if err != nil {
 		return nil, err
 	}
-	var out []IDRange
-	after := partition.After
-	for lo := 0; lo < len(ids); lo += batch {
-		last := ids[min(lo+batch, len(ids))-1]
-		out = append(out, IDRange{After: after, Last: last})
-		after = last
-	}
-	return out, nil
+	return cutRanges(partition.After, ids, batch), nil
 }
 
 // PollTarget is an active order as a poll needs it.
@@ -125,7 +141,7 @@ type PollTarget struct {
 // OrdersToPoll reads the scope's active orders in r, at most limit.
 func (s *Store) OrdersToPoll(ctx context.Context, scope SweepScope, r IDRange, limit int) ([]PollTarget, error) {
 	cur, err := s.coll(OrdersCollection).Find(ctx, activeFilter(scope, r), options.Find().
-		SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).
+		SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetBatchSize(int32(limit)).
 		SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: fieldAWB, Value: 1}, {Key: fieldCourierName, Value: 1},
 			{Key: fieldTrackingStatus, Value: 1}, {Key: fieldTrackingStatusAt, Value: 1}, {Key: fieldTrackingStamps, Value: 1},
 			{Key: fieldRTOClaim, Value: 1}, {Key: fieldRawStatus, Value: 1}, {Key: fieldNoDataAt, Value: 1}}))
@@ -169,6 +185,42 @@ type PollMark struct {
 // RecordPollMarks writes, in one bulk write, only the marks that change
 // something: a new raw status, a first no-data time, a cleared no-data mark.
 func (s *Store) RecordPollMarks(ctx context.Context, marks []PollMark, now time.Time) (int64, error) {
+	models := pollMarkModels(marks, now)
+	if len(models) == 0 {
+		return 0, nil
+	}
+	res, err := s.coll(OrdersCollection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		return 0, fmt.Errorf("orders: record poll marks: %w", err)
+	}
+	return res.ModifiedCount, nil
+}
+
+// ApplyPoll is what one poll writes, in one round trip: the observations
+// through the status-update path's guarded updates (ApplyObservations) and the
+// poll marks (RecordPollMarks) in a single unordered bulk write (they touch
+// different fields). Then, only when an observation is in the RTO family, one
+// read lists the unclaimed orders among them, as ApplyObservations does.
+func (s *Store) ApplyPoll(ctx context.Context, obs []tracking.Observation, marks []PollMark, now time.Time) (ApplyResult, error) {
+	models, rto := observationModels(obs)
+	models = append(models, pollMarkModels(marks, now)...)
+	if len(models) == 0 {
+		return ApplyResult{}, nil
+	}
+	res, err := s.coll(OrdersCollection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("orders: apply poll (%d observations, %d marks): %w", len(obs), len(marks), err)
+	}
+	out := ApplyResult{Modified: res.ModifiedCount}
+	if len(rto) > 0 {
+		if out.RTOCandidates, err = s.unclaimedRTO(ctx, rto); err != nil {
+			return ApplyResult{}, err
+		}
+	}
+	return out, nil
+}
+
+func pollMarkModels(marks []PollMark, now time.Time) []mongo.WriteModel {
 	var models []mongo.WriteModel
 	for _, m := range marks {
 		id := docID(m.OrderID)
@@ -189,12 +241,5 @@ func (s *Store) RecordPollMarks(ctx context.Context, marks []PollMark, now time.
 				SetUpdate(bson.D{{Key: "$unset", Value: bson.D{{Key: fieldNoDataAt, Value: ""}}}}))
 		}
 	}
-	if len(models) == 0 {
-		return 0, nil
-	}
-	res, err := s.coll(OrdersCollection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
-	if err != nil {
-		return 0, fmt.Errorf("orders: record poll marks: %w", err)
-	}
-	return res.ModifiedCount, nil
+	return models
 }

@@ -76,7 +76,6 @@ func TestScheduleTriggeredSweepSendsOnePOSTAndLaterSweepsNothing(t *testing.T) {
 	trackerID := workflows.TrackerSweepWorkflowID(runID, couriers.TrackerDelhivery)
 	s.recordHistory(runID, "tracking_sweep_history.json")
 	s.recordHistory(trackerID, "tracker_sweep_history.json")
-	s.recordHistory(workflows.TrackerPartitionWorkflowID(trackerID, 0), "tracker_partition_history.json")
 	if stats.Polled != 1 || stats.FirstRTOs != 1 || stats.Calls.Delhivery != 1 {
 		t.Errorf("first sweep %+v", stats)
 	}
@@ -162,6 +161,9 @@ func TestSweepOfThreeTimesTheLimitStaysUnderIt(t *testing.T) {
 	wantCalls := (n + batch - 1) / batch
 
 	s, stats, took := limitSweep(t, n, limit, window, batch, limit)
+	// Partitions of 20 orders: TrackerPartition children, given their batches by TrackerSweep's read.
+	s.recordHistory(workflows.TrackerPartitionWorkflowID(workflows.TrackerSweepWorkflowID(s.cfg.Sweep.ScheduleID+"-limit", couriers.TrackerDelhivery), 0),
+		"tracker_partition_history.json")
 	st := s.couriers.Stats(couriers.Delhivery)
 	if st.Rejected != 0 {
 		t.Errorf("the sandbox refused %d calls with 403", st.Rejected)

@@ -22,6 +22,15 @@ var (
 		},
 	}
 
+	// sweepMongoLocal reads a partition's bounds as a local activity: one
+	// marker in TrackerSweep's history instead of an activity's three events
+	// and a workflow task; retried like sweepMongo.
+	sweepMongoLocal = workflow.LocalActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		RetryPolicy:            sweepMongo.RetryPolicy,
+	}
+
 	// pollBatch calls a courier for one batch on the courier's own rate-limited
 	// task queue. A 403/429 retries after the courier's back-off
 	// (NextRetryDelay overrides the schedule below); a batch that still fails

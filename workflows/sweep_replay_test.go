@@ -22,6 +22,8 @@ func TestReplayRecordedSweepHistories(t *testing.T) {
 		{"testdata/tracking_sweep_history.json", TrackingSweep},
 		{"testdata/tracker_sweep_history.json", TrackerSweep},
 		{"testdata/tracker_partition_history.json", TrackerPartition},
+		// Recorded before TrackerSweep handed partitions their batches: planned by PlanBatches.
+		{"testdata/tracker_partition_planned_history.json", TrackerPartition},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			f, err := os.Open(tc.file)

@@ -13,6 +13,9 @@ type TrackerPartitionInput struct {
 	Tracker          TrackerSettings `json:"tracker"`
 	Partition        store.IDRange   `json:"partition"`
 	MaxParallelPolls int             `json:"max_parallel_polls"`
+	// Batches are the partition's poll batches when TrackerSweep's read
+	// already cut them (then no PlanBatches step); empty: plan them here.
+	Batches []store.IDRange `json:"batches,omitempty"`
 }
 
 // TrackerPartition cuts its partition into batches of the tracker's batch size
@@ -22,12 +25,20 @@ type TrackerPartitionInput struct {
 // every source shares. A batch that fails for good is counted, not fatal: the
 // next sweep polls it again.
 func TrackerPartition(ctx workflow.Context, in TrackerPartitionInput) (SweepStats, error) {
+	return pollPartition(ctx, in)
+}
+
+// pollPartition is TrackerPartition's body; TrackerSweep runs it inline for a
+// tracker whose whole active set is one partition (no child workflow to pay for).
+func pollPartition(ctx workflow.Context, in TrackerPartitionInput) (SweepStats, error) {
 	stats := SweepStats{Partitions: 1}
-	var plan activities.PlanBatchesResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sweepMongo), sa.PlanBatches, activities.PlanBatchesInput{
-		Tracker: in.Tracker.Name, Partition: in.Partition, BatchSize: in.Tracker.BatchSize,
-	}).Get(ctx, &plan); err != nil {
-		return stats, err
+	plan := activities.PlanBatchesResult{Batches: in.Batches}
+	if len(plan.Batches) == 0 {
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sweepMongo), sa.PlanBatches, activities.PlanBatchesInput{
+			Tracker: in.Tracker.Name, Partition: in.Partition, BatchSize: in.Tracker.BatchSize,
+		}).Get(ctx, &plan); err != nil {
+			return stats, err
+		}
 	}
 	tr, _ := couriers.TrackerByName(in.Tracker.Name)
 	opts := pollBatch

@@ -18,52 +18,67 @@ type TrackerSweepInput struct {
 }
 
 // TrackerSweep walks one tracker's active orders partition by partition:
-// an activity finds the next partition's bounds from Mongo (only the bounds
-// enter history), a TrackerPartition child polls it. Waves of at most
-// MaxParallelPartitions run at once; after PartitionsPerRun partitions the run
-// continues as new, so its history depends on the sizes, not on the orders.
+// a local activity reads the next partition's ids from Mongo and returns only
+// its bounds and its batches' bounds (they alone enter history), a
+// TrackerPartition child polls it. At most MaxParallelPartitions run at once,
+// the next starting as one ends; after PartitionsPerRun partitions (all ended)
+// the run continues as new, so its
+// history depends on the sizes, not on the orders. A tracker whose whole
+// active set is one partition is polled here, without a child.
 func TrackerSweep(ctx workflow.Context, in TrackerSweepInput) (SweepStats, error) {
 	sizes := in.Sizes.withDefaults()
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
-	actx := workflow.WithActivityOptions(ctx, sweepMongo)
-	startedThisRun := 0
+	lctx := workflow.WithLocalActivityOptions(ctx, sweepMongoLocal)
+	sel := workflow.NewSelector(ctx)
+	var childErr error
+	startedThisRun, inFlight, more := 0, 0, true
 	for {
-		var wave []workflow.ChildWorkflowFuture
-		done := false
-		for len(wave) < sizes.MaxParallelPartitions {
+		// Keep MaxParallelPartitions in flight: the next partition starts as
+		// soon as one ends, so the courier's queue never drains between waves.
+		for more && inFlight < sizes.MaxParallelPartitions && startedThisRun < sizes.PartitionsPerRun &&
+			!workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			var next activities.NextPartitionResult
-			if err := workflow.ExecuteActivity(actx, sa.NextPartition, activities.NextPartitionInput{
-				Tracker: in.Tracker.Name, After: in.Cursor, Size: sizes.PartitionSize,
+			if err := workflow.ExecuteLocalActivity(lctx, sa.NextPartition, activities.NextPartitionInput{
+				Tracker: in.Tracker.Name, After: in.Cursor, Size: sizes.PartitionSize, BatchSize: in.Tracker.BatchSize,
 			}).Get(ctx, &next); err != nil {
 				return in.Stats, err
 			}
 			if next.Count == 0 {
-				done = true
+				more = false
 				break
 			}
-			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: TrackerPartitionWorkflowID(id, in.Seq)})
-			wave = append(wave, workflow.ExecuteChildWorkflow(cctx, TrackerPartition, TrackerPartitionInput{
-				Tracker: in.Tracker, Partition: store.IDRange{After: in.Cursor, Last: next.Last}, MaxParallelPolls: sizes.MaxParallelPolls,
-			}))
-			in.Cursor, in.Seq = next.Last, in.Seq+1
-			startedThisRun++
-			if next.Count < sizes.PartitionSize {
-				done = true
-				break
-			}
-		}
-		for _, f := range wave {
-			var s SweepStats
-			if err := f.Get(ctx, &s); err != nil {
+			part := TrackerPartitionInput{Tracker: in.Tracker, Partition: store.IDRange{After: in.Cursor, Last: next.Last},
+				MaxParallelPolls: sizes.MaxParallelPolls, Batches: next.Batches}
+			if in.Seq == 0 && next.Count < sizes.PartitionSize {
+				// The whole active set is this one partition.
+				s, err := pollPartition(ctx, part)
+				in.Stats.add(s)
 				return in.Stats, err
 			}
-			in.Stats.add(s)
+			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: TrackerPartitionWorkflowID(id, in.Seq)})
+			sel.AddFuture(workflow.ExecuteChildWorkflow(cctx, TrackerPartition, part), func(f workflow.Future) {
+				inFlight--
+				var s SweepStats
+				if err := f.Get(ctx, &s); err != nil && childErr == nil {
+					childErr = err
+				}
+				in.Stats.add(s)
+			})
+			inFlight++
+			in.Cursor, in.Seq = next.Last, in.Seq+1
+			startedThisRun++
+			more = next.Count == sizes.PartitionSize
 		}
-		if done {
-			return in.Stats, nil
+		if inFlight == 0 {
+			break
 		}
-		if startedThisRun >= sizes.PartitionsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			return in.Stats, workflow.NewContinueAsNewError(ctx, TrackerSweep, in)
+		sel.Select(ctx)
+		if childErr != nil {
+			return in.Stats, childErr
 		}
 	}
+	if more {
+		return in.Stats, workflow.NewContinueAsNewError(ctx, TrackerSweep, in)
+	}
+	return in.Stats, nil
 }

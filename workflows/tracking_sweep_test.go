@@ -33,6 +33,7 @@ type fakeOrders struct {
 	polled   map[string]int
 	inFlight int
 	maxIn    int
+	lookups  []string // NextPartition calls (local activities: no started listener), by tracker
 }
 
 func newFakeOrders(n int) *fakeOrders {
@@ -54,6 +55,9 @@ func (f *fakeOrders) inRange(r store.IDRange) []string {
 }
 
 func (f *fakeOrders) nextPartition(_ context.Context, in activities.NextPartitionInput) (activities.NextPartitionResult, error) {
+	f.mu.Lock()
+	f.lookups = append(f.lookups, in.Tracker)
+	f.mu.Unlock()
 	ids := f.inRange(store.IDRange{After: in.After})
 	if len(ids) > in.Size {
 		ids = ids[:in.Size]
@@ -61,7 +65,12 @@ func (f *fakeOrders) nextPartition(_ context.Context, in activities.NextPartitio
 	if len(ids) == 0 {
 		return activities.NextPartitionResult{}, nil
 	}
-	return activities.NextPartitionResult{Last: ids[len(ids)-1], Count: len(ids)}, nil
+	res := activities.NextPartitionResult{Last: ids[len(ids)-1], Count: len(ids)}
+	if in.BatchSize > 0 {
+		plan, _ := f.planBatches(context.Background(), activities.PlanBatchesInput{Partition: store.IDRange{After: in.After, Last: res.Last}, BatchSize: in.BatchSize})
+		res.Batches = plan.Batches
+	}
+	return res, nil
 }
 
 func (f *fakeOrders) planBatches(_ context.Context, in activities.PlanBatchesInput) (activities.PlanBatchesResult, error) {
@@ -158,14 +167,11 @@ func TestTrackingSweepRunsFallbackAfterPrimaries(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	f := newFakeOrders(3)
 	f.register(env)
-	var order []string
-	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-		if info.ActivityType.Name != "NextPartition" {
-			return
+	partitions := 0
+	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
+		if info.WorkflowType.Name == "TrackerPartition" {
+			partitions++
 		}
-		var in activities.NextPartitionInput
-		_ = args.Get(&in)
-		order = append(order, in.Tracker)
 	})
 	env.ExecuteWorkflow(TrackingSweep, TrackingSweepInput{
 		Trackers: []TrackerSettings{{Name: couriers.TrackerDelhiveryFallback, BatchSize: 50},
@@ -175,8 +181,12 @@ func TestTrackingSweepRunsFallbackAfterPrimaries(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if len(order) != 3 || order[2] != couriers.TrackerDelhiveryFallback {
+	if order := f.lookups; len(order) != 3 || order[2] != couriers.TrackerDelhiveryFallback {
 		t.Errorf("the fallback must start after every primary: %v", order)
+	}
+	// 3 orders fit one partition of 5: each TrackerSweep polls them itself, without a child.
+	if partitions != 0 || f.polled["o001"] != 3 {
+		t.Errorf("%d TrackerPartition children, o001 polled %d times; want none, and once per tracker", partitions, f.polled["o001"])
 	}
 }
 
@@ -194,18 +204,17 @@ func TestTrackerSweepContinuesAsNewWithBoundedWorkPerRun(t *testing.T) {
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()
 			f.register(env)
-			lookups, partitions := 0, 0
-			env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-				if info.ActivityType.Name == "NextPartition" {
-					lookups++
-				}
-			})
+			partitions, lookupsBefore := 0, len(f.lookups)
 			env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
 				if info.WorkflowType.Name == "TrackerPartition" {
 					partitions++
 				}
 			})
 			env.ExecuteWorkflow(TrackerSweep, in)
+			lookups := len(f.lookups) - lookupsBefore
+			if lookups == 0 {
+				t.Fatalf("%d orders, run %d: no NextPartition look-up seen", orders, runs)
+			}
 			if partitions > sizes.PartitionsPerRun || lookups > sizes.PartitionsPerRun+1 {
 				t.Fatalf("%d orders, run %d: %d partitions and %d look-ups, bound %d", orders, runs, partitions, lookups, sizes.PartitionsPerRun)
 			}
@@ -260,11 +269,11 @@ func (m *memSweepStore) OrdersToPoll(context.Context, store.SweepScope, store.ID
 	return m.targets, nil
 }
 
-func (m *memSweepStore) RecordPollMarks(context.Context, []store.PollMark, time.Time) (int64, error) {
-	return 0, nil
+func (m *memSweepStore) PartitionBatches(context.Context, store.SweepScope, string, int, int) ([]store.IDRange, int, error) {
+	return nil, 0, errors.New("not used")
 }
 
-func (m *memSweepStore) ApplyObservations(_ context.Context, obs []tracking.Observation) (store.ApplyResult, error) {
+func (m *memSweepStore) ApplyPoll(_ context.Context, obs []tracking.Observation, _ []store.PollMark, _ time.Time) (store.ApplyResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.applied = append(m.applied, obs...)

@@ -40,6 +40,12 @@ type Options struct {
 	ShiprocketLimit int
 	Window          time.Duration
 	Now             func() time.Time
+	// Latency delays every tracking answer, as a real courier's round trip would.
+	Latency time.Duration
+	// RecordCalls keeps every admitted tracking call's time (CallTimes), for
+	// measuring how much of the limit a sweep used; off by default so a
+	// long-running sandbox does not grow.
+	RecordCalls bool
 }
 
 // DefaultOptions are the real limits and the credentials of config/orderflow.yaml.
@@ -88,6 +94,7 @@ type Sandbox struct {
 	b2b        map[string]stamped[string]
 	shiprocket map[string]stamped[ShiprocketStatus]
 	windows    map[string][]time.Time
+	callLog    map[string][]time.Time
 	stats      map[string]*Stats
 	srTokens   map[string]bool
 	issued     []string
@@ -103,7 +110,7 @@ func New(o Options) *Sandbox {
 	_, _ = rand.Read(key)
 	s := &Sandbox{o: o, now: now, key: key,
 		delhivery: map[string]stamped[DelhiveryStatus]{}, b2b: map[string]stamped[string]{},
-		shiprocket: map[string]stamped[ShiprocketStatus]{}, windows: map[string][]time.Time{},
+		shiprocket: map[string]stamped[ShiprocketStatus]{}, windows: map[string][]time.Time{}, callLog: map[string][]time.Time{},
 		stats: map[string]*Stats{}, srTokens: map[string]bool{}}
 	for _, api := range ocouriers.APIs {
 		s.stats[api] = &Stats{}
@@ -186,10 +193,14 @@ func (s *Sandbox) admit(api string, limit int) time.Duration {
 	}
 	s.windows[api] = append(log, now)
 	s.stats[api].Calls++
+	if s.o.RecordCalls {
+		s.callLog[api] = append(s.callLog[api], now)
+	}
 	return 0
 }
 
 func (s *Sandbox) delhiveryTrack(w http.ResponseWriter, r *http.Request) {
+	s.delay(r)
 	if !hmac.Equal([]byte(r.Header.Get("Authorization")), []byte("Token "+s.o.DelhiveryToken)) {
 		writeJSON(w, 401, map[string]any{"detail": "Authentication credentials were not provided."})
 		return
@@ -243,6 +254,7 @@ func (s *Sandbox) b2bLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) b2bTrack(w http.ResponseWriter, r *http.Request) {
+	s.delay(r)
 	if !s.validJWT(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")) {
 		writeJSON(w, 401, map[string]any{"success": false, "error": "token expired or invalid"})
 		return
@@ -284,6 +296,7 @@ func (s *Sandbox) shiprocketLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) shiprocketTrack(w http.ResponseWriter, r *http.Request) {
+	s.delay(r)
 	s.mu.Lock()
 	ok := s.srTokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	s.mu.Unlock()
