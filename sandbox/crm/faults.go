@@ -1,10 +1,9 @@
 package crm
 
 import (
-	"encoding/binary"
-	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
+	"orderflow/sandbox/faultdice"
 	"strings"
 	"sync"
 	"time"
@@ -112,7 +111,7 @@ func (f *Faulty) decide(r *http.Request) fault {
 	}
 	n := f.callsByKey[key]
 	f.callsByKey[key] = n + 1
-	u := unitFloat(f.faults.Seed, key, n)
+	u := faultdice.Unit(f.faults.Seed, key, n)
 	switch {
 	case u < f.faults.ServerErrorRate:
 		f.stats.ServerErrors++
@@ -133,27 +132,9 @@ type tokenUse struct {
 func (f *Faulty) tokenCall(tok string) bool {
 	u, ok := f.tokens[tok]
 	if !ok {
-		u = &tokenUse{rejectOn: 2 + int(unitFloat(f.faults.Seed, "token", len(f.tokens))*5)}
+		u = &tokenUse{rejectOn: 2 + int(faultdice.Unit(f.faults.Seed, "token", len(f.tokens))*5)}
 		f.tokens[tok] = u
 	}
 	u.calls++
 	return u.calls == u.rejectOn
-}
-
-// unitFloat maps (seed, key, n) to a number in [0, 1).
-func unitFloat(seed int64, key string, n int) float64 {
-	h := fnv.New64a()
-	var buf [16]byte
-	binary.LittleEndian.PutUint64(buf[:8], uint64(seed))
-	binary.LittleEndian.PutUint64(buf[8:], uint64(n))
-	_, _ = h.Write(buf[:])
-	_, _ = h.Write([]byte(key))
-	x := h.Sum64()
-	// splitmix64's finaliser: FNV alone mixes its high bits poorly for near-identical keys.
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return float64(x>>11) / (1 << 53)
 }

@@ -10,31 +10,6 @@ import (
 	"time"
 )
 
-func TestFaultDecisionsDependOnlyOnSeedKeyAndCallNumber(t *testing.T) {
-	for n := range 5 {
-		if unitFloat(7, "k", n) != unitFloat(7, "k", n) {
-			t.Fatal("unitFloat is not a function of its inputs")
-		}
-	}
-	if unitFloat(7, "k", 0) == unitFloat(8, "k", 0) {
-		t.Error("the seed does not change the decision")
-	}
-	const trials = 20000
-	below := 0
-	for i := range trials {
-		u := unitFloat(1, fmt.Sprintf("rto-cancel:%024x:hook", i), 0)
-		if u < 0 || u >= 1 {
-			t.Fatalf("unitFloat out of [0,1): %v", u)
-		}
-		if u < 0.3 {
-			below++
-		}
-	}
-	if share := float64(below) / trials; share < 0.28 || share > 0.32 {
-		t.Errorf("share below 0.3 is %.3f: the decisions are not uniform", share)
-	}
-}
-
 func TestFaultyCRMRejectsEachTokenOnceAndInjectsScriptedFaults(t *testing.T) {
 	c := New("id", "secret", time.Hour)
 	f := c.WithFaults(Faults{Seed: 3, ServerErrorRate: 0.3, TimeoutRate: 0.05, Hold: 50 * time.Millisecond, RejectEachTokenOnce: true})

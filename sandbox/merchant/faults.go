@@ -1,9 +1,8 @@
 package merchant
 
 import (
-	"encoding/binary"
-	"hash/fnv"
 	"net/http"
+	"orderflow/sandbox/faultdice"
 	"sync"
 )
 
@@ -64,27 +63,10 @@ func (f *Faulty) fail(id string) bool {
 	n := f.callsByID[id]
 	f.callsByID[id] = n + 1
 	capped := f.faults.MaxFailuresPerID > 0 && f.failsByID[id] >= f.faults.MaxFailuresPerID
-	if !capped && unitFloat(f.faults.Seed, id, n) < f.faults.ServerErrorRate {
+	if !capped && faultdice.Unit(f.faults.Seed, id, n) < f.faults.ServerErrorRate {
 		f.failsByID[id]++
 		f.stats.ServerErrors++
 		return true
 	}
 	return false
-}
-
-// unitFloat maps (seed, id, n) to a number in [0, 1) (FNV-1a, then splitmix64's finaliser).
-func unitFloat(seed int64, id string, n int) float64 {
-	h := fnv.New64a()
-	var buf [16]byte
-	binary.LittleEndian.PutUint64(buf[:8], uint64(seed))
-	binary.LittleEndian.PutUint64(buf[8:], uint64(n))
-	_, _ = h.Write(buf[:])
-	_, _ = h.Write([]byte(id))
-	x := h.Sum64()
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return float64(x>>11) / (1 << 53)
 }
