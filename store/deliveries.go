@@ -64,14 +64,6 @@ func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, e
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	cur, err := s.coll(WebhookDeliveriesCollection).Find(ctx, filter,
+	return findAll[Delivery](ctx, s.coll(WebhookDeliveriesCollection), filter,
 		options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(f.Limit))
-	if err != nil {
-		return nil, fmt.Errorf("webhook_deliveries: find: %w", err)
-	}
-	out := []Delivery{}
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("webhook_deliveries: read: %w", err)
-	}
-	return out, nil
 }

@@ -114,16 +114,8 @@ func (s *Store) PushEvents(ctx context.Context, f PushEventFilter) ([]PushEvent,
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	cur, err := s.coll(PushEventsCollection).Find(ctx, filter,
+	return findAll[PushEvent](ctx, s.coll(PushEventsCollection), filter,
 		options.Find().SetSort(bson.D{{Key: "received_at", Value: -1}, {Key: "_id", Value: 1}}).SetLimit(f.Limit))
-	if err != nil {
-		return nil, fmt.Errorf("push_events: find: %w", err)
-	}
-	out := []PushEvent{}
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("push_events: read: %w", err)
-	}
-	return out, nil
 }
 
 // StockLevel is the latest known stock of a product in one warehouse area.
@@ -171,15 +163,8 @@ func (s *Store) StockLevels(ctx context.Context, productCode string) ([]StockLev
 	if productCode != "" {
 		filter = append(filter, bson.E{Key: "product_code", Value: productCode})
 	}
-	cur, err := s.coll(StockLevelsCollection).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(1000))
-	if err != nil {
-		return nil, fmt.Errorf("stock_levels: find: %w", err)
-	}
-	out := []StockLevel{}
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("stock_levels: read: %w", err)
-	}
-	return out, nil
+	return findAll[StockLevel](ctx, s.coll(StockLevelsCollection), filter,
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(1000))
 }
 
 // PushCredential is an account's webhook keys or signing secrets set through

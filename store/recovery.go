@@ -252,13 +252,9 @@ const attemptSucceeded = "succeeded"
 
 // RecoveryAttempts lists an invoice's attempts in order.
 func (s *Store) RecoveryAttempts(ctx context.Context, profileID, invoiceID string) ([]RecoveryAttempt, error) {
-	cur, err := s.coll(RecoveryAttemptsCollection).Find(ctx, bson.D{{Key: "profile_id", Value: profileID}, {Key: "invoice_id", Value: invoiceID}},
+	return findAll[RecoveryAttempt](ctx, s.coll(RecoveryAttemptsCollection),
+		bson.D{{Key: "profile_id", Value: profileID}, {Key: "invoice_id", Value: invoiceID}},
 		options.Find().SetSort(bson.D{{Key: "attempt", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("recovery_attempts: find: %w", err)
-	}
-	out := []RecoveryAttempt{}
-	return out, cur.All(ctx, &out)
 }
 
 // RecoveryEvent is one billing event received, whatever was done with it.
@@ -292,12 +288,8 @@ func (s *Store) RecoveryEvents(ctx context.Context, profileID, invoiceID string)
 	if invoiceID != "" {
 		f = append(f, bson.E{Key: "invoice_id", Value: invoiceID})
 	}
-	cur, err := s.coll(RecoveryEventsCollection).Find(ctx, f, options.Find().SetSort(bson.D{{Key: "received_at", Value: -1}}).SetLimit(500))
-	if err != nil {
-		return nil, fmt.Errorf("recovery_events: find: %w", err)
-	}
-	out := []RecoveryEvent{}
-	return out, cur.All(ctx, &out)
+	return findAll[RecoveryEvent](ctx, s.coll(RecoveryEventsCollection), f,
+		options.Find().SetSort(bson.D{{Key: "received_at", Value: -1}}).SetLimit(500))
 }
 
 // RecoveryWebhookDelivery is one POST of an outgoing recovery webhook. No secret, no signature.
@@ -326,14 +318,9 @@ func (s *Store) RecordRecoveryWebhookDelivery(ctx context.Context, d RecoveryWeb
 
 // RecoveryWebhookDeliveries lists the attempts of an invoice's webhooks, oldest first.
 func (s *Store) RecoveryWebhookDeliveries(ctx context.Context, profileID, invoiceID string) ([]RecoveryWebhookDelivery, error) {
-	cur, err := s.coll(RecoveryWebhookDeliveriesCollection).Find(ctx,
+	return findAll[RecoveryWebhookDelivery](ctx, s.coll(RecoveryWebhookDeliveriesCollection),
 		bson.D{{Key: "profile_id", Value: profileID}, {Key: "invoice_id", Value: invoiceID}},
 		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("recovery_webhook_deliveries: find: %w", err)
-	}
-	out := []RecoveryWebhookDelivery{}
-	return out, cur.All(ctx, &out)
 }
 
 // recoveryIndexes are EnsureIndexes' additions for revenue recovery.

@@ -148,6 +148,20 @@ func (s *Store) missingIndexes(ctx context.Context, coll string, models []mongo.
 	return missing, nil
 }
 
+// findAll reads every document a query matches into a non-nil slice (an
+// empty list answers [] in JSON), naming the collection in its errors.
+func findAll[T any](ctx context.Context, c *mongo.Collection, filter any, opts ...options.Lister[options.FindOptions]) ([]T, error) {
+	cur, err := c.Find(ctx, filter, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: find: %w", c.Name(), err)
+	}
+	out := []T{}
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("%s: read: %w", c.Name(), err)
+	}
+	return out, nil
+}
+
 // docID turns an API or workflow id string back into the _id it was made
 // from: an ObjectID when it is 24 hex digits, else the string itself (merchants
 // with string order ids keep them).

@@ -128,15 +128,7 @@ func (r Repo[T]) Find(ctx context.Context, filter bson.D) ([]T, error) {
 	if filter == nil {
 		filter = bson.D{}
 	}
-	cur, err := r.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("%s: find: %w", r.c.Name(), err)
-	}
-	out := []T{}
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("%s: read: %w", r.c.Name(), err)
-	}
-	return out, nil
+	return findAll[T](ctx, r.c, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 }
 
 // Count counts documents matching filter.
