@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -103,6 +106,7 @@ func (e *Env) Close() {
 // Counters are the machine-independent costs of one measured phase.
 type Counters struct {
 	MongoCommands atomic.Int64 // round trips of the worker's Mongo client
+	mongoByName   sync.Map     // command name → *atomic.Int64: where the round trips go
 	CRMCalls      atomic.Int64 // HTTP calls the CRM received (token + cancel-order)
 	IngressCalls  atomic.Int64 // HTTP calls to the starter's API
 }
@@ -123,6 +127,24 @@ type Stack struct {
 	crmSrv      *httptest.Server
 }
 
+func (c *Counters) countMongo(ev *event.CommandStartedEvent) {
+	c.MongoCommands.Add(1)
+	n, _ := c.mongoByName.LoadOrStore(ev.CommandName+" "+ev.DatabaseName, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
+}
+
+// MongoBreakdown lists the worker's round trips by command name ("find 12, update 16").
+func (c *Counters) MongoBreakdown() string {
+	var parts []string
+	c.mongoByName.Range(func(k, v any) bool {
+		name, _, _ := strings.Cut(k.(string), " ")
+		parts = append(parts, fmt.Sprintf("%s %d", name, v.(*atomic.Int64).Load()))
+		return true
+	})
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
 // NewStack builds a stack named name.
 func (e *Env) NewStack(ctx context.Context, name string) (*Stack, error) {
 	n := e.seq.Add(1)
@@ -137,7 +159,7 @@ func (e *Env) NewStack(ctx context.Context, name string) (*Stack, error) {
 	if err := s.Store.EnsureIndexes(ctx); err != nil {
 		return nil, err
 	}
-	monitor := &event.CommandMonitor{Started: func(context.Context, *event.CommandStartedEvent) { s.Counters.MongoCommands.Add(1) }}
+	monitor := &event.CommandMonitor{Started: func(_ context.Context, ev *event.CommandStartedEvent) { s.Counters.countMongo(ev) }}
 	if s.workerStore, err = store.Connect(ctx, cfg.Mongo.URI, cfg.Mongo.Database, 30*time.Second,
 		func(o *options.ClientOptions) { o.SetMonitor(monitor) }); err != nil {
 		return nil, err
@@ -154,7 +176,7 @@ func (e *Env) NewStack(ctx context.Context, name string) (*Stack, error) {
 
 // StartWorker runs orderflow's worker in this process on the stack's task queue.
 func (s *Stack) StartWorker(tc client.Client) error {
-	s.worker = sdkworker.New(tc, s.Cfg.Temporal.TaskQueue, sdkworker.Options{})
+	s.worker = sdkworker.New(tc, s.Cfg.Temporal.TaskQueue, worker.Options())
 	worker.Register(s.worker, worker.NewActivities(s.workerStore, s.Cfg.CRM, observability.NewMetrics()))
 	return s.worker.Start()
 }
@@ -162,6 +184,7 @@ func (s *Stack) StartWorker(tc client.Client) error {
 // ResetCounters zeroes the counters at the start of a measured phase.
 func (s *Stack) ResetCounters() {
 	s.Counters.MongoCommands.Store(0)
+	s.Counters.mongoByName.Clear()
 	s.Counters.CRMCalls.Store(0)
 	s.Counters.IngressCalls.Store(0)
 }

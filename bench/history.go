@@ -112,3 +112,61 @@ func countWorkflows(ctx context.Context, tc client.Client, queue, clause string)
 	}
 	return resp.Count, nil
 }
+
+// ActivityTimes sums, over every completed attempt of one activity type in
+// the workflows that ran on a queue, the wait in its task queue (scheduled →
+// started) and its run (started → completed).
+type ActivityTimes struct {
+	Count     int
+	QueueWait time.Duration
+	Run       time.Duration
+}
+
+// MeanWait is the mean scheduled → started of the activity.
+func (a ActivityTimes) MeanWait() time.Duration { return a.QueueWait / time.Duration(max(a.Count, 1)) }
+
+// MeanRun is the mean started → completed of the activity.
+func (a ActivityTimes) MeanRun() time.Duration { return a.Run / time.Duration(max(a.Count, 1)) }
+
+func activityTimes(ctx context.Context, tc client.Client, queue, activityType string) (ActivityTimes, error) {
+	var out ActivityTimes
+	req := &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("TaskQueue = %q", queue), PageSize: 1000}
+	for {
+		page, err := tc.ListWorkflow(ctx, req)
+		if err != nil {
+			return out, err
+		}
+		for _, ex := range page.Executions {
+			scheduled, started := map[int64]time.Time{}, map[int64]time.Time{}
+			it := tc.GetWorkflowHistory(ctx, ex.Execution.WorkflowId, ex.Execution.RunId, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			for it.HasNext() {
+				ev, err := it.Next()
+				if err != nil {
+					return out, err
+				}
+				switch ev.EventType {
+				case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+					if ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == activityType {
+						scheduled[ev.EventId] = ev.EventTime.AsTime()
+					}
+				case enums.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+					id := ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId()
+					if at, ok := scheduled[id]; ok {
+						started[id] = ev.EventTime.AsTime()
+						out.QueueWait += ev.EventTime.AsTime().Sub(at)
+					}
+				case enums.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+					id := ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
+					if at, ok := started[id]; ok {
+						out.Count++
+						out.Run += ev.EventTime.AsTime().Sub(at)
+					}
+				}
+			}
+		}
+		if len(page.NextPageToken) == 0 {
+			return out, nil
+		}
+		req.NextPageToken = page.NextPageToken
+	}
+}

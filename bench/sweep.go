@@ -24,13 +24,14 @@ var sweepWorkflowTypes = []string{"TrackingSweep", "TrackerSweep", "TrackerParti
 
 // sweepRun is one measured sweep of a fleet.
 type sweepRun struct {
-	Fleet    fleet
-	Stats    workflows.SweepStats
-	Trackers map[string]workflows.SweepStats
-	Events   int64
-	Runs     int
-	Mongo    int64
-	Wall     time.Duration
+	Fleet          fleet
+	Stats          workflows.SweepStats
+	Trackers       map[string]workflows.SweepStats
+	Events         int64
+	Runs           int
+	Mongo          int64
+	MongoByCommand string
+	Wall           time.Duration
 }
 
 // runSweepCost sweeps fleets of growing size spread over the four trackers,
@@ -48,8 +49,8 @@ func runSweepCost(ctx context.Context, e *Env, o Options) (Row, error) {
 		if err != nil {
 			return Row{}, fmt.Errorf("%d orders: %w", n, err)
 		}
-		o.Logf("  %d orders: %.2f s, %d history events in %d runs, %d Mongo round trips, calls %+v",
-			n, r.Wall.Seconds(), r.Events, r.Runs, r.Mongo, r.Stats.Calls)
+		o.Logf("  %d orders: %.2f s, %d history events in %d runs, %d Mongo round trips (%s), calls %+v",
+			n, r.Wall.Seconds(), r.Events, r.Runs, r.Mongo, r.MongoByCommand, r.Stats.Calls)
 		runs = append(runs, r)
 	}
 	return sweepCostRow(runs), nil
@@ -82,6 +83,7 @@ func measureSweep(ctx context.Context, e *Env, n int) (sweepRun, error) {
 		return r, err
 	}
 	r.Stats, r.Wall, r.Mongo = stats, wall, s.Counters.MongoCommands.Load()
+	r.MongoByCommand = s.Counters.MongoBreakdown()
 	if r.Trackers, err = trackerStats(ctx, e.Temporal, id, in); err != nil {
 		return r, err
 	}

@@ -40,6 +40,7 @@ type rateLimitRun struct {
 	PeakShare float64 // most calls in any sliding window ÷ limit
 	Wall      time.Duration
 	Windows   []Point // calls per window-long slice of the run, for the plot
+	Polls     ActivityTimes
 }
 
 // runRateLimit sweeps Delhivery B2C orders against a sandbox enforcing a
@@ -55,7 +56,8 @@ func runRateLimit(ctx context.Context, e *Env, o Options) (Row, error) {
 	if err != nil {
 		return Row{}, err
 	}
-	o.Logf("  %d calls (minimum %d), %d refused, share %.3f, peak window %.3f, %.1f s", r.Calls, r.MinCalls, r.Rejected, r.Share, r.PeakShare, r.Wall.Seconds())
+	o.Logf("  %d calls (minimum %d), %d refused, share %.3f, peak window %.3f, %.1f s; %d polls waited %v in the courier queue and ran %v on average",
+		r.Calls, r.MinCalls, r.Rejected, r.Share, r.PeakShare, r.Wall.Seconds(), r.Polls.Count, r.Polls.MeanWait(), r.Polls.MeanRun())
 	return rateLimitRow(r), nil
 }
 
@@ -88,7 +90,8 @@ func measureRateLimit(ctx context.Context, e *Env, sc rateScenario) (rateLimitRu
 	r.Calls, r.Rejected, r.Wall = st.Calls, st.Rejected, wall
 	r.MinCalls = minCalls(couriers.TrackerDelhivery, f.Orders)
 	r.Share, r.PeakShare, r.Windows = limitUse(s.couriers.CallTimes(couriers.Delhivery), sc)
-	return r, nil
+	r.Polls, err = activityTimes(ctx, e.Temporal, s.Cfg.Temporal.TaskQueue, "PollBatch")
+	return r, err
 }
 
 // limitUse reads the admitted calls' times: the mean rate between the first
@@ -133,6 +136,8 @@ func rateLimitRow(r rateLimitRun) Row {
 		plain("fullest sliding window ÷ limit", round(r.PeakShare*100, 1), "%"),
 		plain("couriers.delhivery.safety_margin", r.Margin, ""),
 		plain("sweep wall time", round(r.Wall.Seconds(), 1), "s"),
+		plain("poll activities: mean wait in the courier queue (scheduled → started)", round(r.Polls.MeanWait().Seconds(), 3), "s"),
+		plain("poll activities: mean run (started → completed: Mongo read, courier calls, write)", round(r.Polls.MeanRun().Seconds(), 3), "s"),
 		plain("sweep wall time ÷ the limit's minimum (calls ÷ limit rate)", round(r.Wall.Seconds()/ideal, 2), "ratio"),
 	}
 	return Row{Figures: figs, Charts: []Chart{{

@@ -79,7 +79,7 @@ func newSweepStack(ctx context.Context, e *Env, name string, o sbcouriers.Option
 // rate-limited worker per courier queue, all on the monitored Mongo client.
 func (s *sweepStack) startSweepWorker(tc client.Client) error {
 	metrics := observability.NewMetrics()
-	s.worker = sdkworker.New(tc, s.Cfg.Temporal.TaskQueue, sdkworker.Options{})
+	s.worker = sdkworker.New(tc, s.Cfg.Temporal.TaskQueue, worker.Options())
 	worker.Register(s.worker, worker.NewActivities(s.workerStore, s.Cfg.CRM, metrics))
 	acts := worker.NewSweepActivities(s.workerStore, s.Cfg.Couriers, metrics)
 	worker.RegisterSweep(s.worker, acts)

@@ -82,12 +82,14 @@ type Couriers struct {
 // DefaultCouriers carry the published limits; base URLs and credentials come from the file or environment.
 func DefaultCouriers() Couriers {
 	return Couriers{
-		Delhivery: Courier{RequestsPerWindow: 750, Window: 5 * time.Minute, SafetyMargin: 0.95, BatchSize: 100,
+		Delhivery: Courier{RequestsPerWindow: 750, Window: 5 * time.Minute, SafetyMargin: 0.95, BatchSize: 250,
 			RequestTimeout: 20 * time.Second, LimitBackoff: time.Minute},
-		DelhiveryB2B: Courier{RequestsPerWindow: 500, Window: 5 * time.Minute, SafetyMargin: 0.95, BatchSize: 25,
+		// B2B answers one LR per call: a batch of 50 is 50 sequential calls,
+		// the most one activity may make (half the Mongo round trips of 25).
+		DelhiveryB2B: Courier{RequestsPerWindow: 500, Window: 5 * time.Minute, SafetyMargin: 0.95, BatchSize: 50,
 			RequestTimeout: 20 * time.Second, LimitBackoff: time.Minute},
 		// Shiprocket publishes no limit (it answers 429 with Retry-After): a conservative default.
-		Shiprocket: Courier{RequestsPerWindow: 600, Window: 5 * time.Minute, SafetyMargin: 0.95, BatchSize: 100,
+		Shiprocket: Courier{RequestsPerWindow: 600, Window: 5 * time.Minute, SafetyMargin: 0.95, BatchSize: 250,
 			RequestTimeout: 20 * time.Second, LimitBackoff: 30 * time.Second},
 	}
 }

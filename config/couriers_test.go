@@ -9,14 +9,14 @@ import (
 
 func TestActivitiesPerSecondKeepsCallsUnderTheLimitWithTheMargin(t *testing.T) {
 	d := DefaultCouriers()
-	// Delhivery B2C: 750 / 5 min × 0.95 = 712.5 calls per window, 2 calls per
-	// 100-order activity = 356.25 activities; ceil(rate) = 2 more may come as
-	// a burst: (356.25 − 2) / 300 s.
-	if got := d.Delhivery.ActivitiesPerSecond(50); math.Abs(got-354.25/300) > 1e-9 {
+	// Delhivery B2C: 750 / 5 min × 0.95 = 712.5 calls per window, 5 calls per
+	// 250-order activity = 142.5 activities; ceil(rate) = 1 more may come as
+	// a burst: (142.5 − 1) / 300 s.
+	if got := d.Delhivery.ActivitiesPerSecond(50); math.Abs(got-141.5/300) > 1e-9 {
 		t.Errorf("B2C: %v", got)
 	}
-	// B2B: 475 calls per window, 25 one-LR calls per activity = 19 activities, less the burst's one.
-	if got := d.DelhiveryB2B.ActivitiesPerSecond(1); math.Abs(got-18.0/300) > 1e-9 || d.DelhiveryB2B.CallsPerBatch(1) != 25 {
+	// B2B: 475 calls per window, 50 one-LR calls per activity = 9.5 activities, less the burst's one.
+	if got := d.DelhiveryB2B.ActivitiesPerSecond(1); math.Abs(got-8.5/300) > 1e-9 || d.DelhiveryB2B.CallsPerBatch(1) != 50 {
 		t.Errorf("B2B: %v, %d calls", got, d.DelhiveryB2B.CallsPerBatch(1))
 	}
 	// A fast limit (many activities per second): the burst is ceil(rate) activities.

@@ -37,7 +37,7 @@ wait_port() { # name, host, port
 
 # shellcheck disable=SC2046
 start temporal bin/temporal server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
-  --db-filename data/temporal/temporal.db --log-level warn $(bin/demo search-attributes)
+  --db-filename data/temporal/temporal.db --log-level warn $(bin/demo dev-server-flags)
 start devstore bin/devstore -addr 127.0.0.1:27017 -dir data/mongo
 start sandbox bin/sandbox -listen 127.0.0.1:8090 -recovery-listen 127.0.0.1:8092
 wait_port temporal 127.0.0.1 7233

@@ -84,7 +84,7 @@ func runMain(m *testing.M) int {
 		ExistingPath:  temporalBin,
 		LogLevel:      "error",
 		ClientOptions: &client.Options{Namespace: "default", Logger: observability.TemporalLogger(zap.NewNop())},
-		ExtraArgs: append(workflows.DevServerSearchAttributeFlags(),
+		ExtraArgs: append(workflows.DevServerFlags(),
 			"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"),
 	})
 	if err != nil {

@@ -22,6 +22,18 @@ import (
 	"orderflow/workflows"
 )
 
+// Options are the main task queue worker's options. Its workflow and activity
+// pollers scale with the backlog (the SDK's autoscaling behaviour, 1 to 100
+// each) instead of the fixed two of each: with two, a burst of first RTOs, pushes
+// or recovery timers firing at once waited in the task queue for the pollers,
+// not for the CPU. The courier queues keep fixed pollers: the server paces them.
+func Options() sdkworker.Options {
+	return sdkworker.Options{
+		WorkflowTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{}),
+		ActivityTaskPollerBehavior: sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{}),
+	}
+}
+
 // Register puts every workflow and the activities on w.
 func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflow(workflows.StatusUpdate)
@@ -64,7 +76,7 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	defer tc.Close()
 
 	sdkworker.SetStickyWorkflowCacheSize(cfg.Worker.StickyCacheSize) // process-wide: before any worker is created
-	w := sdkworker.New(tc, cfg.Temporal.TaskQueue, sdkworker.Options{})
+	w := sdkworker.New(tc, cfg.Temporal.TaskQueue, Options())
 	Register(w, NewActivities(st, cfg.CRM, metrics))
 	w.RegisterActivity(NewRecoveryActivities(st, metrics))
 	sweepActs := NewSweepActivities(st, cfg.Couriers, metrics)

@@ -66,16 +66,30 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	SweepCourierCallsAttr.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 }
 
-// DevServerSearchAttributeFlags are `temporal server start-dev` flags registering SearchAttributes.
-func DevServerSearchAttributeFlags() []string {
+// DevServerFlags are the `temporal server start-dev` flags orderflow needs: its
+// SearchAttributes, and one partition per task queue (see OnePartitionConfig).
+func DevServerFlags() []string {
 	var flags []string
 	for name, typ := range SearchAttributes {
 		// The CLI spells types as the enum's name without its prefix, capitalised: Keyword, Text…
 		t := strings.TrimPrefix(typ.String(), "INDEXED_VALUE_TYPE_")
 		flags = append(flags, "--search-attribute", name+"="+t[:1]+strings.ToLower(t[1:]))
 	}
+	for _, key := range OnePartitionConfig {
+		flags = append(flags, "--dynamic-config-value", key+"=1")
+	}
 	return flags
 }
+
+// OnePartitionConfig are the server's dynamic-config keys that must be 1 for
+// the courier task queues (CourierTaskQueue). The server splits a queue's
+// activities-per-second limit evenly over its read partitions (4 by default),
+// and each partition dispatches only its own backlog: with a few polls in
+// flight spread over four partitions, a courier's queue used half its rate. One
+// partition dispatches at the whole rate, with the burst config/couriers.go
+// assumes. The dev server gets them for every queue (DevServerFlags); a
+// cluster gets them for the courier queues only (deploy/temporal-dynamicconfig.yaml).
+var OnePartitionConfig = []string{"matching.numTaskqueueReadPartitions", "matching.numTaskqueueWritePartitions"}
 
 const rtoCancelPrefix = "rto-cancel:"
 

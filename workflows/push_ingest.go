@@ -57,28 +57,28 @@ type PushIngestResult struct {
 // as a poll (ApplyStatusObservations, then StartRTOCancels): one first-RTO
 // mechanism for every source. Every event ends recorded in push_events.
 func PushIngest(ctx workflow.Context, in PushIngestInput) (PushIngestResult, error) {
-	mongoCtx := workflow.WithActivityOptions(ctx, mongoActivity)
+	steps := newMongoSteps(ctx)
 	res := PushIngestResult{Outcome: outcomeOf(in.Kind)}
 	var err error
 	switch in.Kind {
 	case PushKindStatus, PushKindCustomerReturn, PushKindIgnored:
-		if res.OrderID, err = findPushOrder(ctx, mongoCtx, in.OrderRefs); err != nil {
+		if res.OrderID, err = findPushOrder(ctx, steps, in.OrderRefs); err != nil {
 			return res, err
 		}
 		if in.Kind == PushKindStatus {
 			if res.OrderID == "" {
 				res.Outcome = store.PushOutcomeUnmatched
-			} else if err := applyPushStatus(mongoCtx, in, &res); err != nil {
+			} else if err := applyPushStatus(ctx, steps, in, &res); err != nil {
 				return res, err
 			}
 		}
 	case PushKindStock:
-		if err := workflow.ExecuteActivity(mongoCtx, a.ApplyStockLevels,
+		if err := steps.run(ctx, mongoStep, a.ApplyStockLevels,
 			activities.ApplyStockLevelsInput{Levels: in.Stock}).Get(ctx, nil); err != nil {
 			return res, err
 		}
 	}
-	return res, workflow.ExecuteActivity(mongoCtx, a.RecordPushEvent, pushRecord(in, res)).Get(ctx, nil)
+	return res, steps.run(ctx, mongoStep, a.RecordPushEvent, pushRecord(in, res)).Get(ctx, nil)
 }
 
 func outcomeOf(kind string) string {
@@ -97,12 +97,12 @@ func outcomeOf(kind string) string {
 
 // findPushOrder resolves the order and, when found, makes this workflow
 // findable by OrderID in the UI.
-func findPushOrder(ctx, mongoCtx workflow.Context, refs []store.OrderRef) (string, error) {
+func findPushOrder(ctx workflow.Context, steps mongoSteps, refs []store.OrderRef) (string, error) {
 	if len(refs) == 0 {
 		return "", nil
 	}
 	var found activities.FindPushOrderResult
-	if err := workflow.ExecuteActivity(mongoCtx, a.FindPushOrder,
+	if err := steps.run(ctx, mongoStep, a.FindPushOrder,
 		activities.FindPushOrderInput{Refs: refs}).Get(ctx, &found); err != nil {
 		return "", err
 	}
@@ -116,13 +116,13 @@ func findPushOrder(ctx, mongoCtx workflow.Context, refs []store.OrderRef) (strin
 }
 
 // applyPushStatus is the poller's status-update path for the event's scans.
-func applyPushStatus(ctx workflow.Context, in PushIngestInput, res *PushIngestResult) error {
+func applyPushStatus(ctx workflow.Context, steps mongoSteps, in PushIngestInput, res *PushIngestResult) error {
 	obs := make([]tracking.Observation, len(in.Scans))
 	for i, s := range in.Scans {
 		obs[i] = tracking.Observation{OrderID: res.OrderID, Source: in.Source, Status: s.Status, EventTime: s.EventTime}
 	}
 	var applied activities.ApplyStatusResult
-	if err := workflow.ExecuteActivity(ctx, a.ApplyStatusObservations,
+	if err := steps.run(ctx, mongoStep, a.ApplyStatusObservations,
 		activities.ApplyStatusInput{Observations: obs}).Get(ctx, &applied); err != nil {
 		return err
 	}

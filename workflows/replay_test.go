@@ -18,6 +18,10 @@ func TestReplayRecordedHistories(t *testing.T) {
 		{"testdata/rto_cancel_history.json", RTOCancel},
 		{"testdata/status_update_history.json", StatusUpdate},
 		{"testdata/push_ingest_history.json", PushIngest},
+		// Started before changeLocalMongoSteps: regular activities, no version marker.
+		{"testdata/rto_cancel_history_pre_local_steps.json", RTOCancel},
+		{"testdata/status_update_history_pre_local_steps.json", StatusUpdate},
+		{"testdata/push_ingest_history_pre_local_steps.json", PushIngest},
 		{"testdata/revenue_recovery_history.json", RevenueRecovery},
 		{"testdata/revenue_recovery_external_success_history.json", RevenueRecovery},
 	} {

@@ -62,8 +62,9 @@ type RTOCancelState struct {
 
 // RTOCancel tells the CRM, exactly once, that an order reached RTO for the
 // first time (seed 000's TriggerRTOCancelWebhook, made durable). It claims the
-// order, looks up its marketplace, selects the matching webhooks of order.rto
-// and delivers each, every step a retried activity.
+// order, looks up its marketplace and selects the matching webhooks of
+// order.rto (idempotent Mongo steps, run as local activities), then delivers
+// each webhook in a retried activity of its own.
 func RTOCancel(ctx workflow.Context, in RTOCancelInput) (RTOCancelResult, error) {
 	w, err := newRTOCancel(ctx, in)
 	if err != nil {
@@ -74,6 +75,7 @@ func RTOCancel(ctx workflow.Context, in RTOCancelInput) (RTOCancelResult, error)
 
 type rtoCancel struct {
 	in     RTOCancelInput
+	steps  mongoSteps
 	state  RTOCancelState
 	logger log.Logger
 }
@@ -94,6 +96,7 @@ func newRTOCancel(ctx workflow.Context, in RTOCancelInput) (*rtoCancel, error) {
 }
 
 func (w *rtoCancel) run(ctx workflow.Context) (RTOCancelResult, error) {
+	w.steps = newMongoSteps(ctx)
 	order, won, err := w.claim(ctx)
 	if err != nil || !won {
 		return RTOCancelResult{}, err
@@ -104,7 +107,7 @@ func (w *rtoCancel) run(ctx workflow.Context) (RTOCancelResult, error) {
 	w.state.Stage = StageSelecting
 	conditionData := map[string]any{"tracking_status": w.in.Status, "order_id": w.in.OrderID}
 	var webhookIDs []string
-	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mongoActivity), a.SelectWebhooks,
+	err = w.steps.run(ctx, mongoStep, a.SelectWebhooks,
 		activities.SelectWebhooksInput{Event: EventOrderRTO, Module: ModuleOrder, Data: conditionData}).Get(ctx, &webhookIDs)
 	if err != nil {
 		return RTOCancelResult{}, err
@@ -127,7 +130,7 @@ func (w *rtoCancel) run(ctx workflow.Context) (RTOCancelResult, error) {
 func (w *rtoCancel) claim(ctx workflow.Context) (store.OrderSnapshot, bool, error) {
 	info := workflow.GetInfo(ctx)
 	var res activities.ClaimResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mongoActivity), a.ClaimFirstRTO, activities.ClaimInput{
+	err := w.steps.run(ctx, mongoStep, a.ClaimFirstRTO, activities.ClaimInput{
 		OrderID:    w.in.OrderID,
 		WorkflowID: info.WorkflowExecution.ID,
 		ChainID:    info.FirstRunID,
@@ -151,7 +154,7 @@ func (w *rtoCancel) marketplaceName(ctx workflow.Context, id string) string {
 		return ""
 	}
 	var name string
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, marketplaceLookup), a.LookupMarketplace,
+	err := w.steps.run(ctx, marketplaceStep, a.LookupMarketplace,
 		activities.LookupMarketplaceInput{MarketplaceID: id}).Get(ctx, &name)
 	if err != nil {
 		w.logger.Warn("marketplace lookup failed; sending an empty order_source", "marketplace_id", id, "error", err)

@@ -32,8 +32,7 @@ type StatusUpdateResult struct {
 // it is started the report is durable even if Mongo or the worker is down.
 func StatusUpdate(ctx workflow.Context, in StatusUpdateInput) (StatusUpdateResult, error) {
 	var applied activities.ApplyStatusResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, mongoActivity),
-		a.ApplyStatusObservations, activities.ApplyStatusInput(in)).Get(ctx, &applied)
+	err := newMongoSteps(ctx).run(ctx, mongoStep, a.ApplyStatusObservations, activities.ApplyStatusInput(in)).Get(ctx, &applied)
 	if err != nil {
 		return StatusUpdateResult{}, err
 	}

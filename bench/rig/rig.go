@@ -58,7 +58,7 @@ func StartDevServer(ctx context.Context, root string) (*DevServer, error) {
 		Stdout:        io.Discard, // its banner would mix with the table on stdout
 		Stderr:        os.Stderr,
 		ClientOptions: &client.Options{Namespace: "default", Logger: observability.TemporalLogger(zap.NewNop())},
-		ExtraArgs: append(workflows.DevServerSearchAttributeFlags(),
+		ExtraArgs: append(workflows.DevServerFlags(),
 			"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true"),
 	})
 	if err != nil {

@@ -4,7 +4,7 @@
 //	demo rto <order_id>       report the order as rto through the status-update path
 //	demo push                 the sandbox Clickpost and fulfilment senders push the demo orders' events
 //	demo recovery             send failed-payment webhooks of demo invoices from the sandbox billing platform
-//	demo search-attributes    print the dev server's --search-attribute flags
+//	demo dev-server-flags     print the dev server's flags (search attributes, one partition per queue)
 //
 // It reads the same config file as the worker and starter (ORDERFLOW_CONFIG).
 // Development only.
@@ -30,8 +30,8 @@ func main() {
 	if len(os.Args) < 2 {
 		usage()
 	}
-	if os.Args[1] == "search-attributes" {
-		fmt.Println(strings.Join(workflows.DevServerSearchAttributeFlags(), " "))
+	if os.Args[1] == "dev-server-flags" {
+		fmt.Println(strings.Join(workflows.DevServerFlags(), " "))
 		return
 	}
 	cfg, err := config.Load(os.Getenv("ORDERFLOW_CONFIG"))
@@ -134,7 +134,7 @@ func envOr(key, def string) string {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: demo seed | demo rto <order_id> | demo push | demo recovery | demo search-attributes")
+	fmt.Fprintln(os.Stderr, "usage: demo seed | demo rto <order_id> | demo push | demo recovery | demo dev-server-flags")
 	os.Exit(2)
 }
 
