@@ -74,6 +74,12 @@ const (
 // sweep on (-chaos.sweep); the push runs pass with it.
 const chaosMongoPoolCap = 12
 
+// crmMaxFaultsPerKey bounds the CRM's 500s and timeouts per idempotency key.
+// Unbounded, one key in ~20 runs of 300 drew eight in a row and its delivery's
+// back-off (1 s doubling, up to 10 min) outlasted the run's deadline; four
+// cost at most 15 s of back-off on top of the worker kills' own failures.
+const crmMaxFaultsPerKey = 4
+
 // plan is how big and how hostile a run is.
 type plan struct {
 	rtoOrders, otherOrders int
@@ -297,7 +303,8 @@ func newCluster(t *testing.T, ctx context.Context, p plan) *cluster {
 	c.temporal = tc
 
 	c.crm = crm.New(crmClientID, crmClientSecret, time.Hour)
-	c.faulty = c.crm.WithFaults(crm.Faults{Seed: *seed, ServerErrorRate: 0.30, TimeoutRate: 0.05, Hold: p.crmTimeout + 2*time.Second, RejectEachTokenOnce: true})
+	c.faulty = c.crm.WithFaults(crm.Faults{Seed: *seed, ServerErrorRate: 0.30, TimeoutRate: 0.05, Hold: p.crmTimeout + 2*time.Second,
+		RejectEachTokenOnce: true, MaxFaultsPerKey: crmMaxFaultsPerKey})
 	crmSrv := httptest.NewServer(c.faulty)
 	t.Cleanup(crmSrv.Close)
 	c.crmURL = crmSrv.URL

@@ -30,6 +30,11 @@ type Faults struct {
 	// satisfied by a client that refreshes once per attempt from a freshly
 	// restarted worker (the first chaos runs found that livelock).
 	RejectEachTokenOnce bool
+	// MaxFaultsPerKey, when set, lets a key's calls through after that many
+	// 500s and timeouts: at 30 % + 5 %, one key in a few hundred would
+	// otherwise draw eight faults in a row, and the client's doubling back-off
+	// (1 s … 10 min) would outlast a bounded test run.
+	MaxFaultsPerKey int
 }
 
 // FaultStats counts the faults injected so far.
@@ -46,15 +51,16 @@ type Faulty struct {
 	faults Faults
 	inner  http.Handler
 
-	mu         sync.Mutex
-	callsByKey map[string]int
-	tokens     map[string]*tokenUse
-	stats      FaultStats
+	mu          sync.Mutex
+	callsByKey  map[string]int
+	faultsByKey map[string]int // 500s and timeouts given to each key, for MaxFaultsPerKey
+	tokens      map[string]*tokenUse
+	stats       FaultStats
 }
 
 // WithFaults wraps the CRM's handler with f.
 func (c *CRM) WithFaults(f Faults) *Faulty {
-	return &Faulty{crm: c, faults: f, inner: c.Handler(), callsByKey: map[string]int{}, tokens: map[string]*tokenUse{}}
+	return &Faulty{crm: c, faults: f, inner: c.Handler(), callsByKey: map[string]int{}, faultsByKey: map[string]int{}, tokens: map[string]*tokenUse{}}
 }
 
 // Stats returns the faults injected so far.
@@ -111,13 +117,18 @@ func (f *Faulty) decide(r *http.Request) fault {
 	}
 	n := f.callsByKey[key]
 	f.callsByKey[key] = n + 1
+	if f.faults.MaxFaultsPerKey > 0 && f.faultsByKey[key] >= f.faults.MaxFaultsPerKey {
+		return pass
+	}
 	u := faultdice.Unit(f.faults.Seed, key, n)
 	switch {
 	case u < f.faults.ServerErrorRate:
 		f.stats.ServerErrors++
+		f.faultsByKey[key]++
 		return serverError
 	case u < f.faults.ServerErrorRate+f.faults.TimeoutRate:
 		f.stats.Timeouts++
+		f.faultsByKey[key]++
 		return timeout
 	}
 	return pass

@@ -81,3 +81,24 @@ func cancel(t *testing.T, base, tok, key string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+func TestFaultyCRMLetsAKeyThroughAfterMaxFaults(t *testing.T) {
+	c := New("id", "secret", time.Hour)
+	// Every call would fail: the cap alone lets the third call of each key through.
+	f := c.WithFaults(Faults{Seed: 1, ServerErrorRate: 1, MaxFaultsPerKey: 2})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	tok := fetchToken(t, srv.URL)
+	for _, key := range []string{"a", "b"} {
+		var got []int
+		for range 4 {
+			got = append(got, cancel(t, srv.URL, tok, key))
+		}
+		if got[0] != 500 || got[1] != 500 || got[2] != 200 || got[3] != 200 {
+			t.Errorf("key %s answered %v, want 500 500 200 200", key, got)
+		}
+	}
+	if st := f.Stats(); st.ServerErrors != 4 {
+		t.Errorf("%d 500s injected, want 2 per key", st.ServerErrors)
+	}
+}
