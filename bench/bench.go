@@ -13,6 +13,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,7 +29,25 @@ type Options struct {
 	// Only, when set, measures just the rows whose name contains one of its
 	// comma-separated parts (and the baseline).
 	Only string
-	Logf func(format string, args ...any)
+	// SweepSizes, when set, replaces the sweep-cost row's fleet sizes.
+	SweepSizes []int
+	Logf       func(format string, args ...any)
+}
+
+// ParseSizes reads "1000,5000" ("" gives nil: the row's defaults).
+func ParseSizes(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var sizes []int
+	for _, part := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || n < 20 {
+			return nil, fmt.Errorf("%q is not a fleet size of at least 20 orders", part)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
 }
 
 // Benchmark is one row of the table.

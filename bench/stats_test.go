@@ -71,3 +71,17 @@ func TestAMissedTargetIsReportedAsMissed(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSizes(t *testing.T) {
+	if got, err := ParseSizes("1000, 5000"); err != nil || len(got) != 2 || got[0] != 1000 || got[1] != 5000 {
+		t.Errorf("ParseSizes = %v, %v", got, err)
+	}
+	if got, err := ParseSizes(""); err != nil || got != nil {
+		t.Errorf("empty: %v, %v", got, err)
+	}
+	for _, bad := range []string{"x", "10", "1000,"} {
+		if _, err := ParseSizes(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

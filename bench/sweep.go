@@ -42,6 +42,9 @@ func runSweepCost(ctx context.Context, e *Env, o Options) (Row, error) {
 	if o.Short {
 		sizes = []int{1000, 2500}
 	}
+	if len(o.SweepSizes) > 0 {
+		sizes = o.SweepSizes
+	}
 	var runs []sweepRun
 	for _, n := range sizes {
 		o.Logf("  sweep of %d orders", n)

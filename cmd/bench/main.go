@@ -21,14 +21,20 @@ func main() {
 	out := flag.String("out", "results/bench", "folder for report.json, report.md and figures.svg (git-ignored)")
 	concurrency := flag.Int("concurrency", 8, "clients sending reports and workflow starts at once")
 	only := flag.String("only", "", "measure only the rows whose name contains one of these comma-separated strings (and the baseline)")
+	sweepSizes := flag.String("sweep-sizes", "", "comma-separated fleet sizes of the sweep-cost row (default 1000,10000,50000; -short 1000,2500)")
 	flag.Parse()
+	sizes, err := bench.ParseSizes(*sweepSizes)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -sweep-sizes:", err)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
-	rep, err := bench.Run(ctx, bench.Options{Short: *short, Concurrency: *concurrency, Only: *only, Logf: logf})
+	rep, err := bench.Run(ctx, bench.Options{Short: *short, Concurrency: *concurrency, Only: *only, SweepSizes: sizes, Logf: logf})
 	if err != nil {
 		logf("failed: %v", err)
 		os.Exit(1)
