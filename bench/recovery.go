@@ -26,6 +26,7 @@ import (
 	"orderflow/config"
 	"orderflow/recovery"
 	"orderflow/sandbox/payments"
+	"orderflow/store"
 	"orderflow/workflows"
 )
 
@@ -34,6 +35,8 @@ const (
 	recoveryTargetInvoices = 10_000
 	recoveryTargetRSSMB    = 300
 	recoveryTargetLateness = 2 * time.Second
+	// recoveryDefaultJitter is the profile default the row runs with.
+	recoveryDefaultJitter = store.DefaultMaxRandomDelay
 )
 
 // Sandbox secrets of the recovery row (not real ones).
@@ -61,6 +64,7 @@ type recoveryTimers struct {
 	Waiting      int // on their timer when the first one fell due
 	FirstRetry   time.Duration
 	StartSeconds float64
+	Jitter       time.Duration // the profile's max_random_schedule_delay
 	IdleRSSMB    float64
 	WaitingRSSMB float64 // largest sample from the first start until the first retry was due
 	PeakRSSMB    float64 // VmHWM at the end: the firing burst included
@@ -75,9 +79,11 @@ type recoveryTimers struct {
 // lateness from its history when they fire. The payment processor declines
 // every retry softly, so each invoice goes back to waiting (3 h) afterwards.
 func runRecoveryTimers(ctx context.Context, e *Env, o Options) (Row, error) {
-	n, firstRetry := recoveryTargetInvoices, 180*time.Second
+	// The profile's jitter is the default a merchant gets (300 s); -short
+	// scales it down with the first retry to stay within five minutes.
+	n, firstRetry, jitter := recoveryTargetInvoices, 180*time.Second, recoveryDefaultJitter
 	if o.Short {
-		n, firstRetry = 1500, 45*time.Second
+		n, firstRetry, jitter = 1500, 45*time.Second, 60*time.Second
 	}
 	s, err := e.NewStack(ctx, "recovery")
 	if err != nil {
@@ -90,7 +96,7 @@ func runRecoveryTimers(ctx context.Context, e *Env, o Options) (Row, error) {
 	})
 	procSrv := httptest.NewServer(processor.Handler())
 	defer procSrv.Close()
-	ids, err := configureRecovery(s, procSrv.URL, firstRetry)
+	ids, err := configureRecovery(s, procSrv.URL, firstRetry, jitter)
 	if err != nil {
 		return Row{}, err
 	}
@@ -104,7 +110,7 @@ func runRecoveryTimers(ctx context.Context, e *Env, o Options) (Row, error) {
 	}); err != nil {
 		return Row{}, err
 	}
-	m := recoveryTimers{Invoices: n, FirstRetry: firstRetry, IdleRSSMB: w.rssMB(), StickyCache: config.Default().Worker.StickyCacheSize}
+	m := recoveryTimers{Invoices: n, FirstRetry: firstRetry, IdleRSSMB: w.rssMB(), StickyCache: config.Default().Worker.StickyCacheSize, Jitter: jitter}
 	o.Logf("  worker binary up (pid %d, %.0f MB); starting %d recoveries, first retry %v ahead", w.cmd.Process.Pid, m.IdleRSSMB, n, firstRetry)
 
 	t0 := time.Now()
@@ -166,16 +172,17 @@ func waitForTimers(ctx context.Context, e *Env, s *Stack, n int, deadline time.T
 type recoveryIDs struct{ Profile, Billing, Payment string }
 
 // configureRecovery creates, through the API, a cascading profile whose
-// first retry is firstRetry after the failure (no jitter, so every timer's due
-// time is known), the sandbox processor and a custom billing connector.
-func configureRecovery(s *Stack, processorURL string, firstRetry time.Duration) (recoveryIDs, error) {
+// first retry is firstRetry after the failure plus up to jitter of random
+// delay (each timer's own due time is in its history), the sandbox processor
+// and a custom billing connector.
+func configureRecovery(s *Stack, processorURL string, firstRetry, jitter time.Duration) (recoveryIDs, error) {
 	var ids recoveryIDs
 	prof, err := s.post("/v1/profiles", map[string]any{
 		"merchant_id": "bench_merchant", "profile_name": "bench", "webhook_url": processorURL + "/merchant-unused",
 		"payment_response_hash_key": recoveryHashKey, "revenue_recovery_retry_algorithm_type": "cascading",
 		"cascading_schedule": map[string]any{"start_after_seconds": 0, "frequencies": []map[string]any{
 			{"delay_seconds": int(firstRetry / time.Second), "count": 1}, {"delay_seconds": 3 * 3600, "count": 2}}},
-		"max_random_schedule_delay_in_seconds": 0,
+		"max_random_schedule_delay_in_seconds": int(jitter / time.Second),
 	})
 	if err != nil {
 		return ids, err
@@ -460,6 +467,7 @@ func recoveryRow(m recoveryTimers) Row {
 		plain("worker sticky workflow cache size (worker.sticky_cache_size default)", float64(m.StickyCache), "workflows"),
 		plain("first retry due after the failure", m.FirstRetry.Seconds(), "s"),
 		plain("Signal-With-Start of every invoice took", round(m.StartSeconds, 1), "s"),
+		plain("retry jitter (max_random_schedule_delay_in_seconds; the default is 300)", m.Jitter.Seconds(), "s"),
 		plain("worker RSS idle (binary started, nothing running)", round(m.IdleRSSMB, 1), "MB"),
 	}
 	if rssAt10k != m.WaitingRSSMB {
@@ -491,7 +499,7 @@ func recoveryRow(m recoveryTimers) Row {
 		{Title: fmt.Sprintf("Revenue recovery: worker memory, %d invoices started then waiting, first retries due at %.0f s", n, m.FirstRetry.Seconds()),
 			XLabel: "seconds since the first start", YLabel: "MB", Series: []Series{rss},
 			HLines: []HLine{{Y: recoveryTargetRSSMB, Label: "target ≤ 300 MB (10,000 invoices)"}}},
-		{Title: fmt.Sprintf("Revenue recovery: timer lateness, %d timers due within %.0f s", n, m.StartSeconds),
+		{Title: fmt.Sprintf("Revenue recovery: timer lateness, %d timers due within %.0f s", n, m.StartSeconds+m.Jitter.Seconds()),
 			XLabel: "seconds late", YLabel: "share of timers", Series: []Series{cdf, cdfPick},
 			HLines: []HLine{{Y: 0.95, Label: "p95"}}, YMax: 1},
 	}}

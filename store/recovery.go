@@ -75,10 +75,14 @@ func (c ScheduleConfig) Schedule() recovery.CascadingSchedule {
 	return s
 }
 
+// DefaultMaxRandomDelay is a profile's retry jitter when it sets none
+// (Hyperswitch's max_random_schedule_delay_in_seconds default).
+const DefaultMaxRandomDelay = 300 * time.Second
+
 // Policy is the profile's scheduling policy for a billing connector's settings.
 func (p BusinessProfile) Policy(maxRetryCount int) recovery.Policy {
 	pol := recovery.Policy{Algorithm: p.RetryAlgorithm, Cascading: recovery.DefaultCascading, MaxRetryCount: maxRetryCount,
-		MaxJitter: 300 * time.Second, SmartScale: p.SmartDelayScale}
+		MaxJitter: DefaultMaxRandomDelay, SmartScale: p.SmartDelayScale}
 	if p.CascadingSchedule != nil {
 		pol.Cascading = p.CascadingSchedule.Schedule()
 	}
