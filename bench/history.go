@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 )
@@ -33,29 +34,40 @@ type HistoryCost struct {
 func historyCost(ctx context.Context, tc client.Client, queue string) (HistoryCost, error) {
 	cost := HistoryCost{ByType: map[string]int{}, EventsByType: map[string]int64{},
 		QueueWaitByType: map[string]time.Duration{}, RunTimeByType: map[string]time.Duration{}}
+	err := forEachWorkflow(ctx, tc, queue, func(ex *workflowpb.WorkflowExecutionInfo) error {
+		events, actions, wait, err := historyOf(ctx, tc, ex.Execution.WorkflowId, ex.Execution.RunId)
+		if err != nil {
+			return err
+		}
+		cost.QueueWaitByType[ex.Type.Name] += wait
+		if ex.CloseTime != nil && ex.StartTime != nil {
+			cost.RunTimeByType[ex.Type.Name] += ex.CloseTime.AsTime().Sub(ex.StartTime.AsTime())
+		}
+		cost.Workflows++
+		cost.Events += events
+		cost.Actions += actions
+		cost.ByType[ex.Type.Name]++
+		cost.EventsByType[ex.Type.Name] += events
+		return nil
+	})
+	return cost, err
+}
+
+// forEachWorkflow calls fn with every workflow run that ran on queue, page by page.
+func forEachWorkflow(ctx context.Context, tc client.Client, queue string, fn func(*workflowpb.WorkflowExecutionInfo) error) error {
 	req := &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("TaskQueue = %q", queue), PageSize: 1000}
 	for {
 		page, err := tc.ListWorkflow(ctx, req)
 		if err != nil {
-			return cost, err
+			return err
 		}
 		for _, ex := range page.Executions {
-			events, actions, wait, err := historyOf(ctx, tc, ex.Execution.WorkflowId, ex.Execution.RunId)
-			if err != nil {
-				return cost, err
+			if err := fn(ex); err != nil {
+				return err
 			}
-			cost.QueueWaitByType[ex.Type.Name] += wait
-			if ex.CloseTime != nil && ex.StartTime != nil {
-				cost.RunTimeByType[ex.Type.Name] += ex.CloseTime.AsTime().Sub(ex.StartTime.AsTime())
-			}
-			cost.Workflows++
-			cost.Events += events
-			cost.Actions += actions
-			cost.ByType[ex.Type.Name]++
-			cost.EventsByType[ex.Type.Name] += events
 		}
 		if len(page.NextPageToken) == 0 {
-			return cost, nil
+			return nil
 		}
 		req.NextPageToken = page.NextPageToken
 	}
@@ -130,43 +142,34 @@ func (a ActivityTimes) MeanRun() time.Duration { return a.Run / time.Duration(ma
 
 func activityTimes(ctx context.Context, tc client.Client, queue, activityType string) (ActivityTimes, error) {
 	var out ActivityTimes
-	req := &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("TaskQueue = %q", queue), PageSize: 1000}
-	for {
-		page, err := tc.ListWorkflow(ctx, req)
-		if err != nil {
-			return out, err
-		}
-		for _, ex := range page.Executions {
-			scheduled, started := map[int64]time.Time{}, map[int64]time.Time{}
-			it := tc.GetWorkflowHistory(ctx, ex.Execution.WorkflowId, ex.Execution.RunId, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-			for it.HasNext() {
-				ev, err := it.Next()
-				if err != nil {
-					return out, err
+	err := forEachWorkflow(ctx, tc, queue, func(ex *workflowpb.WorkflowExecutionInfo) error {
+		scheduled, started := map[int64]time.Time{}, map[int64]time.Time{}
+		it := tc.GetWorkflowHistory(ctx, ex.Execution.WorkflowId, ex.Execution.RunId, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				return err
+			}
+			switch ev.EventType {
+			case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+				if ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == activityType {
+					scheduled[ev.EventId] = ev.EventTime.AsTime()
 				}
-				switch ev.EventType {
-				case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-					if ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == activityType {
-						scheduled[ev.EventId] = ev.EventTime.AsTime()
-					}
-				case enums.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-					id := ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId()
-					if at, ok := scheduled[id]; ok {
-						started[id] = ev.EventTime.AsTime()
-						out.QueueWait += ev.EventTime.AsTime().Sub(at)
-					}
-				case enums.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-					id := ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
-					if at, ok := started[id]; ok {
-						out.Count++
-						out.Run += ev.EventTime.AsTime().Sub(at)
-					}
+			case enums.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+				id := ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId()
+				if at, ok := scheduled[id]; ok {
+					started[id] = ev.EventTime.AsTime()
+					out.QueueWait += ev.EventTime.AsTime().Sub(at)
+				}
+			case enums.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+				id := ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
+				if at, ok := started[id]; ok {
+					out.Count++
+					out.Run += ev.EventTime.AsTime().Sub(at)
 				}
 			}
 		}
-		if len(page.NextPageToken) == 0 {
-			return out, nil
-		}
-		req.NextPageToken = page.NextPageToken
-	}
+		return nil
+	})
+	return out, err
 }
