@@ -277,15 +277,7 @@ func startWorkerBinary(s *Stack) (*workerProcess, error) {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	w.cmd.Env = append(os.Environ(),
-		"ORDERFLOW_TEMPORAL_ADDRESS="+s.Cfg.Temporal.Address,
-		"ORDERFLOW_TEMPORAL_TASK_QUEUE="+s.Cfg.Temporal.TaskQueue,
-		"ORDERFLOW_MONGO_URI="+s.Cfg.Mongo.URI,
-		"ORDERFLOW_MONGO_DATABASE="+s.Cfg.Mongo.Database,
-		"ORDERFLOW_HTTP_API_KEY="+apiKey,
-		"ORDERFLOW_WORKER_METRICS_LISTEN=127.0.0.1:0",
-		"ORDERFLOW_LOG_LEVEL=warn",
-	)
+	w.cmd.Env = rig.ProcessEnv(s.Cfg, apiKey, "warn")
 	w.cmd.Stdout, w.cmd.Stderr = w.log, w.log
 	w.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := w.cmd.Start(); err != nil {

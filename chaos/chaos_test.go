@@ -349,15 +349,7 @@ func (c *cluster) process(bin string, extraEnv ...string) *exec.Cmd {
 // processArgs is process with command-line arguments (`starter schedule apply`).
 func (c *cluster) processArgs(bin string, args []string, extraEnv ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(),
-		"ORDERFLOW_TEMPORAL_ADDRESS="+c.cfg.Temporal.Address,
-		"ORDERFLOW_TEMPORAL_TASK_QUEUE="+c.cfg.Temporal.TaskQueue,
-		"ORDERFLOW_MONGO_URI="+c.cfg.Mongo.URI,
-		"ORDERFLOW_MONGO_DATABASE="+c.cfg.Mongo.Database,
-		"ORDERFLOW_HTTP_API_KEY="+apiKey,
-		"ORDERFLOW_WORKER_METRICS_LISTEN=127.0.0.1:0",
-		"ORDERFLOW_LOG_LEVEL=debug", // the most verbose level is the widest net for leaks
-	)
+	cmd.Env = rig.ProcessEnv(c.cfg, apiKey, "debug") // the most verbose level is the widest net for leaks
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stdout, cmd.Stderr = c.logs, c.logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no orphans if the test itself dies

@@ -33,6 +33,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"orderflow/bench/rig"
 	"orderflow/config"
 	"orderflow/devstore"
 	"orderflow/ingress"
@@ -221,15 +222,7 @@ func (s *stack) startWorker() {
 func (s *stack) startWorkerProcess() *exec.Cmd {
 	s.t.Helper()
 	cmd := exec.Command(env.workerBin)
-	cmd.Env = append(os.Environ(),
-		"ORDERFLOW_TEMPORAL_ADDRESS="+s.cfg.Temporal.Address,
-		"ORDERFLOW_TEMPORAL_TASK_QUEUE="+s.cfg.Temporal.TaskQueue,
-		"ORDERFLOW_MONGO_URI="+s.cfg.Mongo.URI,
-		"ORDERFLOW_MONGO_DATABASE="+s.cfg.Mongo.Database,
-		"ORDERFLOW_HTTP_API_KEY="+apiKey,
-		"ORDERFLOW_WORKER_METRICS_LISTEN=127.0.0.1:0",
-		"ORDERFLOW_LOG_LEVEL=debug",
-	)
+	cmd.Env = rig.ProcessEnv(s.cfg, apiKey, "debug")
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -241,36 +234,49 @@ func (s *stack) startWorkerProcess() *exec.Cmd {
 // call sends an API request with the API key and decodes a JSON answer.
 func (s *stack) call(method, path string, body any) (int, map[string]any) {
 	s.t.Helper()
-	var rd io.Reader
+	return s.raw(method, path, map[string]string{"X-API-Key": apiKey}, s.encode(body))
+}
+
+// encode is a request body: a string or bytes as they are, anything else as JSON.
+func (s *stack) encode(body any) []byte {
+	s.t.Helper()
 	switch b := body.(type) {
 	case nil:
+		return nil
 	case string:
-		rd = strings.NewReader(b)
+		return []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
+		return b
 	}
-	req, err := http.NewRequest(method, s.api.URL+path, rd)
+	raw, err := json.Marshal(body)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	req.Header.Set("X-API-Key", apiKey)
+	return raw
+}
+
+// raw sends a request with only the given headers (a push sender sends no API
+// key), records the answer for the secret scan and decodes it as JSON.
+func (s *stack) raw(method, path string, headers map[string]string, body []byte) (int, map[string]any) {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.api.URL+path, bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	_, _ = s.responses.Write(append(raw, '\n'))
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out
+	out, _ := io.ReadAll(resp.Body)
+	_, _ = s.responses.Write(append(out, '\n'))
+	var m map[string]any
+	_ = json.Unmarshal(out, &m)
+	return resp.StatusCode, m
 }
 
 // mustCall is call that fails the test unless the answer has code want.

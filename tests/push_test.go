@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -35,29 +34,6 @@ const (
 	rotatedKeyOld = "cp-beta-DISTINCT-old-91c2d7"
 	rotatedKeyNew = "cp-beta-DISTINCT-new-4b8a0e"
 )
-
-// raw sends a request without the API key, as a push sender does, and records the answer.
-func (s *stack) raw(method, path string, headers map[string]string, body []byte) (int, map[string]any) {
-	s.t.Helper()
-	req, err := http.NewRequest(method, s.api.URL+path, bytes.NewReader(body))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	_, _ = s.responses.Write(append(out, '\n'))
-	var m map[string]any
-	_ = json.Unmarshal(out, &m)
-	return resp.StatusCode, m
-}
 
 // clickpost pushes a Clickpost body with account acme's webhook_key and returns the event id.
 func (s *stack) clickpost(body []byte) (string, bool) {

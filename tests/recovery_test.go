@@ -3,12 +3,9 @@
 package tests
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -463,26 +460,7 @@ func TestRecoveryAPI(t *testing.T) {
 // callWithProfile is stack.call with seed 003's X-Profile-Id header.
 func (r *recoveryStack) callWithProfile(method, path string, body any, profileID string) (int, map[string]any) {
 	r.t.Helper()
-	raw, err := json.Marshal(body)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	req, err := http.NewRequest(method, r.api.URL+path, bytes.NewReader(raw))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	req.Header.Set("X-API-Key", apiKey)
-	req.Header.Set("X-Profile-Id", profileID)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	_, _ = r.responses.Write(append(out, '\n'))
-	var m map[string]any
-	_ = json.Unmarshal(out, &m)
-	return resp.StatusCode, m
+	return r.raw(method, path, map[string]string{"X-API-Key": apiKey, "X-Profile-Id": profileID}, r.encode(body))
 }
 
 // The real worker binary killed with SIGKILL mid-schedule and restarted still
