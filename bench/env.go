@@ -129,7 +129,7 @@ type Stack struct {
 
 func (c *Counters) countMongo(ev *event.CommandStartedEvent) {
 	c.MongoCommands.Add(1)
-	n, _ := c.mongoByName.LoadOrStore(ev.CommandName+" "+ev.DatabaseName, new(atomic.Int64))
+	n, _ := c.mongoByName.LoadOrStore(ev.CommandName, new(atomic.Int64))
 	n.(*atomic.Int64).Add(1)
 }
 
@@ -137,8 +137,7 @@ func (c *Counters) countMongo(ev *event.CommandStartedEvent) {
 func (c *Counters) MongoBreakdown() string {
 	var parts []string
 	c.mongoByName.Range(func(k, v any) bool {
-		name, _, _ := strings.Cut(k.(string), " ")
-		parts = append(parts, fmt.Sprintf("%s %d", name, v.(*atomic.Int64).Load()))
+		parts = append(parts, fmt.Sprintf("%s %d", k, v.(*atomic.Int64).Load()))
 		return true
 	})
 	sort.Strings(parts)

@@ -58,12 +58,22 @@ func activeFilter(scope SweepScope, r IDRange) bson.D {
 	return f
 }
 
+// inIDOrder sorts a sweep read by _id and, given a limit, returns the whole
+// bounded answer in one reply: batchSize = limit, or the first batch holds
+// 101, and a negative limit (find's singleBatch) closes the cursor, or
+// FerretDB leaves it open and the driver spends a getMore round trip to find
+// it empty.
+func inIDOrder(limit int) *options.FindOptionsBuilder {
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})
+	if limit > 0 {
+		opts.SetLimit(-int64(limit)).SetBatchSize(int32(limit))
+	}
+	return opts
+}
+
 // activeIDs reads the ids of the scope's active orders in r, in _id order, at most limit (0: all).
 func (s *Store) activeIDs(ctx context.Context, scope SweepScope, r IDRange, limit int) ([]string, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "_id", Value: 1}})
-	if limit > 0 {
-		opts.SetLimit(-int64(limit)).SetBatchSize(int32(limit)) // one reply (see OrdersToPoll)
-	}
+	opts := inIDOrder(limit).SetProjection(bson.D{{Key: "_id", Value: 1}})
 	cur, err := s.coll(OrdersCollection).Find(ctx, activeFilter(scope, r), opts)
 	if err != nil {
 		return nil, fmt.Errorf("orders: list active: %w", err)
@@ -139,12 +149,7 @@ type PollTarget struct {
 
 // OrdersToPoll reads the scope's active orders in r, at most limit.
 func (s *Store) OrdersToPoll(ctx context.Context, scope SweepScope, r IDRange, limit int) ([]PollTarget, error) {
-	cur, err := s.coll(OrdersCollection).Find(ctx, activeFilter(scope, r), options.Find().
-		// The whole bounded answer in one reply: batchSize = limit, or the
-		// first batch holds 101, and a negative limit (find's singleBatch)
-		// closes the cursor, or FerretDB leaves it open and the driver spends
-		// a getMore round trip to find it empty.
-		SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(-int64(limit)).SetBatchSize(int32(limit)).
+	cur, err := s.coll(OrdersCollection).Find(ctx, activeFilter(scope, r), inIDOrder(limit).
 		SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: fieldAWB, Value: 1}, {Key: fieldCourierName, Value: 1},
 			{Key: fieldTrackingStatus, Value: 1}, {Key: fieldTrackingStatusAt, Value: 1}, {Key: fieldTrackingStamps, Value: 1},
 			{Key: fieldRTOClaim, Value: 1}, {Key: fieldRawStatus, Value: 1}, {Key: fieldNoDataAt, Value: 1}}))
