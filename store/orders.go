@@ -71,30 +71,26 @@ func observationModels(obs []tracking.Observation) ([]mongo.WriteModel, map[stri
 		id := docID(o.OrderID)
 		at := o.EventTime.UTC()
 		models = append(models,
-			mongo.NewUpdateOneModel().
-				SetFilter(bson.D{
-					{Key: "_id", Value: id},
+			updateByID(id,
+				bson.D{
 					{Key: fieldTrackingStatus, Value: bson.D{{Key: "$ne", Value: o.Status}}},
 					{Key: "$or", Value: bson.A{
 						bson.D{{Key: fieldTrackingStatusAt, Value: bson.D{{Key: "$exists", Value: false}}}},
 						bson.D{{Key: fieldTrackingStatusAt, Value: bson.D{{Key: "$lt", Value: at}}}},
 					}},
-				}).
-				SetUpdate(bson.D{{Key: "$set", Value: bson.D{
+				},
+				bson.D{{Key: "$set", Value: bson.D{
 					{Key: fieldTrackingStatus, Value: o.Status},
 					{Key: fieldTrackingStatusAt, Value: at},
 					{Key: fieldTrackingSource, Value: o.Source},
 				}}}),
 			// First seen: set when absent, or moved earlier when an older event arrives late.
-			mongo.NewUpdateOneModel().
-				SetFilter(bson.D{
-					{Key: "_id", Value: id},
-					{Key: "$or", Value: bson.A{
-						bson.D{{Key: tracking.TimestampField(o.Status), Value: bson.D{{Key: "$exists", Value: false}}}},
-						bson.D{{Key: tracking.TimestampField(o.Status), Value: bson.D{{Key: "$gt", Value: at}}}},
-					}},
-				}).
-				SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: tracking.TimestampField(o.Status), Value: at}}}}),
+			updateByID(id,
+				bson.D{{Key: "$or", Value: bson.A{
+					bson.D{{Key: tracking.TimestampField(o.Status), Value: bson.D{{Key: "$exists", Value: false}}}},
+					bson.D{{Key: tracking.TimestampField(o.Status), Value: bson.D{{Key: "$gt", Value: at}}}},
+				}}},
+				bson.D{{Key: "$set", Value: bson.D{{Key: tracking.TimestampField(o.Status), Value: at}}}}),
 		)
 		if tracking.IsRTO(o.Status) {
 			// Keyed by the id as the store spells it: an ObjectID reported in

@@ -162,6 +162,21 @@ func findAll[T any](ctx context.Context, c *mongo.Collection, filter any, opts .
 	return out, nil
 }
 
+// updateByID is a bulk-write update of the order whose _id is id, when it
+// also meets the conditions in where.
+//
+// It is an updateMany, though an _id matches one document at most: FerretDB v1
+// keeps the read behind every matched updateOne open, holding one pool
+// connection, until the whole bulk write ends, so a bulk with more matches
+// than its pool (100 connections on SQLite, 50 by default on PostgreSQL)
+// waits forever for a connection. An updateMany reads to the end of its query
+// and hands the connection back before the next statement. MongoDB treats
+// both alike.
+func updateByID(id any, where bson.D, update bson.D) *mongo.UpdateManyModel {
+	filter := append(bson.D{{Key: "_id", Value: id}}, where...)
+	return mongo.NewUpdateManyModel().SetFilter(filter).SetUpdate(update)
+}
+
 // docID turns an API or workflow id string back into the _id it was made
 // from: an ObjectID when it is 24 hex digits, else the string itself (merchants
 // with string order ids keep them).

@@ -233,20 +233,20 @@ func pollMarkModels(marks []PollMark, now time.Time) []mongo.WriteModel {
 	for _, m := range marks {
 		id := docID(m.OrderID)
 		if m.NoData {
-			models = append(models, mongo.NewUpdateOneModel().
-				SetFilter(bson.D{{Key: "_id", Value: id}, {Key: fieldNoDataAt, Value: bson.D{{Key: "$exists", Value: false}}}}).
-				SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: fieldNoDataAt, Value: now.UTC()}}}}))
+			models = append(models, updateByID(id,
+				bson.D{{Key: fieldNoDataAt, Value: bson.D{{Key: "$exists", Value: false}}}},
+				bson.D{{Key: "$set", Value: bson.D{{Key: fieldNoDataAt, Value: now.UTC()}}}}))
 			continue
 		}
 		if m.Raw != "" {
-			models = append(models, mongo.NewUpdateOneModel().
-				SetFilter(bson.D{{Key: "_id", Value: id}, {Key: fieldRawStatus, Value: bson.D{{Key: "$ne", Value: m.Raw}}}}).
-				SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: fieldRawStatus, Value: m.Raw}}}}))
+			models = append(models, updateByID(id,
+				bson.D{{Key: fieldRawStatus, Value: bson.D{{Key: "$ne", Value: m.Raw}}}},
+				bson.D{{Key: "$set", Value: bson.D{{Key: fieldRawStatus, Value: m.Raw}}}}))
 		}
 		if m.ClearNoData {
-			models = append(models, mongo.NewUpdateOneModel().
-				SetFilter(bson.D{{Key: "_id", Value: id}, {Key: fieldNoDataAt, Value: bson.D{{Key: "$exists", Value: true}}}}).
-				SetUpdate(bson.D{{Key: "$unset", Value: bson.D{{Key: fieldNoDataAt, Value: ""}}}}))
+			models = append(models, updateByID(id,
+				bson.D{{Key: fieldNoDataAt, Value: bson.D{{Key: "$exists", Value: true}}}},
+				bson.D{{Key: "$unset", Value: bson.D{{Key: fieldNoDataAt, Value: ""}}}}))
 		}
 	}
 	return models

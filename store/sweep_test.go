@@ -2,12 +2,14 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"orderflow/store"
+	"orderflow/tracking"
 )
 
 func TestSweepQueriesSelectTheActiveSetAndWalkItByIDRanges(t *testing.T) {
@@ -67,5 +69,30 @@ func TestSweepQueriesSelectTheActiveSetAndWalkItByIDRanges(t *testing.T) {
 	}
 	if fb, _ := s.OrdersToPoll(ctx, fallback, store.IDRange{}, 50); len(fb) != 0 {
 		t.Errorf("cleared order still in the fallback scope: %+v", fb)
+	}
+}
+
+// A poll's write matches two or three statements per order; a batch of 250
+// orders is 500 to 750 matches in one bulk write, more than the embedded
+// store's pool (FerretDB on SQLite: 100 connections). Each must give its
+// connection back before the next, or the write never finishes.
+func TestApplyPollWithMoreMatchesThanTheStorePoolCompletes(t *testing.T) {
+	s := newStore(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const orders = 150
+	var observations []tracking.Observation
+	var marks []store.PollMark
+	for i := 0; i < orders; i++ {
+		id := insertOrder(t, s, bson.M{"awb": fmt.Sprintf("P%d", i), "courier_name": "delhivery", "tracking_status": "in transit"})
+		observations = append(observations, obs(id, "out for delivery", t0))
+		marks = append(marks, store.PollMark{OrderID: id.Hex(), Raw: "delhivery:UD/Dispatched/Out for delivery"})
+	}
+	res, err := s.ApplyPoll(ctx, observations, marks, t0)
+	if err != nil {
+		t.Fatalf("apply poll of %d orders: %v", orders, err)
+	}
+	if want := int64(3 * orders); res.Modified != want { // status, first seen, raw status
+		t.Fatalf("modified %d, want %d", res.Modified, want)
 	}
 }
