@@ -159,6 +159,7 @@ type PollBatchResult struct {
 // them with the same helper as every other source, so first-RTO stays one
 // mechanism. A 403/429 becomes a retry after the courier's back-off.
 func (a *SweepActivities) PollBatch(ctx context.Context, in PollBatchInput) (PollBatchResult, error) {
+	defer keepHeartbeating(ctx, PollHeartbeatInterval)()
 	tr, err := tracker(in.Tracker)
 	if err != nil {
 		return PollBatchResult{}, err

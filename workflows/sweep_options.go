@@ -39,6 +39,9 @@ var (
 		// A B2B batch makes up to batch_size sequential calls of request_timeout each.
 		StartToCloseTimeout:    5 * time.Minute,
 		ScheduleToCloseTimeout: 30 * time.Minute,
+		// A worker that dies mid-poll is noticed in 20 s, not 5 min: `make
+		// chaos` with the sweep on showed one SIGKILL stalling a sweep that long.
+		HeartbeatTimeout: 4 * activities.PollHeartbeatInterval,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        5 * time.Second,
 			BackoffCoefficient:     2,

@@ -373,3 +373,34 @@ func TestSweepStatsAddSumsEveryField(t *testing.T) {
 		t.Errorf("%+v", a)
 	}
 }
+
+// A poll whose worker dies stops heartbeating: the server must retry it
+// within the heartbeat timeout, not after the 5 minute start-to-close (the
+// test environment does not enforce heartbeat timeouts, so the options are
+// checked as the activity receives them; `make chaos` kills real workers).
+func TestPollBatchCarriesAHeartbeatTimeoutForDeadWorkers(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f := newFakeOrders(3)
+	f.register(env)
+	var timeouts []time.Duration
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "PollBatch" {
+			timeouts = append(timeouts, info.HeartbeatTimeout)
+		}
+	})
+	env.ExecuteWorkflow(TrackerPartition, TrackerPartitionInput{
+		Tracker: TrackerSettings{Name: couriers.TrackerDelhivery, BatchSize: 1}, Partition: store.IDRange{Last: "o003"}, MaxParallelPolls: 2,
+	})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(timeouts) != 3 {
+		t.Fatalf("%d polls, want 3", len(timeouts))
+	}
+	for _, ht := range timeouts {
+		if ht < 2*activities.PollHeartbeatInterval || ht > 30*time.Second {
+			t.Errorf("heartbeat timeout %v: want at least two beats (%v) and at most 30 s", ht, 2*activities.PollHeartbeatInterval)
+		}
+	}
+}
