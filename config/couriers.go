@@ -141,10 +141,12 @@ type Sweep struct {
 	PartitionsPerRun      int `yaml:"partitions_per_run" env:"PARTITIONS_PER_RUN"`
 }
 
-// DefaultSweep runs every 8 minutes like the seed's cron.
+// DefaultSweep runs every 8 minutes like the seed's cron. A partition of
+// 2,000 orders is 8 batches of the default 250, so all of its 8 parallel polls
+// run; with 1,000 only 4 did, and a 30,000-order sweep used half its courier's limit.
 func DefaultSweep() Sweep {
 	return Sweep{ScheduleID: "tracking-sweep", Every: 8 * time.Minute, CatchupWindow: 10 * time.Minute,
-		PartitionSize: 1000, MaxParallelPartitions: 2, MaxParallelPolls: 8, PartitionsPerRun: 20}
+		PartitionSize: 2000, MaxParallelPartitions: 2, MaxParallelPolls: 8, PartitionsPerRun: 20}
 }
 
 func (s Sweep) validate(bad func(key, msg string)) {

@@ -90,3 +90,21 @@ func TestShippedConfigConfiguresEveryCourier(t *testing.T) {
 		t.Errorf("sweep %+v", cfg.Sweep)
 	}
 }
+
+// A partition must hold enough batches to run all of its parallel polls: with
+// fewer, the sweep polls fewer batches at once than it is sized for and uses
+// less of the courier's limit than it may.
+func TestDefaultPartitionsFillTheirParallelPolls(t *testing.T) {
+	shipped, err := Load("orderflow.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cfg := range map[string]Config{"defaults": {Couriers: DefaultCouriers(), Sweep: DefaultSweep()}, "orderflow.yaml": shipped} {
+		for courier, c := range map[string]Courier{"delhivery": cfg.Couriers.Delhivery, "delhivery_b2b": cfg.Couriers.DelhiveryB2B, "shiprocket": cfg.Couriers.Shiprocket} {
+			if batches := cfg.Sweep.PartitionSize / c.BatchSize; batches < cfg.Sweep.MaxParallelPolls {
+				t.Errorf("%s: a %s partition of %d orders is %d batches of %d, fewer than max_parallel_polls %d",
+					name, courier, cfg.Sweep.PartitionSize, batches, c.BatchSize, cfg.Sweep.MaxParallelPolls)
+			}
+		}
+	}
+}

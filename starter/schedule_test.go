@@ -32,7 +32,7 @@ func TestSweepInputRunsTheConfiguredCouriersTrackersAndTheFallbackWhenItCanHelp(
 	if got := names(in); !reflect.DeepEqual(got, want) {
 		t.Errorf("trackers %v, want %v", got, want)
 	}
-	if in.Trackers[1].BatchSize != 50 || in.Trackers[3].BatchSize != 250 || in.PartitionSize != 1000 || in.PartitionsPerRun != 20 {
+	if in.Trackers[1].BatchSize != 50 || in.Trackers[3].BatchSize != 250 || in.PartitionSize != 2000 || in.PartitionsPerRun != 20 {
 		t.Errorf("sizes %+v", in)
 	}
 	spec, action, policy := scheduleParts(cfg)

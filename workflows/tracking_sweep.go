@@ -111,7 +111,7 @@ func (s *SweepStats) addBatch(r activities.PollBatchResult) {
 }
 
 // DefaultSweepSizes are used for every size left zero.
-var DefaultSweepSizes = SweepSizes{PartitionSize: 1000, MaxParallelPartitions: 2, MaxParallelPolls: 8, PartitionsPerRun: 20}
+var DefaultSweepSizes = SweepSizes{PartitionSize: 2000, MaxParallelPartitions: 2, MaxParallelPolls: 8, PartitionsPerRun: 20}
 
 func (in SweepSizes) withDefaults() SweepSizes {
 	pick := func(v, def int) int {

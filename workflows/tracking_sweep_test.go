@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
+	"orderflow/config"
 	"orderflow/couriers"
 	"orderflow/couriers/delhivery"
 	"orderflow/couriers/shiprocket"
@@ -402,5 +403,16 @@ func TestPollBatchCarriesAHeartbeatTimeoutForDeadWorkers(t *testing.T) {
 		if ht < 2*activities.PollHeartbeatInterval || ht > 30*time.Second {
 			t.Errorf("heartbeat timeout %v: want at least two beats (%v) and at most 30 s", ht, 2*activities.PollHeartbeatInterval)
 		}
+	}
+}
+
+// The workflow's fallback sizes (a schedule created without them) are the
+// configuration's defaults.
+func TestDefaultSweepSizesAreTheConfigDefaults(t *testing.T) {
+	c := config.DefaultSweep()
+	want := SweepSizes{PartitionSize: c.PartitionSize, MaxParallelPartitions: c.MaxParallelPartitions,
+		MaxParallelPolls: c.MaxParallelPolls, PartitionsPerRun: c.PartitionsPerRun}
+	if DefaultSweepSizes != want {
+		t.Errorf("workflows.DefaultSweepSizes %+v, config.DefaultSweep %+v", DefaultSweepSizes, want)
 	}
 }
