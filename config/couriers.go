@@ -141,6 +141,11 @@ type Sweep struct {
 	PartitionsPerRun      int `yaml:"partitions_per_run" env:"PARTITIONS_PER_RUN"`
 }
 
+// MaxPartitionSize bounds sweep.partition_size by Temporal's 2,000 pending
+// child workflows per workflow: a partition in which every order is a first
+// RTO starts one RTOCancel child for each.
+const MaxPartitionSize = 2000
+
 // DefaultSweep runs every 8 minutes like the seed's cron. A partition of
 // 2,000 orders is 8 batches of the default 250, so all of its 8 parallel polls
 // run; with 1,000 only 4 did, and a 30,000-order sweep used half its courier's limit.
@@ -165,5 +170,8 @@ func (s Sweep) validate(bad func(key, msg string)) {
 		if f.v <= 0 {
 			bad(f.key, "must be positive")
 		}
+	}
+	if s.PartitionSize > MaxPartitionSize {
+		bad("sweep.partition_size", fmt.Sprintf("must be at most %d (Temporal's pending child workflows per workflow: each first RTO in a partition is one)", MaxPartitionSize))
 	}
 }
