@@ -23,11 +23,11 @@ lint: $(BIN)/workflowcheck
 	go vet ./...
 	go vet -tags integration ./tests/...
 	$(BIN)/workflowcheck ./workflows/...
-	go vet -tags chaos ./chaos/...
+	go vet -tags chaos ./dev/chaos/...
 
 ## run: dev server + UI, embedded Mongo, sandbox CRM, worker and starter, with demo data
 run: $(BIN)/temporal build
-	./scripts/run.sh
+	./dev/scripts/run.sh
 
 ## rto ORDER=<id>: move a demo order to rto through the status-update path (while `make run` runs)
 rto: build
@@ -42,7 +42,7 @@ recovery: build
 	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo recovery
 
 build:
-	go build -o $(BIN)/ ./cmd/...
+	go build -o $(BIN)/ ./cmd/... ./dev/cmd/...
 
 $(BIN)/temporal:
 	GOBIN=$(BIN) go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
@@ -53,15 +53,15 @@ $(BIN)/workflowcheck:
 ## bench: measure orderflow (PostgreSQL + FerretDB + dev server, installed/started as needed); BENCH_FLAGS= for the full run
 BENCH_FLAGS ?= -short
 bench: $(BIN)/temporal
-	go run ./cmd/bench $(BENCH_FLAGS)
+	go run ./dev/cmd/bench $(BENCH_FLAGS)
 
 ## chaos: the short fault-injection run (part of `make test`); chaos-long: 1,000 RTO orders, 1,000 invoices; CHAOS_SEED=n replays a run
 CHAOS_SEED ?= 1
 chaos: $(BIN)/temporal
-	go test -tags chaos -count=1 -timeout 12m -v -run TestChaos ./chaos/ -args -chaos.seed=$(CHAOS_SEED)
+	go test -tags chaos -count=1 -timeout 12m -v -run TestChaos ./dev/chaos/ -args -chaos.seed=$(CHAOS_SEED)
 
 chaos-long: $(BIN)/temporal
-	go test -tags chaos -count=1 -timeout 60m -v -run TestChaos ./chaos/ -args -chaos.long -chaos.seed=$(CHAOS_SEED)
+	go test -tags chaos -count=1 -timeout 60m -v -run TestChaos ./dev/chaos/ -args -chaos.long -chaos.seed=$(CHAOS_SEED)
 
 ## fuzz: each fuzz target for FUZZTIME (their seed corpora also run in every `go test`)
 FUZZTIME ?= 10s

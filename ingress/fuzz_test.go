@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"orderflow/devstore"
+	"orderflow/dev/devstore"
 	"orderflow/observability"
 	"orderflow/store"
 )

@@ -16,7 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"orderflow/config"
-	"orderflow/devstore"
+	"orderflow/dev/devstore"
 	"orderflow/observability"
 	"orderflow/recovery"
 	"orderflow/store"

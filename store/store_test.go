@@ -12,7 +12,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"orderflow/devstore"
+	"orderflow/dev/devstore"
 	"orderflow/store"
 	"orderflow/tracking"
 )

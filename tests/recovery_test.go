@@ -22,9 +22,9 @@ import (
 	"orderflow/ingress"
 	"orderflow/observability"
 	"orderflow/recovery"
-	"orderflow/sandbox/billing"
-	"orderflow/sandbox/merchant"
-	"orderflow/sandbox/payments"
+	"orderflow/dev/sandbox/billing"
+	"orderflow/dev/sandbox/merchant"
+	"orderflow/dev/sandbox/payments"
 	"orderflow/store"
 	"orderflow/workflows"
 )

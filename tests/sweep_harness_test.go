@@ -18,7 +18,7 @@ import (
 
 	"orderflow/config"
 	"orderflow/observability"
-	sbcouriers "orderflow/sandbox/couriers"
+	sbcouriers "orderflow/dev/sandbox/couriers"
 	"orderflow/starter"
 	"orderflow/store"
 	"orderflow/temporalclient"

@@ -17,7 +17,7 @@ import (
 
 	"orderflow/config"
 	"orderflow/couriers"
-	sbcouriers "orderflow/sandbox/couriers"
+	sbcouriers "orderflow/dev/sandbox/couriers"
 	"orderflow/starter"
 	"orderflow/store"
 	"orderflow/tracking"

@@ -19,8 +19,8 @@ import (
 	"orderflow/activities"
 	"orderflow/recovery"
 	"orderflow/recovery/connector"
-	"orderflow/sandbox/merchant"
-	"orderflow/sandbox/payments"
+	"orderflow/dev/sandbox/merchant"
+	"orderflow/dev/sandbox/payments"
 	"orderflow/store"
 )
 

@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"orderflow/activities"
-	"orderflow/sandbox/crm"
+	"orderflow/dev/sandbox/crm"
 	"orderflow/store"
 	"orderflow/tracking"
 	"orderflow/webhook"

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"orderflow/sandbox/payments"
+	"orderflow/dev/sandbox/payments"
 )
 
 func TestStripePaymentIntentsAgainstSandbox(t *testing.T) {

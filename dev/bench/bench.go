@@ -1,0 +1,161 @@
+// Package bench is `make bench`: orderflow measured on one machine against
+// the real Temporal dev server (in memory), FerretDB on a private PostgreSQL
+// and loopback sandboxes. Counts that do not depend on the machine (Temporal
+// history events and actions, Mongo round trips, HTTP calls, per 1,000
+// orders) come first; times are given as ratios to a baseline measured in the
+// same run wherever one exists.
+//
+// Each row of the README's table is a Benchmark. Rows whose feature is not on
+// this branch yet are listed with the issue they need, never with made-up
+// numbers: a later issue adds its row by giving it a Run function.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"orderflow/dev/bench/rig"
+)
+
+// Options choose how much to measure.
+type Options struct {
+	// Short keeps the whole run under five minutes.
+	Short bool
+	// Concurrency is how many clients send reports (and workflow starts) at once.
+	Concurrency int
+	// Only, when set, measures just the rows whose name contains one of its
+	// comma-separated parts (and the baseline).
+	Only string
+	// SweepSizes, when set, replaces the sweep-cost row's fleet sizes.
+	SweepSizes []int
+	Logf       func(format string, args ...any)
+}
+
+// ParseSizes reads "1000,5000" ("" gives nil: the row's defaults).
+func ParseSizes(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var sizes []int
+	for _, part := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || n < 20 {
+			return nil, fmt.Errorf("%q is not a fleet size of at least 20 orders", part)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
+}
+
+// Benchmark is one row of the table.
+type Benchmark struct {
+	Name string
+	// Needs names the issue that must land before the row can be measured
+	// (when Run is nil).
+	Needs string
+	Run   func(ctx context.Context, e *Env, o Options) (Row, error)
+}
+
+// Figure is one measured number and, when it has one, its target.
+type Figure struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Target string  `json:"target,omitempty"`
+	// Met is nil when the figure has no target.
+	Met *bool `json:"met,omitempty"`
+}
+
+// Row is a benchmark's outcome.
+type Row struct {
+	Benchmark string   `json:"benchmark"`
+	Status    string   `json:"status"` // "measured" or "not measured yet: needs issue N"
+	Figures   []Figure `json:"figures,omitempty"`
+	Charts    []Chart  `json:"charts,omitempty"`
+	Seconds   float64  `json:"seconds,omitempty"`
+}
+
+// Report is a whole run.
+type Report struct {
+	StartedAt   time.Time   `json:"started_at"`
+	Short       bool        `json:"short"`
+	Machine     rig.Machine `json:"machine"`
+	Load1AtEnd  float64     `json:"load1_at_end"`
+	Store       string      `json:"store"`
+	Rows        []Row       `json:"rows"`
+	WallSeconds float64     `json:"wall_seconds"`
+}
+
+// Benchmarks lists every row of the README's table, in order.
+func Benchmarks() []Benchmark {
+	return []Benchmark{
+		{Name: "baseline: bare dev-server workflow starts", Run: runBaseline},
+		{Name: "first-RTO to CRM: orders turning RTO → claim → CRM 2xx", Run: runFirstRTO},
+		{Name: "sweep cost at 1,000 / 10,000 / 50,000 active orders, 5 % changing status", Run: runSweepCost},
+		{Name: "rate limit: 30,000 Delhivery B2C orders against a 403-enforcing sandbox", Run: runRateLimit},
+		{Name: "push ingress for 60 s: accepted events/s and p99 vs the baseline", Run: runPushIngress},
+		{Name: "revenue recovery: 10,000 invoices waiting on timers", Run: runRecoveryTimers},
+	}
+}
+
+// Run starts the environment and measures every row.
+func Run(ctx context.Context, o Options) (Report, error) {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
+	started := time.Now()
+	rep := Report{StartedAt: started.UTC(), Short: o.Short, Machine: rig.DescribeMachine()}
+	env, err := StartEnv(ctx, o.Logf)
+	if err != nil {
+		return rep, err
+	}
+	defer env.Close()
+	rep.Store = env.StoreKind
+	for _, b := range Benchmarks() {
+		if b.Run == nil {
+			rep.Rows = append(rep.Rows, Row{Benchmark: b.Name, Status: "not measured yet: needs " + b.Needs})
+			continue
+		}
+		if !o.selects(b.Name) {
+			rep.Rows = append(rep.Rows, Row{Benchmark: b.Name, Status: "not measured in this run (-only)"})
+			continue
+		}
+		o.Logf("▶ %s", b.Name)
+		t0 := time.Now()
+		row, err := b.Run(ctx, env, o)
+		if err != nil {
+			return rep, fmt.Errorf("%s: %w", b.Name, err)
+		}
+		row.Benchmark, row.Status, row.Seconds = b.Name, "measured", time.Since(t0).Seconds()
+		rep.Rows = append(rep.Rows, row)
+	}
+	rep.Load1AtEnd = rig.Load1()
+	rep.WallSeconds = time.Since(started).Seconds()
+	return rep, nil
+}
+
+// selects reports whether the row named name is measured in this run.
+func (o Options) selects(name string) bool {
+	if o.Only == "" || strings.HasPrefix(name, "baseline") {
+		return true
+	}
+	for _, part := range strings.Split(o.Only, ",") {
+		if part != "" && strings.Contains(name, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// target builds a figure with a target, judged by met.
+func target(name string, value float64, unit, tgt string, met bool) Figure {
+	return Figure{Name: name, Value: value, Unit: unit, Target: tgt, Met: &met}
+}
+
+// plain builds a figure without a target.
+func plain(name string, value float64, unit string) Figure {
+	return Figure{Name: name, Value: value, Unit: unit}
+}

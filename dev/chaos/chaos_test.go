@@ -1,0 +1,601 @@
+//go:build chaos
+
+// Package chaos is `make chaos`: orderflow under injected faults, with
+// assertions. The real worker binary is killed with SIGKILL every ~15 s and
+// restarted, the real starter takes every Clickpost push and billing webhook,
+// the sandbox CRM and merchant fail on purpose (deterministically from
+// -chaos.seed) and the store is restarted once. At the end every RTO order
+// must have reached the CRM exactly once (one idempotency key with a 2xx) and
+// no other order at all; every invoice must have ended in the one state its
+// events imply, with one merchant payment_succeeded per internal success and
+// no attempt charged twice; and no secret may have appeared in a log line or
+// an HTTP response.
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"orderflow/dev/bench/rig"
+	"orderflow/config"
+	"orderflow/couriers"
+	"orderflow/observability"
+	sbcouriers "orderflow/dev/sandbox/couriers"
+	"orderflow/dev/sandbox/crm"
+	"orderflow/dev/sandbox/demo"
+	"orderflow/store"
+	"orderflow/temporalclient"
+	"orderflow/tracking"
+	"orderflow/workflows"
+)
+
+var (
+	long     = flag.Bool("chaos.long", false, "the long run: 1,000 RTO orders and 500 others, 1,000 invoices")
+	seed     = flag.Int64("chaos.seed", 1, "seed of every random choice: report order, CRM faults, kill timing")
+	sweep    = flag.Bool("chaos.sweep", true, "poll through the real sweep (courier sandbox + starter schedule) as well as receive the Clickpost pushes; false: pushes only")
+	deadline = flag.Duration("chaos.deadline", 0, "give up after this long (default: 9 min short, 40 min long)")
+)
+
+// Distinctive secrets: the run fails if any of them shows up in a log line or an HTTP response.
+const (
+	apiKey          = "chaos-apikey-DISTINCT-7c41e2b9"
+	crmClientID     = "orderflow-chaos"
+	crmClientSecret = "chaos-crm-secret-DISTINCT-93b0d5aa"
+)
+
+// chaosMongoPoolCap is each process's Mongo pool here, below the rig's
+// MongoPoolCap, to keep the connections FerretDB may hold for SIGKILLed
+// workers' in-flight requests low.
+const chaosMongoPoolCap = 12
+
+// crmMaxFaultsPerKey bounds the CRM's 500s and timeouts per idempotency key.
+// Unbounded, one key in ~20 runs of 300 drew eight in a row and its delivery's
+// back-off (1 s doubling, up to 10 min) outlasted the run's deadline; four
+// cost at most 15 s of back-off on top of the worker kills' own failures.
+const crmMaxFaultsPerKey = 4
+
+// plan is how big and how hostile a run is.
+type plan struct {
+	rtoOrders, otherOrders int
+	copies                 int           // each report is delivered this many times
+	killEvery              time.Duration // mean time between SIGKILLs of the worker
+	crmTimeout             time.Duration // the worker's crm.request_timeout
+	deadline               time.Duration
+}
+
+func planFor(long bool) plan {
+	if long {
+		return plan{rtoOrders: 1000, otherOrders: 500, copies: 3, killEvery: 15 * time.Second, crmTimeout: 3 * time.Second, deadline: 40 * time.Minute}
+	}
+	// Short: 300 RTO orders keep the run well under ten minutes on two shared cores.
+	return plan{rtoOrders: 300, otherOrders: 150, copies: 3, killEvery: 15 * time.Second, crmTimeout: 3 * time.Second, deadline: 9 * time.Minute}
+}
+
+func TestChaosFirstRTOReachesTheCRMExactlyOnce(t *testing.T) {
+	p := planFor(*long)
+	rng := rand.New(rand.NewPCG(uint64(*seed), 0x0c4a05))
+	if *deadline > 0 {
+		p.deadline = *deadline
+	}
+	// Ctrl-C ends the run through its cleanups, so no dev server or PostgreSQL is left behind.
+	sigCtx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	ctx, cancel := context.WithTimeout(sigCtx, p.deadline)
+	defer cancel()
+	c := newCluster(t, ctx, p)
+
+	hookID, err := demo.ConfigureSeed000(c.post, demo.CRMCredentials{BaseURL: c.crmURL, ClientID: crmClientID, ClientSecret: crmClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtoOrders, otherOrders, awbOf := c.seedOrders(p.rtoOrders, p.otherOrders)
+	journeys := c.planJourneys(rng, rtoOrders, otherOrders, awbOf)
+	pushes := shuffledPushes(rng, journeys, p.copies)
+	how := "all through Clickpost pushes; no sweep"
+	if *sweep {
+		how = "a third each through poll and push at once, poll only, push only"
+	}
+	t.Logf("seed %d: %d RTO orders (%s), %d others, %d Clickpost push deliveries", *seed, len(rtoOrders), how, len(otherOrders), len(pushes))
+
+	killer := c.superviseWorker(rng, p.killEvery)
+	start := time.Now()
+	// The real sweep polls the courier sandbox every 20 s (and once at once)
+	// while Clickpost pushes arrive, all under the worker kills.
+	var schedule client.ScheduleHandle
+	if *sweep {
+		schedule = c.applySweepSchedule(ctx)
+	}
+	restartAt := len(pushes) / 2
+	var sent atomic.Int64
+	var restartOnce sync.Once
+	err = parallel(ctx, len(pushes), 8, func(i int) error {
+		if sent.Add(1) == int64(restartAt) {
+			restartOnce.Do(func() { go c.restartStore() })
+		}
+		return c.deliverPush(ctx, pushes[i])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d pushes delivered in %v", len(pushes), time.Since(start).Round(time.Millisecond))
+
+	want := map[string]string{} // idempotency key → order
+	for _, o := range rtoOrders {
+		want[workflows.WebhookIdempotencyKey(o, hookID)] = o
+	}
+	stopProgress := c.logProgress(len(want))
+	defer stopProgress()
+	waitFor(t, ctx, "every RTO order's CRM 2xx", func() bool { return len(acceptedKeys(c.crm)) >= len(want) })
+	// Every active order has been polled (so a non-RTO order had its chance to
+	// go wrong): orders a push made terminal (delivered) left the active set
+	// and are rightly never polled. Then the sweep stops and the rest drains.
+	waitFor(t, ctx, "every active order polled by the sweep", func() bool {
+		if !*sweep {
+			return true
+		}
+		terminal := c.terminalOrders(ctx)
+		for _, j := range journeys {
+			if !c.couriers.Seen(j.awb) && !terminal[j.order] {
+				return false
+			}
+		}
+		return true
+	})
+	runs := 0
+	if *sweep {
+		runs = sweepRuns(ctx, schedule)
+		if err := schedule.Delete(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kills := killer.stop() // the last worker keeps running so everything can finish
+	waitFor(t, ctx, "every workflow to close", func() bool { return c.running(ctx) == 0 })
+	t.Logf("drained after %v; %d sweep runs (%d Delhivery requests); %d worker kills; store restarted %d time(s); CRM faults %+v",
+		time.Since(start).Round(time.Second), runs, c.couriers.Stats(couriers.Delhivery).Calls, kills, c.storeRestarts.Load(), c.faulty.Stats())
+
+	// Exactly the RTO orders' keys reached the CRM with a 2xx, each carrying its own order.
+	got := acceptedKeys(c.crm)
+	for key, order := range want {
+		if got[key] == 0 {
+			t.Errorf("order %s: no 2xx at the CRM for %s", order, key)
+		}
+	}
+	for key := range got {
+		if _, ok := want[key]; !ok {
+			t.Errorf("the CRM accepted key %q, which belongs to no RTO order", key)
+		}
+	}
+	for _, r := range c.crm.Accepted() {
+		if want[r.IdempotencyKey] != r.Body["order_id"] {
+			t.Errorf("key %s carried order_id %v", r.IdempotencyKey, r.Body["order_id"])
+		}
+	}
+	repeated := 0
+	for _, n := range got {
+		if n > 1 {
+			repeated++
+		}
+	}
+	// No call at all, even a failed one, for an order that is not RTO.
+	others := map[string]bool{}
+	for _, o := range otherOrders {
+		others[o] = true
+	}
+	for _, r := range c.crm.Received() {
+		if id, _ := r.Body["order_id"].(string); others[id] {
+			t.Errorf("the CRM was called (%d) for order %s, which never reached RTO", r.StatusCode, id)
+		}
+	}
+	t.Logf("%d distinct keys with a 2xx for %d RTO orders; %d keys got more than one 2xx (the lost-answer window, absorbed by the Idempotency-Key)",
+		len(got), len(want), repeated)
+
+	// The run was as hostile as promised.
+	st := c.faulty.Stats()
+	if (*sweep && runs < 1) || kills < 2 || c.storeRestarts.Load() != 1 || st.ServerErrors == 0 || st.Timeouts == 0 || st.TokenRejections < 2 {
+		t.Errorf("faults not all injected: %d kills, %d store restarts, CRM %+v", kills, c.storeRestarts.Load(), st)
+	}
+	if len(c.crm.IssuedTokens()) == 0 {
+		t.Error("the CRM issued no token: the secret scan would be incomplete")
+	}
+	c.assertNoSecretLeaked()
+}
+
+func acceptedKeys(c *crm.CRM) map[string]int {
+	keys := map[string]int{}
+	for _, r := range c.Accepted() {
+		keys[r.IdempotencyKey]++
+	}
+	return keys
+}
+
+// cluster is the whole system: dev server, restartable store, the real
+// starter and worker binaries, and the faulty sandbox CRM in this process.
+type cluster struct {
+	t             *testing.T
+	cfg           config.Config
+	store         *rig.StoreProcess
+	db            *store.Store
+	apiURL        string
+	crm           *crm.CRM
+	faulty        *crm.Faulty
+	crmURL        string
+	workerBin     string
+	logs          *syncBuffer // every process's output and this test's own logs
+	responses     *syncBuffer // every HTTP response body the starter sent
+	storeRestarts atomic.Int32
+	temporal      client.Client
+	couriers      *sbcouriers.Sandbox // the courier APIs the real sweep polls
+	sourceEnv     []string            // courier and Clickpost settings of the worker and starter
+	starterBin    string
+}
+
+func newCluster(t *testing.T, ctx context.Context, p plan) *cluster {
+	t.Helper()
+	root, err := rig.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{t: t, logs: &syncBuffer{}, responses: &syncBuffer{}}
+	dev, err := rig.StartDevServer(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dev.Stop() })
+	bins := t.TempDir()
+	storeBin, err := rig.BuildBinary(root, bins, "./dev/cmd/devstore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := rig.StartPostgres(t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := pg.Stop(); err != nil {
+			t.Log(err)
+		}
+	})
+	if c.store, err = rig.StartStoreProcess(storeBin, pg.URL, c.logs); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.store.Stop)
+
+	c.cfg = config.Default()
+	c.cfg.Temporal.Address = dev.Address()
+	c.cfg.Temporal.TaskQueue = "orderflow-chaos"
+	c.cfg.Mongo.URI = fmt.Sprintf("%s?maxPoolSize=%d", c.store.URI(), chaosMongoPoolCap)
+	c.cfg.Mongo.Database = "chaos"
+	c.cfg.HTTP.APIKey = apiKey
+	if c.db, err = store.Connect(ctx, c.cfg.Mongo.URI, c.cfg.Mongo.Database, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.db.Close(context.Background()) })
+	logger, _ := observability.NewLogger("debug", c.logs)
+	tc, err := temporalclient.Dial(c.cfg.Temporal, logger, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	c.temporal = tc
+
+	c.crm = crm.New(crmClientID, crmClientSecret, time.Hour)
+	c.faulty = c.crm.WithFaults(crm.Faults{Seed: *seed, ServerErrorRate: 0.30, TimeoutRate: 0.05, Hold: p.crmTimeout + 2*time.Second,
+		RejectEachTokenOnce: true, MaxFaultsPerKey: crmMaxFaultsPerKey})
+	crmSrv := httptest.NewServer(c.faulty)
+	t.Cleanup(crmSrv.Close)
+	c.crmURL = crmSrv.URL
+	c.startCourierSandbox()
+
+	if c.workerBin, err = rig.BuildBinary(root, bins, "./cmd/worker"); err != nil {
+		t.Fatal(err)
+	}
+	if c.starterBin, err = rig.BuildBinary(root, bins, "./cmd/starter"); err != nil {
+		t.Fatal(err)
+	}
+	listen, err := rig.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.apiURL = "http://" + listen
+	starter := c.process(c.starterBin, append([]string{"ORDERFLOW_HTTP_LISTEN=" + listen, fmt.Sprintf("ORDERFLOW_CRM_REQUEST_TIMEOUT=%s", p.crmTimeout)}, c.sourceEnv...)...)
+	t.Cleanup(func() { _ = starter.Process.Kill(); _ = starter.Wait() })
+	waitFor(t, ctx, "the starter's /healthz", func() bool {
+		resp, err := http.Get(c.apiURL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.store.DumpGoroutines() // in the log, in case the store is what hung
+			path := filepath.Join(os.TempDir(), fmt.Sprintf("orderflow-chaos-%d.log", *seed))
+			_ = os.WriteFile(path, []byte(c.logs.String()), 0o644)
+			t.Logf("every process's log is in %s", path)
+		}
+	})
+	return c
+}
+
+// process starts an orderflow binary configured through the environment, as in production.
+func (c *cluster) process(bin string, extraEnv ...string) *exec.Cmd {
+	return c.processArgs(bin, nil, extraEnv...)
+}
+
+// processArgs is process with command-line arguments (`starter schedule apply`).
+func (c *cluster) processArgs(bin string, args []string, extraEnv ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = rig.ProcessEnv(c.cfg, apiKey, "debug") // the most verbose level is the widest net for leaks
+	cmd.Env = append(cmd.Env, extraEnv...)
+	cmd.Stdout, cmd.Stderr = c.logs, c.logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no orphans if the test itself dies
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	return cmd
+}
+
+// killer SIGKILLs the worker every ~period (±50 %, from the seed) and restarts it at once.
+type killer struct {
+	mu       sync.Mutex
+	cur      *exec.Cmd
+	kills    int
+	stopOnce sync.Once
+	done     chan struct{}
+	exited   chan struct{}
+}
+
+func (c *cluster) superviseWorker(rng *rand.Rand, period time.Duration) *killer {
+	env := append([]string{fmt.Sprintf("ORDERFLOW_CRM_REQUEST_TIMEOUT=%s", planFor(*long).crmTimeout)}, c.sourceEnv...)
+	k := &killer{cur: c.process(c.workerBin, env...), done: make(chan struct{}), exited: make(chan struct{})}
+	c.t.Cleanup(func() {
+		k.stop()
+		_ = k.cur.Process.Kill()
+		_ = k.cur.Wait()
+	})
+	gaps := make([]time.Duration, 1000) // drawn up front: the rng is not shared with goroutines
+	for i := range gaps {
+		gaps[i] = period/2 + time.Duration(rng.Int64N(int64(period)))
+	}
+	go func() {
+		defer close(k.exited)
+		for {
+			select {
+			case <-k.done:
+				return
+			case <-time.After(gaps[k.kills%len(gaps)]):
+			}
+			k.mu.Lock()
+			_ = k.cur.Process.Signal(syscall.SIGKILL)
+			_ = k.cur.Wait()
+			k.kills++
+			c.t.Logf("worker SIGKILLed (%d)", k.kills)
+			k.cur = c.process(c.workerBin, env...)
+			k.mu.Unlock()
+		}
+	}()
+	return k
+}
+
+// stop ends the kills, leaving the current worker running, and returns how many there were.
+func (k *killer) stop() int {
+	k.stopOnce.Do(func() { close(k.done) })
+	<-k.exited
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.kills
+}
+
+// restartStore crashes the store and brings it back three seconds later.
+func (c *cluster) restartStore() {
+	c.t.Log("crashing the store (SIGKILL), restarting it 3 s later")
+	if err := c.store.Crash(3 * time.Second); err != nil {
+		c.t.Errorf("restart store: %v", err)
+		return
+	}
+	c.storeRestarts.Add(1)
+}
+
+// seedOrders inserts the merchant's orders, in transit, as the merchant's system would.
+func (c *cluster) seedOrders(rto, other int) (rtoOrders, otherOrders []string, awbOf map[string]string) {
+	ctx := context.Background()
+	db := c.db.Database()
+	mp := bson.NewObjectID()
+	if _, err := db.Collection(store.MarketplacesCollection).InsertOne(ctx, bson.M{"_id": mp, "name": "Shopify"}); err != nil {
+		c.t.Fatal(err)
+	}
+	var docs []any
+	awbOf = map[string]string{}
+	for i := range rto + other {
+		id := bson.NewObjectID()
+		awbOf[id.Hex()] = fmt.Sprintf("CHAOS%08d", i)
+		docs = append(docs, bson.M{"_id": id, "marketplace": mp, "customer": bson.M{"name": "Chaos", "phone": fmt.Sprintf("97%08d", i)},
+			"total_amt": float64(100 + i), "awb": fmt.Sprintf("CHAOS%08d", i), "courier_name": "delhivery", "tracking_status": tracking.Booked})
+		if i < rto {
+			rtoOrders = append(rtoOrders, id.Hex())
+		} else {
+			otherOrders = append(otherOrders, id.Hex())
+		}
+	}
+	if _, err := db.Collection(store.OrdersCollection).InsertMany(ctx, docs); err != nil {
+		c.t.Fatal(err)
+	}
+	return rtoOrders, otherOrders, awbOf
+}
+
+// terminalOrders are the orders whose tracking_status the sweep no longer
+// polls (none while the store is down: the caller asks again).
+func (c *cluster) terminalOrders(ctx context.Context) map[string]bool {
+	cur, err := c.db.Database().Collection(store.OrdersCollection).Find(ctx,
+		bson.M{"tracking_status": bson.M{"$in": tracking.Terminal}}, options.Find().SetProjection(bson.M{"_id": 1}))
+	out := map[string]bool{}
+	if err != nil {
+		return out
+	}
+	var docs []struct {
+		ID bson.ObjectID `bson:"_id"`
+	}
+	if cur.All(ctx, &docs) == nil {
+		for _, d := range docs {
+			out[d.ID.Hex()] = true
+		}
+	}
+	return out
+}
+
+// post creates a configuration resource through the starter's API.
+func (c *cluster) post(path string, body any) (map[string]any, error) {
+	raw, _ := json.Marshal(body)
+	code, out, err := c.call(context.Background(), http.MethodPost, path, raw)
+	if err != nil || code != http.StatusCreated {
+		return nil, fmt.Errorf("POST %s: %d %s %v", path, code, out, err)
+	}
+	var doc map[string]any
+	return doc, json.Unmarshal(out, &doc)
+}
+
+func (c *cluster) call(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	return c.callWith(ctx, method, path, body, map[string]string{"X-API-Key": apiKey})
+}
+
+// callWith sends a request with these headers and records the response body for the secret scan.
+func (c *cluster) callWith(ctx context.Context, method, path string, body []byte, headers map[string]string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.apiURL+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	_, _ = c.responses.Write(append(out, '\n'))
+	return resp.StatusCode, out, err
+}
+
+// logProgress logs every 30 s how far the run is, until the returned func is called.
+func (c *cluster) logProgress(wantKeys int) func() {
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(30 * time.Second):
+				c.t.Logf("%v: %d/%d keys accepted by the CRM, %d workflows running, CRM faults %+v",
+					time.Since(start).Round(time.Second), len(acceptedKeys(c.crm)), wantKeys, c.running(context.Background()), c.faulty.Stats())
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
+}
+
+// running counts the workflows still open on the task queue.
+func (c *cluster) running(ctx context.Context) int64 {
+	resp, err := c.temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("TaskQueue = %q AND ExecutionStatus = 'Running'", c.cfg.Temporal.TaskQueue),
+	})
+	if err != nil {
+		return -1
+	}
+	return resp.Count
+}
+
+// assertNoSecretLeaked fails the run if a secret reached a log line or an HTTP response.
+// more are the run's own secrets beyond the cluster's.
+func (c *cluster) assertNoSecretLeaked(more ...string) {
+	secrets := append([]string{apiKey, crmClientSecret, clickpostKey, delhiveryToken}, c.crm.IssuedTokens()...)
+	secrets = append(secrets, c.couriers.IssuedTokens()...)
+	secrets = append(secrets, more...)
+	for _, where := range []struct{ name, text string }{{"logs", c.logs.String()}, {"HTTP responses", c.responses.String()}} {
+		if len(where.text) == 0 {
+			c.t.Errorf("nothing captured in %s: the scan would prove nothing", where.name)
+		}
+		for _, s := range secrets {
+			if strings.Contains(where.text, s) {
+				c.t.Errorf("a secret (%.6s…) appeared in %s", s, where.name)
+			}
+		}
+	}
+}
+
+// syncBuffer collects output from several goroutines and processes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor polls cond every 200 ms until it holds, failing the test when ctx ends first.
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("gave up waiting for %s: %v", what, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// parallel runs fn(0..n-1) on workers goroutines and returns the first error.
+func parallel(ctx context.Context, n, workers int, fn func(i int) error) error {
+	var next atomic.Int64
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
+				if err := fn(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
