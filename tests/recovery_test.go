@@ -19,12 +19,12 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"orderflow/ingress"
-	"orderflow/observability"
-	"orderflow/recovery"
 	"orderflow/dev/sandbox/billing"
 	"orderflow/dev/sandbox/merchant"
 	"orderflow/dev/sandbox/payments"
+	"orderflow/ingress"
+	"orderflow/observability"
+	"orderflow/recovery"
 	"orderflow/store"
 	"orderflow/workflows"
 )

@@ -17,8 +17,8 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"orderflow/config"
-	"orderflow/observability"
 	sbcouriers "orderflow/dev/sandbox/couriers"
+	"orderflow/observability"
 	"orderflow/starter"
 	"orderflow/store"
 	"orderflow/temporalclient"

@@ -17,10 +17,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
-	"orderflow/recovery"
-	"orderflow/recovery/connector"
 	"orderflow/dev/sandbox/merchant"
 	"orderflow/dev/sandbox/payments"
+	"orderflow/recovery"
+	"orderflow/recovery/connector"
 	"orderflow/store"
 )
 

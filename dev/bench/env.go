@@ -17,11 +17,11 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
-	"orderflow/dev/bench/rig"
 	"orderflow/config"
+	"orderflow/dev/bench/rig"
+	"orderflow/dev/sandbox/crm"
 	"orderflow/ingress"
 	"orderflow/observability"
-	"orderflow/dev/sandbox/crm"
 	"orderflow/store"
 	"orderflow/temporalclient"
 	"orderflow/worker"

@@ -22,10 +22,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"orderflow/dev/bench/rig"
 	"orderflow/config"
-	"orderflow/recovery"
+	"orderflow/dev/bench/rig"
 	"orderflow/dev/sandbox/payments"
+	"orderflow/recovery"
 	"orderflow/store"
 	"orderflow/workflows"
 )

@@ -19,10 +19,10 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
-	"orderflow/recovery"
 	"orderflow/dev/sandbox/billing"
 	"orderflow/dev/sandbox/merchant"
 	"orderflow/dev/sandbox/payments"
+	"orderflow/recovery"
 	"orderflow/workflows"
 )
 

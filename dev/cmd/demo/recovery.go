@@ -7,9 +7,9 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
-	"orderflow/recovery"
 	"orderflow/dev/sandbox/billing"
 	"orderflow/dev/sandbox/recoverydemo"
+	"orderflow/recovery"
 	"orderflow/store"
 )
 

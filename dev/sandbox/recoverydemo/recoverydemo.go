@@ -12,11 +12,11 @@ import (
 	"net/http"
 	"sort"
 
-	"orderflow/recovery"
 	"orderflow/dev/sandbox/billing"
 	"orderflow/dev/sandbox/demo"
 	"orderflow/dev/sandbox/merchant"
 	"orderflow/dev/sandbox/payments"
+	"orderflow/recovery"
 )
 
 // Dev-only credentials shared by the sandbox and `demo seed`.
