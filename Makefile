@@ -7,7 +7,7 @@ BIN                   := $(CURDIR)/bin
 GO_TEST_FLAGS         ?= -race -count=1
 
 .PHONY: test unit-test integration-test lint run rto push recovery build clean
-.PHONY: bench chaos chaos-long fuzz
+.PHONY: bench chaos chaos-long fuzz provenance
 
 ## test: lint, unit tests, integration tests on a real Temporal dev server and FerretDB, then the short chaos run
 test: lint unit-test integration-test chaos
@@ -24,6 +24,16 @@ lint: $(BIN)/workflowcheck
 	go vet -tags integration ./tests/...
 	$(BIN)/workflowcheck ./workflows/...
 	go vet -tags chaos ./dev/chaos/...
+
+## provenance: fail when a Go or Markdown file cites a requirement document by its number
+## instead of naming the rule and where it comes from ("the in-house cron's only-once guard").
+## Not part of lint yet: the integrator wires it in once every package is clean.
+PROVENANCE_RE := seeds? [0-9]{3}|issues? [0-9]+
+provenance:
+	@grep -rnIE --include='*.go' --include='*.md' --exclude-dir=bin --exclude-dir=data --exclude-dir=.git \
+		'$(PROVENANCE_RE)' . ; status=$$?; \
+	if [ $$status -eq 0 ]; then echo "provenance: say what the rule is and where it comes from, not its document number"; exit 1; fi; \
+	test $$status -eq 1
 
 ## run: dev server + UI, embedded Mongo, sandbox CRM, worker and starter, with demo data
 run: $(BIN)/temporal build

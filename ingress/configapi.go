@@ -15,7 +15,8 @@ import (
 	"orderflow/webhook"
 )
 
-// resource describes one collection of seed 000's webhook configuration.
+// resource describes one collection of the webhook system's configuration
+// (events, auths, payloads, conditions, webhooks).
 type resource[T any] struct {
 	path string // e.g. "events"
 	repo store.Repo[T]

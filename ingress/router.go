@@ -1,8 +1,10 @@
-// Package ingress is the starter's HTTP edge: the webhook configuration API of
-// seed 000, the order status-update endpoint, the delivery log and, in later
-// issues, the courier and billing webhooks. Handlers validate, then hand work
-// to Mongo (configuration) or Temporal (everything that acts); they never act
-// themselves.
+// Package ingress is the starter's HTTP edge: the webhook system's
+// configuration API (events, auths, payloads, conditions, webhooks), the order
+// status-update endpoint and the delivery log, the push tracking webhooks
+// (Clickpost, fulfilment) and their credentials, and revenue recovery's
+// billing webhooks, recovery API and configuration. Handlers verify and
+// validate, then hand work to Mongo (configuration) or Temporal (everything
+// that acts); they never act themselves.
 package ingress
 
 import (

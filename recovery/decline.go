@@ -21,7 +21,7 @@ type Decline struct {
 	DeclineCode string       `json:"decline_code,omitempty"`
 }
 
-// Stripe's non-retryable list (Smart Retries) and the other hard declines of recovery.md §5.
+// Stripe's non-retryable list (Smart Retries) and the other hard declines listed in docs/billing-platforms.md ("Stripe PaymentIntents").
 var hardCodes = map[string]bool{
 	"incorrect_number": true, "lost_card": true, "pickup_card": true, "stolen_card": true,
 	"revocation_of_authorization": true, "revocation_of_all_authorizations": true,

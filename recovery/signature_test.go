@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Vectors: recovery.md §7, and independent ones computed with openssl dgst
+// Vectors: docs/billing-platforms.md ("Test vectors") and independent ones computed with openssl dgst
 // (`printf '%s' "<t>.<body>" | openssl dgst -sha256 -hmac <secret>`).
 
 const (
@@ -35,7 +35,7 @@ func TestStripeSignature(t *testing.T) {
 		now     time.Time
 		ok      bool
 	}{
-		{"recovery.md vector", header, body, []string{"whsec_test_stripe_secret"}, vecTime, true},
+		{"billing-platforms.md vector", header, body, []string{"whsec_test_stripe_secret"}, vecTime, true},
 		{"SignStripe reproduces the vector", SignStripe("whsec_test_stripe_secret", vecTime, body), body, []string{"whsec_test_stripe_secret"}, vecTime, true},
 		{"rolled secret: second v1 matches the old secret", header + ",v1=" + stripeVecOld, body, []string{"whsec_old_stripe_secret"}, vecTime, true},
 		{"rolled secret: first v1 matches, second does not", header + ",v1=" + stripeVecOld, body, []string{"whsec_test_stripe_secret"}, vecTime, true},
@@ -79,7 +79,7 @@ func TestRecurlySignature(t *testing.T) {
 		now    time.Time
 		ok     bool
 	}{
-		{"recovery.md vector", header, body, key, vecTime, true},
+		{"billing-platforms.md vector", header, body, key, vecTime, true},
 		{"second signature after a key regeneration", "1700000000000,deadbeef," + sig, body, key, vecTime, true},
 		{"we hold the old and the new key", header, body, []string{"new_key", "recurly_endpoint_key"}, vecTime, true},
 		{"independent openssl vector (ms precision)", indHeader, indBody, []string{"orderflow_recurly_key_2"}, time.UnixMilli(1763990000123), true},
@@ -112,7 +112,7 @@ func TestChargebeeBasic(t *testing.T) {
 		passwords    []string
 		ok           bool
 	}{
-		{"recovery.md vector", "Basic Y2JfdXNlcjpjYl9wYXNz", []string{"cb_pass"}, true},
+		{"billing-platforms.md vector", "Basic Y2JfdXNlcjpjYl9wYXNz", []string{"cb_pass"}, true},
 		{"rolled password: old still configured", "Basic Y2JfdXNlcjpjYl9wYXNz", []string{"cb_new", "cb_pass"}, true},
 		{"wrong password", "Basic Y2JfdXNlcjpjYl9wYXNz", []string{"cb_other"}, false},
 		{"missing", "", []string{"cb_pass"}, false},
@@ -149,7 +149,7 @@ func TestStandardWebhooksSignature(t *testing.T) {
 		now     time.Time
 		ok      bool
 	}{
-		{"recovery.md vector", stdHeaders("msg_1", "1700000000", "v1,DA9rVVVLR6AoOsbtrX2ysn0VVUjHX5znrmAA2hA3xT8="), ours, []string{oursSecret}, vecTime, true},
+		{"billing-platforms.md vector", stdHeaders("msg_1", "1700000000", "v1,DA9rVVVLR6AoOsbtrX2ysn0VVUjHX5znrmAA2hA3xT8="), ours, []string{oursSecret}, vecTime, true},
 		{"Svix public vector", stdHeaders("msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), svix, []string{svixSecret}, svixAt, true},
 		{"independent openssl vector", stdHeaders("msg_ind", "1763990000", "v1,2OCJDS/3wITDm2RtVBBB/srNN1n2tplWgRfofI33rwk="), ind, []string{indSecret}, indTime, true},
 		{"one of several space-separated signatures", stdHeaders("msg_1", "1700000000", "v1,bm90LWl0 v1a,xyz v1,DA9rVVVLR6AoOsbtrX2ysn0VVUjHX5znrmAA2hA3xT8="), ours, []string{oursSecret}, vecTime, true},

@@ -1,7 +1,8 @@
 // Package store is orderflow's MongoDB access: the merchant's own orders and
-// marketplaces collections (seed 000's names, kept as they are) and the
-// collections orderflow owns (webhook configuration and the delivery log).
-// The README lists every collection, field and index used here.
+// marketplaces collections (the names the in-house tracking cron used, kept
+// as they are) and the collections orderflow owns (webhook configuration,
+// delivery logs, claims, push and recovery records). docs/mongodb.md lists
+// every collection, field and index used here.
 package store
 
 import (

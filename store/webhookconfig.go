@@ -13,7 +13,8 @@ import (
 	"orderflow/webhook"
 )
 
-// Event is seed 000 step 1: a named event webhooks subscribe to (order.rto).
+// Event is the webhook system's first resource: a named event webhooks
+// subscribe to (order.rto).
 type Event struct {
 	ID          bson.ObjectID `bson:"_id,omitempty" json:"id"`
 	Name        string        `bson:"name" json:"name"`
@@ -22,7 +23,7 @@ type Event struct {
 	Timestamps  `bson:",inline"`
 }
 
-// Auth is seed 000 step 2: token auth. AuthPayload holds write-only secrets.
+// Auth is the webhook system's token auth. AuthPayload holds write-only secrets.
 type Auth struct {
 	ID                bson.ObjectID  `bson:"_id,omitempty" json:"id"`
 	Name              string         `bson:"name" json:"name"`
@@ -40,7 +41,8 @@ func (a Auth) TokenAuth() *webhook.TokenAuth {
 	return &webhook.TokenAuth{ID: a.ID.Hex(), Version: a.Version, URL: a.AuthURL, Payload: a.AuthPayload, TokenPath: a.ResponseTokenPath}
 }
 
-// Payload is seed 000 step 3: output field → dot path into the event data.
+// Payload is the webhook system's payload mapping: output field → dot path
+// into the event data.
 type Payload struct {
 	ID         bson.ObjectID   `bson:"_id,omitempty" json:"id"`
 	Name       string          `bson:"name" json:"name"`
@@ -49,7 +51,7 @@ type Payload struct {
 	Timestamps `bson:",inline"`
 }
 
-// Condition is seed 000 step 4. It applies to every webhook of Event, or only
+// Condition is one of the webhook system's firing conditions. It applies to every webhook of Event, or only
 // to WebhookID when set.
 type Condition struct {
 	ID                bson.ObjectID `bson:"_id,omitempty" json:"id"`
@@ -59,7 +61,7 @@ type Condition struct {
 	Timestamps        `bson:",inline"`
 }
 
-// Webhook is seed 000 step 5.
+// Webhook is the webhook system's destination: URL, events, auth and payload.
 type Webhook struct {
 	ID         bson.ObjectID `bson:"_id,omitempty" json:"id"`
 	Name       string        `bson:"name" json:"name"`

@@ -289,15 +289,16 @@ func (s *stack) mustCall(want int, method, path string, body any) map[string]any
 	return out
 }
 
-// configureSeed000 creates seed 000's five steps through the API, pointing at
+// configureSeed000 creates the RTO webhook configuration (event, auth,
+// payload, condition, webhook) through the API, pointing at
 // the sandbox CRM, and returns the webhook's id.
 func (s *stack) configureSeed000() string {
 	s.t.Helper()
-	id, err := demo.ConfigureSeed000(func(path string, body any) (map[string]any, error) {
+	id, err := demo.ConfigureRTOWebhook(func(path string, body any) (map[string]any, error) {
 		return s.mustCall(201, "POST", path, body), nil
 	}, demo.CRMCredentials{BaseURL: s.crmURL, ClientID: crmClientID, ClientSecret: crmClientSecret})
 	if err != nil || id == "" {
-		s.t.Fatalf("configure seed 000: %q, %v", id, err)
+		s.t.Fatalf("configure the RTO webhook: %q, %v", id, err)
 	}
 	return id
 }

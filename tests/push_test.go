@@ -64,7 +64,7 @@ func (s *stack) waitPush(id string) workflows.PushIngestResult {
 	return res
 }
 
-// cpBody is a Clickpost webhook body (seed 001's shape, valid JSON).
+// cpBody is a Clickpost webhook body (the shape of Clickpost's webhook docs, valid JSON).
 func cpBody(waybill string, code int, at time.Time, additional map[string]any) []byte {
 	ev := map[string]any{
 		"waybill": waybill, "clickpost_status_code": code, "cp_id": 4, "clickpost_status_description": fmt.Sprintf("code %d", code),
@@ -75,7 +75,7 @@ func cpBody(waybill string, code int, at time.Time, additional map[string]any) [
 	return raw
 }
 
-// ffOrderBody is an ORDER.CHANGE_STATUS body (seed 002's shape, trimmed).
+// ffOrderBody is an ORDER.CHANGE_STATUS body (the fulfilment platform's documented shape, trimmed).
 func ffOrderBody(code, from, to string, at time.Time) []byte {
 	return []byte(fmt.Sprintf(`{"event":"ORDER.CHANGE_STATUS","payload":{"order":{"id":5342,"code":%q,"status":%q,`+
 		`"total_amount":198,"updated_at":%q},"merchant_code":"XYZ","from_status":%q,"to_status":%q}}`,
@@ -349,7 +349,7 @@ func TestBadPushInputChangesNothing(t *testing.T) {
 		{"clickpost: wrong bearer", "POST", "/webhooks/clickpost", map[string]string{"Authorization": "Bearer nope-nope-nope-nope"}, good, 401},
 		{"clickpost: key of another account", "POST", "/webhooks/clickpost/beta", ck, good, 401},
 		{"clickpost: unknown account", "POST", "/webhooks/clickpost/nobody", ck, good, 401},
-		{"clickpost: seed 001's Python True", "POST", "/webhooks/clickpost", ck,
+		{"clickpost: the docs' Python True", "POST", "/webhooks/clickpost", ck,
 			[]byte(`{"waybill":"` + awb + `","clickpost_status_code":12,"timestamp":"2017-08-02T13:23:02Z","additional":{"is_rvp":True}}`), 400},
 		{"clickpost: not JSON", "POST", "/webhooks/clickpost", ck, []byte(`{"waybill":`), 400},
 		{"clickpost: no status code", "POST", "/webhooks/clickpost", ck, []byte(`{"waybill":"` + awb + `","timestamp":"2017-08-02T13:23:02Z"}`), 400},

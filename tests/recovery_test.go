@@ -417,7 +417,7 @@ func TestRecoveryStopsOnExternalSuccessAndCancel(t *testing.T) {
 	}
 }
 
-// The recovery API of seed 003 starts a recovery too.
+// Hyperswitch's recovery API (POST /v2/payments/recovery) starts a recovery too.
 func TestRecoveryAPI(t *testing.T) {
 	r := newRecoveryStack(t)
 	r.startWorker()
@@ -457,7 +457,7 @@ func TestRecoveryAPI(t *testing.T) {
 	resp.Body.Close()
 }
 
-// callWithProfile is stack.call with seed 003's X-Profile-Id header.
+// callWithProfile is stack.call with the recovery API's X-Profile-Id header.
 func (r *recoveryStack) callWithProfile(method, path string, body any, profileID string) (int, map[string]any) {
 	r.t.Helper()
 	return r.raw(method, path, map[string]string{"X-API-Key": apiKey, "X-Profile-Id": profileID}, r.encode(body))

@@ -26,7 +26,7 @@ import (
 var base = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 
 // (a) An order moved to rto through the status-update path makes the CRM
-// receive exactly one POST with seed 000's mapping and the auth endpoint's token.
+// receive exactly one POST with the RTO webhook's mapping and the auth endpoint's token.
 // (b) Later updates send nothing more.
 func TestFirstRTOPostsSeedPayloadOnceAndLaterUpdatesSendNothing(t *testing.T) {
 	s := newStack(t)

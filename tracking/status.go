@@ -1,5 +1,5 @@
 // Package tracking holds the canonical shipment statuses every source maps to
-// (shared/reference/couriers.md) and the observation that the status-update
+// (docs/couriers.md) and the observation that the status-update
 // path applies to orders, whether it came from a poll or a push.
 package tracking
 

@@ -21,7 +21,7 @@ const MaxWaybills = 50
 // TrackPath is the tracking endpoint under the base URL.
 const TrackPath = "/api/v1/packages/json/"
 
-// MinLimitBackoff is the least wait after the WAF's 403 (couriers.md: at least 30 s).
+// MinLimitBackoff is the least wait after the WAF's 403 (docs/couriers.md: at least 30 s).
 const MinLimitBackoff = 30 * time.Second
 
 // Options configure a Client.

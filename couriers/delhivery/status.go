@@ -19,7 +19,7 @@ type Status struct {
 	RTOStarted       bool // RTOStartedDate is set
 }
 
-// ndrCodes are the StatusCodes of a failed delivery attempt (couriers.md).
+// ndrCodes are the StatusCodes of a failed delivery attempt (docs/couriers.md).
 var ndrCodes = []string{"EOD-74", "EOD-15", "EOD-104", "EOD-43", "EOD-86", "EOD-11", "EOD-69", "EOD-6", "ST-108", "EOD-3", "EOD-16"}
 
 // sellerCancelledCode marks a parcel the seller cancelled before pickup (it stays UD Not Picked).

@@ -121,7 +121,7 @@ func (c *Client) track(ctx context.Context, lr string) (couriers.Shipment, error
 	return Parse(resp.Body(), lr)
 }
 
-// Parse reads an lrn/track body (shape unverified: couriers.md). success:false
+// Parse reads an lrn/track body (shape unverified: docs/couriers.md). success:false
 // or no data means the LR is unknown.
 func Parse(body []byte, lr string) (couriers.Shipment, error) {
 	var r trackResponse

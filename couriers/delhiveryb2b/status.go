@@ -7,7 +7,7 @@ import (
 	"orderflow/tracking"
 )
 
-// table maps Delhivery B2B (LTL) LR statuses (couriers.md).
+// table maps Delhivery B2B (LTL) LR statuses (docs/couriers.md).
 var table = map[string]couriers.Mapping{
 	"MANIFESTED":                {Status: tracking.Booked, Kind: couriers.Forward},
 	"NOT_PICKED":                {Status: tracking.Booked, Kind: couriers.Forward},

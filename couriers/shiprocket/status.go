@@ -5,7 +5,7 @@ import (
 	"orderflow/tracking"
 )
 
-// codes maps shipment_status codes (couriers.md). Mapping is on the code, never
+// codes maps shipment_status codes (docs/couriers.md). Mapping is on the code, never
 // on strings: a forward shipment's scan can read "RTO/CHD" as a hub name.
 var codes = map[int]couriers.Mapping{
 	1:  {Status: tracking.Booked, Kind: couriers.Forward}, // AWB Assigned

@@ -53,7 +53,7 @@ func ParseSizes(s string) ([]int, error) {
 // Benchmark is one row of the table.
 type Benchmark struct {
 	Name string
-	// Needs names the issue that must land before the row can be measured
+	// Needs names the feature that must land before the row can be measured
 	// (when Run is nil).
 	Needs string
 	Run   func(ctx context.Context, e *Env, o Options) (Row, error)
@@ -72,7 +72,7 @@ type Figure struct {
 // Row is a benchmark's outcome.
 type Row struct {
 	Benchmark string   `json:"benchmark"`
-	Status    string   `json:"status"` // "measured" or "not measured yet: needs issue N"
+	Status    string   `json:"status"` // "measured" or "not measured yet: needs <feature>"
 	Figures   []Figure `json:"figures,omitempty"`
 	Charts    []Chart  `json:"charts,omitempty"`
 	Seconds   float64  `json:"seconds,omitempty"`

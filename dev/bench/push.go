@@ -281,7 +281,7 @@ func (l pushLoad) refusedTotal() int64 {
 	return n
 }
 
-// clickpostScan is a Clickpost status push as seed 001 shows it.
+// clickpostScan is a Clickpost status push as Clickpost's webhook docs show it.
 func clickpostScan(awb string, code int, at time.Time) []byte {
 	raw, _ := json.Marshal(map[string]any{
 		"waybill": awb, "clickpost_status_code": code, "cp_id": 4, "status": "", "location": "VASAI, MUMBAI",
@@ -291,7 +291,7 @@ func clickpostScan(awb string, code int, at time.Time) []byte {
 	return raw
 }
 
-// fulfilmentChange is the fulfilment platform's ORDER.CHANGE_STATUS (seed 002); the order code is the order _id.
+// fulfilmentChange is the fulfilment platform's ORDER.CHANGE_STATUS (its webhook docs); the order code is the order _id.
 func fulfilmentChange(orderID, to string, at time.Time) []byte {
 	raw, _ := json.Marshal(map[string]any{"event": fulfilment.EventOrderChangeStatus, "payload": map[string]any{
 		"order":         map[string]any{"id": 5342, "code": orderID, "status": to, "updated_at": at.Format("2006-01-02T15:04:05.000000Z")},

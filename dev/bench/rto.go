@@ -92,14 +92,14 @@ func measureRTOBurst(ctx context.Context, e *Env, o Options, n int) (rtoBurst, e
 	return b, b.latencies(ctx, s, orders, reported)
 }
 
-// rtoStack is a stack with a worker, seed 000's configuration and n orders in transit.
+// rtoStack is a stack with a worker, the RTO webhook configuration and n orders in transit.
 func rtoStack(ctx context.Context, e *Env, n int) (*Stack, []string, error) {
 	s, err := e.NewStack(ctx, "rto")
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := s.StartWorker(e.Temporal); err == nil {
-		_, err = demo.ConfigureSeed000(s.post, demo.CRMCredentials{BaseURL: s.CRMURL, ClientID: crmClientID, ClientSecret: crmClientSecret})
+		_, err = demo.ConfigureRTOWebhook(s.post, demo.CRMCredentials{BaseURL: s.CRMURL, ClientID: crmClientID, ClientSecret: crmClientSecret})
 	}
 	var orders []string
 	if err == nil {

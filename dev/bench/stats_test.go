@@ -58,14 +58,14 @@ func TestAMissedTargetIsReportedAsMissed(t *testing.T) {
 	rep := Report{Rows: []Row{
 		{Benchmark: "first-RTO", Status: "measured", Figures: []Figure{
 			target("claim → CRM 2xx p95", 2.3, "s", "≤ 2 s", false), target("keys", 1, "", "1.00", true), plain("p50", 1, "s")}},
-		{Benchmark: "sweep", Status: "not measured yet: needs issue 4"},
+		{Benchmark: "sweep", Status: "not measured yet: needs the sweep"},
 	}}
 	misses := Misses(rep)
 	if len(misses) != 1 || !strings.Contains(misses[0], "2.3 s (target ≤ 2 s)") {
 		t.Errorf("misses %q", misses)
 	}
 	md := Markdown(rep)
-	for _, want := range []string{"| **NO** |", "| yes |", "not measured yet: needs issue 4"} {
+	for _, want := range []string{"| **NO** |", "| yes |", "not measured yet: needs the sweep"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("table lacks %q:\n%s", want, md)
 		}

@@ -12,7 +12,7 @@ import (
 	"orderflow/workflows"
 )
 
-// Targets of the sweep-cost row (README, issue 7).
+// Targets of the sweep-cost row (docs/benchmarks.md).
 const (
 	sweepTargetEventsPer1000 = 150
 	sweepTargetMongoPer1000  = 30

@@ -106,7 +106,7 @@ func TestChaosFirstRTOReachesTheCRMExactlyOnce(t *testing.T) {
 	defer cancel()
 	c := newCluster(t, ctx, p)
 
-	hookID, err := demo.ConfigureSeed000(c.post, demo.CRMCredentials{BaseURL: c.crmURL, ClientID: crmClientID, ClientSecret: crmClientSecret})
+	hookID, err := demo.ConfigureRTOWebhook(c.post, demo.CRMCredentials{BaseURL: c.crmURL, ClientID: crmClientID, ClientSecret: crmClientSecret})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ const Source = "clickpost"
 // CodeCustomerReturn is "Return Order Placed": a customer return, never an RTO.
 const CodeCustomerReturn = 101
 
-// statusByCode maps every clickpost_status_code of couriers.md to a canonical
+// statusByCode maps every clickpost_status_code of docs/couriers.md to a canonical
 // status. "" means the code carries no canonical status of its own (it is
 // recorded, and the order's status is left as it is).
 var statusByCode = map[int]string{

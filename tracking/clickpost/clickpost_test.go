@@ -9,7 +9,7 @@ import (
 	"orderflow/tracking"
 )
 
-// Every clickpost_status_code listed in shared/reference/couriers.md.
+// Every clickpost_status_code listed in docs/couriers.md.
 func TestCodeTableCoversEveryDocumentedCode(t *testing.T) {
 	want := map[int]string{
 		1: tracking.Pending, 2: tracking.Booked, 3: tracking.Booked, 4: tracking.PickedUp, 5: tracking.InTransit,
@@ -26,7 +26,7 @@ func TestCodeTableCoversEveryDocumentedCode(t *testing.T) {
 		}
 	}
 	if len(statusByCode) != len(want) {
-		t.Errorf("table has %d codes, couriers.md lists %d", len(statusByCode), len(want))
+		t.Errorf("table has %d codes, docs/couriers.md lists %d", len(statusByCode), len(want))
 	}
 	// The "Returned" bucket (7) is exactly the RTO family.
 	for _, code := range []int{11, 12, 13, 14, 15, 21, 26, 27} {

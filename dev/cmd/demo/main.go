@@ -1,6 +1,6 @@
 // Command demo drives the sandbox for `make run`:
 //
-//	demo seed                 demo orders + marketplaces, and seed 000's webhook config through the API
+//	demo seed                 demo orders + marketplaces, and the RTO webhook configuration through the API
 //	demo rto <order_id>       report the order as rto through the status-update path
 //	demo push                 the sandbox Clickpost and fulfilment senders push the demo orders' events
 //	demo recovery             send failed-payment webhooks of demo invoices from the sandbox billing platform
@@ -72,14 +72,14 @@ func seed(cfg config.Config, api *resty.Client) error {
 		return err
 	}
 	if n == 0 {
-		hookID, err := demo.ConfigureSeed000(post(api), demo.CRMCredentials{
+		hookID, err := demo.ConfigureRTOWebhook(post(api), demo.CRMCredentials{
 			BaseURL: envOr("SANDBOX_CRM_URL", "http://127.0.0.1:8090"), ClientID: envOr("SANDBOX_CRM_CLIENT_ID", "orderflow-demo"),
 			ClientSecret: envOr("SANDBOX_CRM_CLIENT_SECRET", "demo-crm-secret"),
 		})
 		if err != nil {
 			return err
 		}
-		fmt.Println("created seed 000's webhook configuration through the API; webhook", hookID)
+		fmt.Println("created the RTO webhook configuration through the API; webhook", hookID)
 	}
 	if err := seedRecovery(ctx, st, api); err != nil {
 		return err

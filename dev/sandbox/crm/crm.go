@@ -1,5 +1,5 @@
 // Package crm is the sandbox CRM: an OAuth-style client-credentials token
-// endpoint and the cancel-order endpoint of seed 000, recording everything it
+// endpoint and the cancel-order endpoint the RTO webhook calls, recording everything it
 // receives and showing it at GET /. Tests and `make run` use it in place of the
 // merchant's real CRM; failures can be scripted.
 package crm

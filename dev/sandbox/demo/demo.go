@@ -26,9 +26,10 @@ type CRMCredentials struct {
 	ClientSecret string
 }
 
-// ConfigureSeed000 creates seed 000's "Required Webhook Configuration" — event,
-// token auth, payload mapping, condition, webhook — and returns the webhook's id.
-func ConfigureSeed000(post PostFunc, c CRMCredentials) (string, error) {
+// ConfigureRTOWebhook creates the webhook configuration the in-house RTO cron
+// required — event, token auth, payload mapping, condition, webhook — and
+// returns the webhook's id.
+func ConfigureRTOWebhook(post PostFunc, c CRMCredentials) (string, error) {
 	if _, err := post("/v1/events", map[string]any{"name": "order.rto", "module_name": "order",
 		"description": "an order reached RTO for the first time"}); err != nil {
 		return "", err

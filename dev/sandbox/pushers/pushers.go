@@ -1,6 +1,6 @@
 // Package pushers stands in for the two push tracking senders of the
-// sandbox: Clickpost (seed 001: a webhook_key header) and the fulfilment
-// platform (seed 002: X-Event-Delivery and X-Event-Signature = hex
+// sandbox: Clickpost (a webhook_key header, per Clickpost's webhook docs) and
+// the fulfilment platform (its webhook docs: X-Event-Delivery and X-Event-Signature = hex
 // sha256(body + secret)). Like the real ones they retry until they get a 200,
 // and the demo script sends duplicates and out-of-order deliveries.
 // Development only.
