@@ -12,8 +12,8 @@ import (
 // pki is a CA, a client certificate and key and an API key on disk.
 type pki struct {
 	dir, caFile, certFile, keyFile, apiKeyFile string
-	ca                                          *tlstest.CA
-	client                                      tlstest.Leaf
+	ca                                         *tlstest.CA
+	client                                     tlstest.Leaf
 }
 
 const testAPIKey = "cloud-apikey-DISTINCT-51c9e2"
