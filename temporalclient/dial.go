@@ -7,6 +7,7 @@ package temporalclient
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -35,9 +36,44 @@ func Dial(cfg config.Temporal, logger *zap.Logger, metrics *observability.Metric
 	}
 	c, err := client.Dial(opts)
 	if err != nil {
-		return nil, fmt.Errorf("temporal: dial %s%s: %w", cfg.Address, connectionHint(cfg, err), err)
+		return nil, dialError(cfg, opts.ConnectionOptions.TLS, err)
 	}
 	return c, nil
+}
+
+// dialError explains a failed dial. gRPC often reports a TLS refusal as a
+// broken pipe (it writes before the server's alert arrives), so when TLS is
+// on, a handshake of our own asks the frontend what it objects to.
+func dialError(cfg config.Temporal, tc *tls.Config, err error) error {
+	if tc != nil {
+		if reason := probeTLS(tc, cfg); reason != nil {
+			return fmt.Errorf("temporal: dial %s: the TLS handshake failed: %w%s", cfg.Address, reason, connectionHint(cfg, reason))
+		}
+	}
+	return fmt.Errorf("temporal: dial %s%s: %w", cfg.Address, connectionHint(cfg, err), err)
+}
+
+// probeTLS completes a TLS handshake with the frontend and waits briefly for
+// its verdict on the client certificate (in TLS 1.3 an alert after the
+// handshake). nil means the frontend accepted the connection.
+func probeTLS(tc *tls.Config, cfg config.Temporal) error {
+	probe := tc.Clone()
+	probe.NextProtos = []string{"h2"}
+	if probe.ServerName == "" {
+		probe.ServerName = serverName(cfg)
+	}
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", cfg.Address, probe)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+	_, err = conn.Read(make([]byte, 1))
+	var ne net.Error
+	if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
+		return nil // the frontend waits for the HTTP/2 preface: TLS is fine
+	}
+	return err
 }
 
 // Options are the SDK client options for cfg: everything but metrics. They
@@ -134,7 +170,7 @@ func connectionHint(cfg config.Temporal, err error) string {
 	case strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") ||
 		strings.Contains(msg, "unknown certificate authority"):
 		if cfg.TLS.MTLS() {
-			return " (the frontend rejected the client certificate: check temporal.tls.cert_file and temporal.tls.key_file)"
+			return " (the frontend rejected the client certificate: temporal.tls.cert_file must be signed by a CA the frontend trusts for clients, and be valid now)"
 		}
 		return " (the frontend requires a client certificate: set temporal.tls.cert_file and temporal.tls.key_file)"
 	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls: failed to verify"):
