@@ -84,13 +84,6 @@ func validateCredentials(bad func(key, msg string), key string, c Credentials) {
 	}
 }
 
-// Temporal says where the Temporal frontend is and which task queue orderflow owns.
-type Temporal struct {
-	Address   string `yaml:"address" env:"ADDRESS"`
-	Namespace string `yaml:"namespace" env:"NAMESPACE"`
-	TaskQueue string `yaml:"task_queue" env:"TASK_QUEUE"`
-}
-
 // Mongo says which database holds the merchant's orders and orderflow's collections.
 type Mongo struct {
 	URI            string        `yaml:"uri" env:"URI"`
@@ -163,6 +156,9 @@ func Load(path string) (Config, error) {
 			return Config{}, fmt.Errorf("config: parse %s: %w", path, err)
 		}
 	}
+	if err := checkEnvNames(os.Environ()); err != nil {
+		return Config{}, err
+	}
 	if err := env.ParseWithOptions(&cfg, env.Options{Prefix: EnvPrefix}); err != nil {
 		return Config{}, fmt.Errorf("config: %s: %w", badEnvKey(), err)
 	}
@@ -207,6 +203,7 @@ func (c Config) Validate() error {
 	if c.Temporal.TaskQueue == "" {
 		bad("temporal.task_queue", "must not be empty")
 	}
+	c.Temporal.validate(bad)
 	if u, err := url.Parse(c.Mongo.URI); err != nil || (u.Scheme != "mongodb" && u.Scheme != "mongodb+srv") {
 		bad("mongo.uri", "must be a mongodb:// or mongodb+srv:// URI")
 	}
