@@ -35,6 +35,9 @@ func (s HMACSHA512) Sign(h http.Header, _ string, _ time.Time, body []byte) erro
 // String hides the key from %v and %+v.
 func (HMACSHA512) String() string { return "HMACSHA512{key hidden}" }
 
+// GoString hides the key from %#v.
+func (s HMACSHA512) GoString() string { return s.String() }
+
 // StandardWebhooks signs per the Standard Webhooks specification:
 // webhook-id, webhook-timestamp and webhook-signature ("v1,<base64 HMAC-SHA256
 // of id.timestamp.body>"). A secret "whsec_<base64>" is decoded as the spec
@@ -62,6 +65,9 @@ func (s StandardWebhooks) Sign(h http.Header, messageID string, at time.Time, bo
 
 // String hides the secret from %v and %+v.
 func (StandardWebhooks) String() string { return "StandardWebhooks{secret hidden}" }
+
+// GoString hides the secret from %#v.
+func (s StandardWebhooks) GoString() string { return s.String() }
 
 // CheckStandardWebhooksSecret says whether secret can sign (a "whsec_" secret must be valid base64).
 func CheckStandardWebhooksSecret(secret string) error {
