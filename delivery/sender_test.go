@@ -326,4 +326,6 @@ func TestSecretsNeverReachAttemptsOrErrors(t *testing.T) {
 
 type authFunc func(ctx context.Context, h http.Header, fresh bool) error
 
-func (f authFunc) Authorize(ctx context.Context, h http.Header, fresh bool) error { return f(ctx, h, fresh) }
+func (f authFunc) Authorize(ctx context.Context, h http.Header, fresh bool) error {
+	return f(ctx, h, fresh)
+}
