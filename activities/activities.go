@@ -7,6 +7,7 @@ import (
 	"context"
 	"time"
 
+	"orderflow/delivery"
 	"orderflow/observability"
 	"orderflow/store"
 	"orderflow/tracking"
@@ -26,8 +27,9 @@ type Store interface {
 // Activities holds the dependencies of every activity.
 type Activities struct {
 	Store    Store
-	Push     PushStore // push tracking webhooks (activities/push.go)
-	Webhooks *webhook.Client
+	Push     PushStore        // push tracking webhooks (activities/push.go)
+	Webhooks *delivery.Sender // sends the CRM's webhooks (activities/rto.go)
+	Tokens   *webhook.Tokens  // the CRM webhooks' auth tokens
 	Metrics  *observability.Metrics
 	// MarketplaceLookupTimeout bounds the marketplace read (seed 000: 5 s).
 	MarketplaceLookupTimeout time.Duration

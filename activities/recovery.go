@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
-	"github.com/go-resty/resty/v2"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"orderflow/delivery"
 	"orderflow/observability"
 	"orderflow/recovery"
 	"orderflow/recovery/connector"
@@ -52,13 +51,17 @@ var DefaultRecoveryWebhookRetryDelays = func() []time.Duration {
 	return d
 }()
 
+// MerchantWebhookRetry is the merchant webhook's default schedule,
+// DefaultRecoveryWebhookRetryDelays; its retry policy is derived from it.
+var MerchantWebhookRetry = delivery.Delays(DefaultRecoveryWebhookRetryDelays...)
+
 // Recovery holds the dependencies of revenue recovery's activities, apart
 // from the RTO activities' struct.
 type Recovery struct {
 	Store      RecoveryStore
 	Connectors *connector.Client
-	// WebhookClient posts merchant webhooks; its timeout bounds one POST.
-	WebhookClient *resty.Client
+	// WebhookClient sends merchant webhooks; its timeout bounds one POST.
+	WebhookClient *delivery.Sender
 	// WebhookRetryDelays is the outgoing webhook's own retry schedule.
 	WebhookRetryDelays []time.Duration
 	Metrics            *observability.Metrics
@@ -210,85 +213,76 @@ type RecoveryWebhookResult struct {
 	Attempts   int `json:"attempts"`
 }
 
-// DeliverRecoveryWebhook POSTs the body to the profile's webhook URL, signed
-// with its payment_response_hash_key: X-Webhook-Signature-512 (hex HMAC-SHA512
-// of the body) and Standard Webhooks headers (webhook-id = event_id). Every
-// attempt is logged. A non-2xx is retried after the next delay of
-// WebhookRetryDelays (through NextRetryDelay); past the last, it gives up.
+// DeliverRecoveryWebhook POSTs the body to the profile's webhook URL through
+// the shared sender, signed with its payment_response_hash_key:
+// X-Webhook-Signature-512 (hex HMAC-SHA512 of the body) and Standard Webhooks
+// headers (webhook-id = event_id). Every attempt is logged to
+// recovery_webhook_deliveries. Any non-2xx is retried after the next delay of
+// WebhookRetryDelays (through NextRetryDelay); past the last, it gives up
+// with ErrTypeRecoveryWebhookGaveUp.
 func (r *Recovery) DeliverRecoveryWebhook(ctx context.Context, in RecoveryWebhookInput) (RecoveryWebhookResult, error) {
 	prof, err := r.Store.Profile(ctx, in.ProfileID)
 	if err != nil {
 		return RecoveryWebhookResult{}, configError("profile "+in.ProfileID, err)
 	}
-	attempt := int(activity.GetInfo(ctx).Attempt)
-	code, latency, sendErr := r.post(ctx, prof, in)
-	ok := sendErr == nil && code >= 200 && code <= 299
-	rec := store.RecoveryWebhookDelivery{
-		ProfileID: in.ProfileID, InvoiceID: in.InvoiceID, EventID: in.EventID, EventType: in.EventType, WorkflowID: in.WorkflowID,
-		Attempt: int32(attempt), StatusCode: code, LatencyMS: latency.Milliseconds(), OK: ok, CreatedAt: r.now().UTC(),
+	msg := delivery.Message{
+		URL: prof.WebhookURL, Event: in.EventType, ID: in.EventID, Body: in.Body,
+		Attempt: int(activity.GetInfo(ctx).Attempt),
+		Log: delivery.LogFunc(func(ctx context.Context, attempts []delivery.Attempt) error {
+			return r.recordWebhookAttempts(ctx, in, attempts)
+		}),
 	}
-	if sendErr != nil {
-		rec.Error = sendErr.Error()
-	} else if !ok {
-		rec.Error = fmt.Sprintf("HTTP %d", code)
-	}
-	if err := r.Store.RecordRecoveryWebhookDelivery(ctx, rec); err != nil {
-		activity.GetLogger(ctx).Error("recording a recovery webhook delivery failed", "event_id", in.EventID, "error", err)
-	}
-	if ok {
-		r.countWebhook(in.EventType, "delivered")
-		return RecoveryWebhookResult{StatusCode: code, Attempts: attempt}, nil
-	}
-	delays := r.WebhookRetryDelays
-	if delays == nil {
-		delays = DefaultRecoveryWebhookRetryDelays
-	}
-	if attempt > len(delays) {
-		r.countWebhook(in.EventType, "given_up")
-		return RecoveryWebhookResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("merchant webhook not accepted after %d attempts: %s", attempt, rec.Error), ErrTypeRecoveryWebhookGaveUp, nil)
-	}
-	r.countWebhook(in.EventType, "retryable")
-	return RecoveryWebhookResult{}, temporal.NewApplicationErrorWithOptions(rec.Error, "RecoveryWebhookRetryable",
-		temporal.ApplicationErrorOptions{NextRetryDelay: delays[attempt-1]})
-}
-
-func (r *Recovery) countWebhook(eventType, outcome string) {
-	if r.Metrics != nil {
-		r.Metrics.RecoveryWebhooks.WithLabelValues(eventType, outcome).Inc()
-	}
-}
-
-// post sends one attempt. The transport error is reduced to its kind: it may
-// name the URL, never a header, but stays short in the log.
-func (r *Recovery) post(ctx context.Context, prof store.BusinessProfile, in RecoveryWebhookInput) (int, time.Duration, error) {
-	headers := http.Header{}
-	headers.Set("Content-Type", "application/json")
 	if key := prof.PaymentResponseHashKey; key != "" {
-		headers.Set(recovery.HeaderSignature512, recovery.SignSHA512Hex(key, in.Body))
-		if err := recovery.StandardWebhookHeaders(headers, key, in.EventID, r.now(), in.Body); err != nil {
-			return 0, 0, errors.New("cannot sign with the profile key")
-		}
+		msg.Signers = []delivery.Signer{delivery.HMACSHA512{Key: key}, delivery.StandardWebhooks{Secret: key}}
 	}
 	client := r.WebhookClient
 	if client == nil {
 		client = NewRecoveryWebhookClient(30 * time.Second)
 	}
-	start := r.now()
-	resp, err := client.R().SetContext(ctx).SetHeaderMultiValues(headers).SetBody(in.Body).Post(prof.WebhookURL)
-	latency := r.now().Sub(start)
+	res, err := client.Deliver(ctx, r.merchantChannel(), msg)
 	if err != nil {
-		var ne interface{ Timeout() bool }
-		if errors.As(err, &ne) && ne.Timeout() {
-			return 0, latency, errors.New("timeout")
-		}
-		return 0, latency, errors.New("connection failed")
+		return RecoveryWebhookResult{}, err
 	}
-	return resp.StatusCode(), latency, nil
+	return RecoveryWebhookResult{StatusCode: res.StatusCode, Attempts: msg.Attempt}, nil
 }
 
-// NewRecoveryWebhookClient makes the merchant webhook client: one POST is
+// merchantChannel is the merchant as a receiver: every non-2xx is retried on
+// the list of delays, as Hyperswitch retries its outgoing webhooks.
+func (r *Recovery) merchantChannel() delivery.Channel {
+	retry := MerchantWebhookRetry
+	if r.WebhookRetryDelays != nil {
+		retry = delivery.Delays(r.WebhookRetryDelays...)
+	}
+	ch := delivery.Channel{
+		Name:              "merchant webhook",
+		Retry:             retry,
+		RetryEveryFailure: true,
+		Errors:            delivery.ErrorTypes{Retryable: errTypeRecoveryWebhookRetryable, GaveUp: ErrTypeRecoveryWebhookGaveUp},
+	}
+	if r.Metrics != nil {
+		ch.Metrics = delivery.Metrics{Outcomes: r.Metrics.RecoveryWebhooks, Latency: r.Metrics.RecoveryWebhookLatency}
+	}
+	return ch
+}
+
+// errTypeRecoveryWebhookRetryable: the merchant did not answer 2xx and the schedule has another try.
+const errTypeRecoveryWebhookRetryable = "RecoveryWebhookRetryable"
+
+// recordWebhookAttempts writes the attempts as recovery_webhook_deliveries stores them.
+func (r *Recovery) recordWebhookAttempts(ctx context.Context, in RecoveryWebhookInput, attempts []delivery.Attempt) error {
+	var errs []error
+	for _, at := range attempts {
+		errs = append(errs, r.Store.RecordRecoveryWebhookDelivery(ctx, store.RecoveryWebhookDelivery{
+			ProfileID: in.ProfileID, InvoiceID: in.InvoiceID, EventID: in.EventID, EventType: in.EventType, WorkflowID: in.WorkflowID,
+			Attempt: int32(at.Try), StatusCode: at.StatusCode, LatencyMS: at.Latency.Milliseconds(), OK: at.OK(), Error: at.Error,
+			CreatedAt: at.At,
+		}))
+	}
+	return errors.Join(errs...)
+}
+
+// NewRecoveryWebhookClient makes the merchant webhooks' sender: one POST is
 // bounded by timeout, redirects are not followed (a signed body goes only where configured).
-func NewRecoveryWebhookClient(timeout time.Duration) *resty.Client {
-	return resty.New().SetTimeout(timeout).SetRedirectPolicy(resty.NoRedirectPolicy())
+func NewRecoveryWebhookClient(timeout time.Duration) *delivery.Sender {
+	return delivery.NewSender(delivery.Options{Timeout: timeout})
 }

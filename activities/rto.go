@@ -2,12 +2,14 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"orderflow/delivery"
 	"orderflow/store"
 	"orderflow/webhook"
 )
@@ -62,14 +64,14 @@ type LookupMarketplaceInput struct {
 }
 
 // LookupMarketplace returns the marketplace's name ("" when it does not exist),
-// bounded by MarketplaceLookupTimeout as in seed 000.
+// bounded by MarketplaceLookupTimeout as the in-house CRM webhook code bounded it.
 func (a *Activities) LookupMarketplace(ctx context.Context, in LookupMarketplaceInput) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.MarketplaceLookupTimeout)
 	defer cancel()
 	return a.Store.MarketplaceName(ctx, in.MarketplaceID)
 }
 
-// SelectWebhooksInput is an event and the data its conditions see (seed 000's updatedData).
+// SelectWebhooksInput is an event and the data its conditions see (the webhook system's updatedData).
 type SelectWebhooksInput struct {
 	Event  string         `json:"event"`
 	Module string         `json:"module"`
@@ -102,7 +104,7 @@ type DeliverInput struct {
 	OrderID        string         `json:"order_id"`
 	WorkflowID     string         `json:"workflow_id"`
 	IdempotencyKey string         `json:"idempotency_key"`
-	Data           map[string]any `json:"data"` // seed 000's buildingData
+	Data           map[string]any `json:"data"` // the webhook system's buildingData
 }
 
 // DeliverResult is the receiver's 2xx answer.
@@ -110,10 +112,30 @@ type DeliverResult struct {
 	StatusCode int `json:"status_code"`
 }
 
+// CRMWebhookRetry is the CRM webhook's retry schedule: exponential back-off
+// from a second, doubling, capped at ten minutes, for as long as the
+// workflow's ScheduleToClose allows (three days).
+var CRMWebhookRetry = delivery.Backoff(time.Second, 2, 10*time.Minute)
+
+// crmChannel is the CRM as a receiver: a final 4xx stops, a 429 waits its Retry-After.
+func (a *Activities) crmChannel() delivery.Channel {
+	ch := delivery.Channel{
+		Name:             "CRM webhook",
+		Retry:            CRMWebhookRetry,
+		HonourRetryAfter: true,
+		Errors:           delivery.ErrorTypes{Retryable: ErrTypeWebhookRetryable, Rejected: ErrTypeWebhookRejected},
+	}
+	if a.Metrics != nil {
+		ch.Metrics = delivery.Metrics{Outcomes: a.Metrics.WebhookDeliveries, Latency: a.Metrics.WebhookLatency}
+	}
+	return ch
+}
+
 // DeliverWebhook builds the webhook's payload from the data, authenticates and
-// POSTs it with the idempotency key, logging every attempt. A final 4xx is a
-// non-retryable ErrTypeWebhookRejected; 5xx, timeouts, 401 and 429 are
-// retryable, 429 after its Retry-After.
+// POSTs it with the idempotency key through the shared sender, which logs
+// every attempt to webhook_deliveries. A final 4xx is a non-retryable
+// ErrTypeWebhookRejected; 5xx, timeouts, 401 and 429 are retryable on
+// CRMWebhookRetry, 429 after its Retry-After.
 func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	defer keepHeartbeating(ctx, DeliveryHeartbeatInterval)()
 	cfg, err := a.Store.DeliveryConfig(ctx, in.WebhookID)
@@ -123,68 +145,37 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverInput) (Deliv
 	if err != nil {
 		return DeliverResult{}, err
 	}
-	req := webhook.Request{
-		URL:            cfg.Webhook.URL,
-		IdempotencyKey: in.IdempotencyKey,
-		Body:           cfg.Payload.Mapping.Build(in.Data),
+	body, err := json.Marshal(cfg.Payload.Mapping.Build(in.Data))
+	if err != nil {
+		return DeliverResult{}, temporal.NewNonRetryableApplicationError("the payload cannot be encoded as JSON", ErrTypeWebhookConfig, nil)
+	}
+	msg := delivery.Message{
+		URL: cfg.Webhook.URL, Event: in.Event, Body: body, IdempotencyKey: in.IdempotencyKey,
+		Attempt: int(activity.GetInfo(ctx).Attempt),
+		Log: delivery.LogFunc(func(ctx context.Context, attempts []delivery.Attempt) error {
+			return a.Store.RecordDeliveries(ctx, deliveryRecords(in, attempts))
+		}),
 	}
 	if cfg.Auth != nil {
-		req.Auth = cfg.Auth.TokenAuth()
+		msg.Auth = a.Tokens.For(cfg.Auth.TokenAuth())
 	}
-	attempts, sendErr := a.Webhooks.Send(ctx, req)
-	if err := a.Store.RecordDeliveries(ctx, a.deliveryRecords(ctx, in, attempts)); err != nil {
-		// The POST happened: losing its log line must not make us POST again
-		// only to log it, so this is logged and not returned.
-		activity.GetLogger(ctx).Error("recording webhook deliveries failed", "webhook_id", in.WebhookID, "order_id", in.OrderID, "error", err)
+	res, err := a.Webhooks.Deliver(ctx, a.crmChannel(), msg)
+	if err != nil {
+		return DeliverResult{}, err
 	}
-	a.countDeliveries(in.Event, attempts, sendErr)
-	if sendErr == nil {
-		return DeliverResult{StatusCode: attempts[len(attempts)-1].StatusCode}, nil
-	}
-	return DeliverResult{}, toActivityError(sendErr)
+	return DeliverResult{StatusCode: res.StatusCode}, nil
 }
 
-func (a *Activities) deliveryRecords(ctx context.Context, in DeliverInput, attempts []webhook.Attempt) []store.Delivery {
-	attemptNo := activity.GetInfo(ctx).Attempt
+// deliveryRecords are the attempts as webhook_deliveries stores them.
+func deliveryRecords(in DeliverInput, attempts []delivery.Attempt) []store.Delivery {
 	out := make([]store.Delivery, len(attempts))
 	for i, at := range attempts {
 		out[i] = store.Delivery{
 			WebhookID: in.WebhookID, Event: in.Event, OrderID: in.OrderID, WorkflowID: in.WorkflowID,
-			IdempotencyKey: in.IdempotencyKey, Attempt: attemptNo, StatusCode: at.StatusCode,
-			LatencyMS: at.Latency.Milliseconds(), OK: at.StatusCode >= 200 && at.StatusCode <= 299,
-			Error: at.Error, AuthRefreshed: at.AuthRefreshed, CreatedAt: a.now().UTC(),
+			IdempotencyKey: in.IdempotencyKey, Attempt: int32(at.Try), StatusCode: at.StatusCode,
+			LatencyMS: at.Latency.Milliseconds(), OK: at.OK(), Error: at.Error, AuthRefreshed: at.AuthRefreshed,
+			CreatedAt: at.At,
 		}
 	}
 	return out
-}
-
-func (a *Activities) countDeliveries(event string, attempts []webhook.Attempt, err error) {
-	if a.Metrics == nil {
-		return
-	}
-	for _, at := range attempts {
-		a.Metrics.WebhookLatency.Observe(at.Latency.Seconds())
-	}
-	var de *webhook.DeliveryError
-	switch {
-	case err == nil:
-		a.Metrics.WebhookDeliveries.WithLabelValues(event, "delivered").Inc()
-	case errors.As(err, &de) && !de.Retryable:
-		a.Metrics.WebhookDeliveries.WithLabelValues(event, "rejected").Inc()
-	default:
-		a.Metrics.WebhookDeliveries.WithLabelValues(event, "retryable").Inc()
-	}
-}
-
-// toActivityError tells Temporal's retry policy what to do with a failed delivery.
-func toActivityError(err error) error {
-	var de *webhook.DeliveryError
-	if !errors.As(err, &de) {
-		return err
-	}
-	if !de.Retryable {
-		return temporal.NewNonRetryableApplicationError(de.Reason, ErrTypeWebhookRejected, nil, de.StatusCode)
-	}
-	return temporal.NewApplicationErrorWithOptions(de.Reason, ErrTypeWebhookRetryable,
-		temporal.ApplicationErrorOptions{NextRetryDelay: de.RetryAfter, Details: []any{de.StatusCode}})
 }

@@ -35,6 +35,8 @@ type Metrics struct {
 	RecoveryAttempts *prometheus.CounterVec
 	// RecoveryWebhooks counts outgoing recovery webhook POSTs by event type and outcome (delivered, retryable, given_up).
 	RecoveryWebhooks *prometheus.CounterVec
+	// RecoveryWebhookLatency observes outgoing recovery webhook POST latency in seconds.
+	RecoveryWebhookLatency prometheus.Histogram
 	// CourierCalls counts tracking calls to courier APIs by courier and outcome (ok, rate_limited, error).
 	CourierCalls *prometheus.CounterVec
 	// CourierRateLimited counts courier rate-limit answers (Delhivery's 403, 429) by courier and code.
@@ -99,6 +101,11 @@ func NewMetrics() *Metrics {
 		Name: "orderflow_sweep_orders_total", Help: "Orders polled by the tracking sweep, by tracker and outcome.",
 	}, []string{"tracker", "outcome"})
 	reg.MustRegister(m.CourierCalls, m.CourierRateLimited, m.CourierUnknownStatuses, m.SweepOrders)
+	m.RecoveryWebhookLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "orderflow_recovery_webhook_delivery_seconds", Help: "Outgoing recovery webhook POST latency.",
+		Buckets: prometheus.DefBuckets,
+	})
+	reg.MustRegister(m.RecoveryWebhookLatency)
 	return m
 }
 

@@ -166,10 +166,6 @@ func FuzzSignatures(f *testing.F) {
 			}
 		}
 
-		if !VerifySHA512Hex(secret, body, SignSHA512Hex(secret, body)) || VerifySHA512Hex(other, body, SignSHA512Hex(secret, body)) {
-			t.Fatal("sha512: judged wrongly")
-		}
-		_ = VerifySHA512Hex(secret, body, header)
 	})
 }
 

@@ -11,12 +11,7 @@ const (
 	EventPaymentFailed    = "payment_failed"
 )
 
-// Outgoing webhook headers.
-const (
-	HeaderSignature512 = "X-Webhook-Signature-512"
-)
-
-// OutgoingWebhook is seed 003's body: {merchant_id, event_id, event_type,
+// OutgoingWebhook is Hyperswitch's outgoing payment webhook body: {merchant_id, event_id, event_type,
 // content{type: payment_details, object}, timestamp}.
 type OutgoingWebhook struct {
 	MerchantID string          `json:"merchant_id"`
@@ -32,7 +27,7 @@ type OutgoingContent struct {
 	Object PaymentResponse `json:"object"`
 }
 
-// PaymentResponse is the payments response of seed 003's sample, every field
+// PaymentResponse is the payments response of Hyperswitch's sample webhook, every field
 // present (null where we have nothing), so merchants parsing Hyperswitch's
 // webhook parse ours.
 type PaymentResponse struct {
@@ -66,7 +61,7 @@ type PaymentResponse struct {
 	FeatureMetadata            FeatureMetadata       `json:"feature_metadata"`
 }
 
-// PaymentAmount is the amount block of seed 003.
+// PaymentAmount is the amount block of Hyperswitch's payments response.
 type PaymentAmount struct {
 	OrderAmount            int64  `json:"order_amount"`
 	Currency               string `json:"currency"`
@@ -103,7 +98,7 @@ type FeatureMetadata struct {
 	RevenueRecovery          RevenueRecoveryMetadata `json:"revenue_recovery"`
 }
 
-// RevenueRecoveryMetadata is feature_metadata.revenue_recovery of seed 003.
+// RevenueRecoveryMetadata is feature_metadata.revenue_recovery of Hyperswitch's payments response.
 type RevenueRecoveryMetadata struct {
 	TotalRetryCount                       int                            `json:"total_retry_count"`
 	PaymentConnectorTransmission          string                         `json:"payment_connector_transmission"`
@@ -169,8 +164,8 @@ func strPtr(s string) *string {
 // hyperswitchTime is the sample's timestamp format: UTC with milliseconds.
 func hyperswitchTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// BuildWebhook builds seed 003's body for o. The bytes are what gets signed
-// and sent on every retry of the delivery, unchanged.
+// BuildWebhook builds the merchant webhook's body for o. The bytes are what
+// package delivery signs and sends on every retry, unchanged.
 func BuildWebhook(o PaymentOutcome) ([]byte, error) {
 	status, captured, transmission := "succeeded", o.Amount, "ConnectorCallSucceeded"
 	var perr *PaymentError

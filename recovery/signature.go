@@ -3,7 +3,6 @@ package recovery
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
@@ -213,16 +212,4 @@ func VerifyStandardWebhooks(h http.Header, body []byte, secrets []string, now ti
 		return unverified("no matching webhook-signature")
 	}
 	return withinTolerance(time.Unix(ts, 0), now, tolerance)
-}
-
-// SignSHA512Hex is X-Webhook-Signature-512: hex(HMAC-SHA512(key, exact body bytes)).
-func SignSHA512Hex(key string, body []byte) string {
-	m := hmac.New(sha512.New, []byte(key))
-	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-// VerifySHA512Hex checks an X-Webhook-Signature-512 value in constant time (merchant side).
-func VerifySHA512Hex(key string, body []byte, sig string) bool {
-	return hmac.Equal([]byte(strings.ToLower(sig)), []byte(SignSHA512Hex(key, body)))
 }

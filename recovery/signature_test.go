@@ -170,19 +170,3 @@ func TestStandardWebhooksSignature(t *testing.T) {
 		t.Errorf("SignStandardWebhooks = %s", sig)
 	}
 }
-
-func TestSHA512Hex(t *testing.T) {
-	for _, tc := range []struct{ key, body, want string }{
-		{"payment_response_hash_key_test", `{"merchant_id":"m1","event_id":"evt_1","event_type":"payment_succeeded"}`,
-			"818c6f8c33e3f16380b580fec2e51a71fca507c0dfbf7f2dc5f8b9e352f0c09bd31f9f045942002d2340ce9a83d0eda98ae30e1b2bdd28226443323ed1d05402"},
-		{"merchant-key-2", `{"event_id":"evt_x"}`, // openssl dgst -sha512 -hmac merchant-key-2
-			"99927f03cfe7b9de399f8d870dc43885a6b64fee1570f9ed5849c18d34e4a1f517cec6a04972491ad886776828b51e6e9a1babb609e05f2fb8319427a3288b5e"},
-	} {
-		if got := SignSHA512Hex(tc.key, []byte(tc.body)); got != tc.want {
-			t.Errorf("SignSHA512Hex(%s) = %s", tc.key, got)
-		}
-		if !VerifySHA512Hex(tc.key, []byte(tc.body), tc.want) || VerifySHA512Hex(tc.key, []byte(tc.body+" "), tc.want) {
-			t.Errorf("VerifySHA512Hex(%s) wrong", tc.key)
-		}
-	}
-}

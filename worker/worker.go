@@ -15,6 +15,7 @@ import (
 
 	"orderflow/activities"
 	"orderflow/config"
+	"orderflow/delivery"
 	"orderflow/observability"
 	"orderflow/store"
 	"orderflow/temporalclient"
@@ -44,13 +45,10 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 // NewActivities builds the activities' dependencies from config.
 func NewActivities(st *store.Store, cfg config.CRM, m *observability.Metrics) *activities.Activities {
 	return &activities.Activities{
-		Store: st,
-		Push:  st,
-		Webhooks: webhook.NewClient(nil, webhook.ClientOptions{
-			RequestTimeout:  cfg.RequestTimeout,
-			TokenTimeout:    cfg.TokenTimeout,
-			TokenDefaultTTL: cfg.TokenDefaultTTL,
-		}),
+		Store:                    st,
+		Push:                     st,
+		Webhooks:                 delivery.NewSender(delivery.Options{Timeout: cfg.RequestTimeout}),
+		Tokens:                   webhook.NewTokens(nil, webhook.TokenOptions{Timeout: cfg.TokenTimeout, DefaultTTL: cfg.TokenDefaultTTL}),
 		Metrics:                  m,
 		MarketplaceLookupTimeout: cfg.MarketplaceLookupTimeout,
 	}

@@ -33,18 +33,15 @@ var (
 		},
 	}
 
-	// webhookDelivery retries 5xx, timeouts and 429 with back-off for up to
-	// three days; a final 4xx or a deleted webhook stops at once.
+	// webhookDelivery retries 5xx, timeouts and 429 on the CRM webhook's
+	// back-off (the activity returns each wait as NextRetryDelay; the policy
+	// computes the same for a worker dying mid-POST) for up to three days; a
+	// final 4xx or a deleted webhook stops at once.
 	webhookDelivery = workflow.ActivityOptions{
 		StartToCloseTimeout:    2 * time.Minute,
 		ScheduleToCloseTimeout: 72 * time.Hour,
 		HeartbeatTimeout:       4 * activities.DeliveryHeartbeatInterval, // a dead worker is noticed in 12 s, not 2 min
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        10 * time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrTypeWebhookRejected, activities.ErrTypeWebhookConfig},
-		},
+		RetryPolicy:            activities.CRMWebhookRetry.RetryPolicy(activities.ErrTypeWebhookRejected, activities.ErrTypeWebhookConfig),
 	}
 )
 
@@ -75,16 +72,13 @@ var (
 		},
 	}
 
-	// recoveryWebhook follows the activity's own schedule (NextRetryDelay per
-	// attempt, then RecoveryWebhookGaveUp); the interval here is only a fallback.
+	// recoveryWebhook follows the merchant webhook's list of delays: the
+	// activity returns each as NextRetryDelay, then RecoveryWebhookGaveUp; the
+	// policy's interval (the first delay) covers only a worker dying mid-POST.
 	recoveryWebhook = workflow.ActivityOptions{
 		StartToCloseTimeout:    time.Minute,
 		ScheduleToCloseTimeout: 72 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Minute,
-			BackoffCoefficient:     1,
-			NonRetryableErrorTypes: []string{activities.ErrTypeRecoveryConfig, activities.ErrTypeRecoveryWebhookGaveUp},
-		},
+		RetryPolicy:            activities.MerchantWebhookRetry.RetryPolicy(activities.ErrTypeRecoveryConfig, activities.ErrTypeRecoveryWebhookGaveUp),
 	}
 )
 

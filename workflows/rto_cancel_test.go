@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"orderflow/activities"
+	"orderflow/delivery"
 	"orderflow/dev/sandbox/crm"
 	"orderflow/store"
 	"orderflow/tracking"
@@ -103,10 +104,9 @@ func newRTOCancelFixture(t *testing.T) *rtoCancelFixture {
 	t.Cleanup(srv.Close)
 	ms := seedConfig(srv.URL)
 	acts := &activities.Activities{
-		Store: ms,
-		Webhooks: webhook.NewClient(srv.Client(), webhook.ClientOptions{
-			RequestTimeout: 5 * time.Second, TokenTimeout: 5 * time.Second, TokenDefaultTTL: time.Minute,
-		}),
+		Store:                    ms,
+		Webhooks:                 delivery.NewSender(delivery.Options{HTTPClient: srv.Client(), Timeout: 5 * time.Second}),
+		Tokens:                   webhook.NewTokens(srv.Client(), webhook.TokenOptions{Timeout: 5 * time.Second, DefaultTTL: time.Minute}),
 		MarketplaceLookupTimeout: 5 * time.Second,
 	}
 	var suite testsuite.WorkflowTestSuite

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"orderflow/delivery"
 	"orderflow/recovery"
 )
 
@@ -85,7 +86,7 @@ func (m *Merchant) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec := Received{At: time.Now().UTC(), Raw: raw, WebhookID: r.Header.Get("webhook-id")}
-	rec.Signature512OK = recovery.VerifySHA512Hex(m.key, raw, r.Header.Get(recovery.HeaderSignature512))
+	rec.Signature512OK = delivery.VerifySHA512Hex(m.key, raw, r.Header.Get(delivery.HeaderSignature512))
 	rec.StandardWebhooksOK = recovery.VerifyStandardWebhooks(r.Header, raw, []string{m.key}, time.Now(), recovery.StandardWebhooksTolerance) == nil
 	_ = json.Unmarshal(raw, &rec.Body)
 	rec.EventID, _ = rec.Body["event_id"].(string)
