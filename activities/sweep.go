@@ -10,13 +10,10 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"orderflow/couriers"
-	"orderflow/couriers/delhivery"
-	"orderflow/couriers/delhiveryb2b"
-	"orderflow/couriers/shiprocket"
 	"orderflow/observability"
 	"orderflow/store"
 	"orderflow/tracking"
+	"orderflow/tracking/couriers"
 )
 
 // ErrTypeCourierRateLimited marks a courier's 403/429: the activity is retried
@@ -38,17 +35,12 @@ type SweepStore interface {
 	ApplyPoll(ctx context.Context, obs []tracking.Observation, marks []store.PollMark, now time.Time) (store.ApplyResult, error)
 }
 
-// CourierClients are the courier APIs; a nil client is a courier not configured.
-type CourierClients struct {
-	Delhivery    *delhivery.Client
-	DelhiveryB2B *delhiveryb2b.Client
-	Shiprocket   *shiprocket.Client
-}
-
 // SweepActivities are the tracking sweep's activities and their dependencies.
 type SweepActivities struct {
-	Store    SweepStore
-	Couriers CourierClients
+	Store SweepStore
+	// Couriers are the configured courier APIs' pollers; an API missing from
+	// it is a courier not configured.
+	Couriers *couriers.Registry
 	Metrics  *observability.Metrics
 	Now      func() time.Time
 
@@ -62,12 +54,12 @@ func (a *SweepActivities) now() time.Time {
 	return time.Now()
 }
 
-func scopeOf(tr couriers.Tracker) store.SweepScope {
+func scopeOf(tr tracking.Tracker) store.SweepScope {
 	return store.SweepScope{CourierNames: tr.CourierNames, NoDataOnly: tr.Fallback}
 }
 
-func tracker(name string) (couriers.Tracker, error) {
-	tr, ok := couriers.TrackerByName(name)
+func tracker(name string) (tracking.Tracker, error) {
+	tr, ok := tracking.TrackerByName(name)
 	if !ok {
 		return tr, temporal.NewNonRetryableApplicationError("unknown tracker "+name, ErrTypeUnknownTracker, nil)
 	}
@@ -228,7 +220,7 @@ const (
 
 // read turns one order's shipment into an observation (nil when nothing
 // changes) and a poll mark (nil when nothing to write).
-func (a *SweepActivities) read(ctx context.Context, tr couriers.Tracker, t store.PollTarget, s couriers.Shipment, now time.Time) (*tracking.Observation, *store.PollMark, outcome) {
+func (a *SweepActivities) read(ctx context.Context, tr tracking.Tracker, t store.PollTarget, s couriers.Shipment, now time.Time) (*tracking.Observation, *store.PollMark, outcome) {
 	if !s.Found {
 		if !tr.Fallback && !t.NoData {
 			return nil, &store.PollMark{OrderID: t.OrderID, NoData: true}, outcomeNoData
@@ -284,27 +276,18 @@ func timestampKey(status string) string {
 	return tracking.TimestampField(status)[len("tracking_timestamps."):]
 }
 
-// track makes as few calls as the API's maximum per call allows.
+// track asks the API's poller about the AWBs in as few calls as its maximum
+// per call allows.
 func (a *SweepActivities) track(ctx context.Context, api string, awbs []string) ([]couriers.Shipment, int, error) {
+	p, ok := a.Couriers.Poller(api)
+	if !ok {
+		return nil, 0, temporal.NewNonRetryableApplicationError("courier "+api+" is not configured", ErrTypeCourierNotConfigured, nil)
+	}
 	var out []couriers.Shipment
 	calls := 0
-	for _, b := range couriers.Batches(len(awbs), couriers.MaxPerCall(api)) {
-		chunk := awbs[b[0]:b[1]]
+	for _, b := range couriers.Batches(len(awbs), p.MaxPerCall()) {
 		calls++
-		var got []couriers.Shipment
-		var err error
-		switch {
-		case api == couriers.Delhivery && a.Couriers.Delhivery != nil:
-			got, err = a.Couriers.Delhivery.Track(ctx, chunk)
-		case api == couriers.Shiprocket && a.Couriers.Shiprocket != nil:
-			got, err = a.Couriers.Shiprocket.Track(ctx, chunk)
-		case api == couriers.DelhiveryB2B && a.Couriers.DelhiveryB2B != nil:
-			var s couriers.Shipment
-			s, err = a.Couriers.DelhiveryB2B.Track(ctx, chunk[0])
-			got = []couriers.Shipment{s}
-		default:
-			return nil, calls - 1, temporal.NewNonRetryableApplicationError("courier "+api+" is not configured", ErrTypeCourierNotConfigured, nil)
-		}
+		got, err := p.Track(ctx, awbs[b[0]:b[1]])
 		a.countCall(api, err)
 		if err != nil {
 			return out, calls, err
@@ -349,7 +332,7 @@ func (a *SweepActivities) countCall(api string, err error) {
 	}
 }
 
-func (a *SweepActivities) count(tr couriers.Tracker, r PollBatchResult) {
+func (a *SweepActivities) count(tr tracking.Tracker, r PollBatchResult) {
 	if a.Metrics == nil {
 		return
 	}

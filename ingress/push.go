@@ -11,8 +11,8 @@ import (
 	"go.uber.org/zap"
 
 	"orderflow/store"
-	"orderflow/tracking/clickpost"
-	"orderflow/tracking/fulfilment"
+	"orderflow/tracking/push/clickpost"
+	"orderflow/tracking/push/fulfilment"
 	"orderflow/workflows"
 )
 

@@ -7,8 +7,8 @@ import (
 	"orderflow/config"
 	"orderflow/store"
 	"orderflow/tracking"
-	"orderflow/tracking/clickpost"
-	"orderflow/tracking/fulfilment"
+	"orderflow/tracking/push/clickpost"
+	"orderflow/tracking/push/fulfilment"
 	"orderflow/workflows"
 )
 

@@ -4,8 +4,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
-	"orderflow/couriers"
 	"orderflow/store"
+	"orderflow/tracking"
 )
 
 // TrackerPartitionInput is one partition of a tracker's active orders.
@@ -40,7 +40,7 @@ func pollPartition(ctx workflow.Context, in TrackerPartitionInput) (SweepStats, 
 			return stats, err
 		}
 	}
-	tr, _ := couriers.TrackerByName(in.Tracker.Name)
+	tr, _ := tracking.TrackerByName(in.Tracker.Name)
 	opts := pollBatch
 	opts.TaskQueue = CourierTaskQueue(workflow.GetInfo(ctx).TaskQueueName, tr.API)
 	pctx := workflow.WithActivityOptions(ctx, opts)
