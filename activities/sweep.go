@@ -66,6 +66,20 @@ func tracker(name string) (tracking.Tracker, error) {
 	return tr, nil
 }
 
+// IDRange is the orders with after < _id <= last ("" after: from the start).
+type IDRange struct {
+	After string `json:"after,omitempty"`
+	Last  string `json:"last"`
+}
+
+func idRanges(rs []store.IDRange) []IDRange {
+	var out []IDRange
+	for _, r := range rs {
+		out = append(out, IDRange(r))
+	}
+	return out
+}
+
 // NextPartitionInput asks for the partition after a cursor.
 type NextPartitionInput struct {
 	Tracker string `json:"tracker"`
@@ -78,9 +92,9 @@ type NextPartitionInput struct {
 
 // NextPartitionResult bounds the partition: (After, Last], Count orders; Count 0 when none is left.
 type NextPartitionResult struct {
-	Last    string          `json:"last,omitempty"`
-	Count   int             `json:"count"`
-	Batches []store.IDRange `json:"batches,omitempty"`
+	Last    string    `json:"last,omitempty"`
+	Count   int       `json:"count"`
+	Batches []IDRange `json:"batches,omitempty"`
 }
 
 // NextPartition finds the next partition of a tracker's active orders (and,
@@ -98,19 +112,19 @@ func (a *SweepActivities) NextPartition(ctx context.Context, in NextPartitionInp
 	if err != nil || n == 0 {
 		return NextPartitionResult{}, err
 	}
-	return NextPartitionResult{Last: batches[len(batches)-1].Last, Count: n, Batches: batches}, nil
+	return NextPartitionResult{Last: batches[len(batches)-1].Last, Count: n, Batches: idRanges(batches)}, nil
 }
 
 // PlanBatchesInput asks to cut a partition into poll batches.
 type PlanBatchesInput struct {
-	Tracker   string        `json:"tracker"`
-	Partition store.IDRange `json:"partition"`
-	BatchSize int           `json:"batch_size"`
+	Tracker   string  `json:"tracker"`
+	Partition IDRange `json:"partition"`
+	BatchSize int     `json:"batch_size"`
 }
 
 // PlanBatchesResult lists the batches' id ranges (a partition's worth, never all orders).
 type PlanBatchesResult struct {
-	Batches []store.IDRange `json:"batches"`
+	Batches []IDRange `json:"batches"`
 }
 
 // PlanBatches cuts a partition into id ranges of at most BatchSize orders.
@@ -119,28 +133,28 @@ func (a *SweepActivities) PlanBatches(ctx context.Context, in PlanBatchesInput) 
 	if err != nil {
 		return PlanBatchesResult{}, err
 	}
-	b, err := a.Store.BatchRanges(ctx, scopeOf(tr), in.Partition, in.BatchSize)
-	return PlanBatchesResult{Batches: b}, err
+	b, err := a.Store.BatchRanges(ctx, scopeOf(tr), store.IDRange(in.Partition), in.BatchSize)
+	return PlanBatchesResult{Batches: idRanges(b)}, err
 }
 
 // PollBatchInput is one batch: the tracker's active orders in Range, at most BatchSize.
 type PollBatchInput struct {
-	Tracker   string        `json:"tracker"`
-	Range     store.IDRange `json:"range"`
-	BatchSize int           `json:"batch_size"`
+	Tracker   string  `json:"tracker"`
+	Range     IDRange `json:"range"`
+	BatchSize int     `json:"batch_size"`
 }
 
 // PollBatchResult says what one batch's poll saw and changed.
 type PollBatchResult struct {
-	Polled          int                  `json:"polled"`
-	Found           int                  `json:"found"`
-	NoData          int                  `json:"no_data"`
-	Unknown         int                  `json:"unknown"`
-	CustomerReturns int                  `json:"customer_returns"`
-	Changed         int                  `json:"changed"` // orders whose status or first-seen time the poll moved
-	Calls           int                  `json:"calls"`
-	API             string               `json:"api"`
-	RTOCandidates   []store.RTOCandidate `json:"rto_candidates,omitempty"`
+	Polled          int            `json:"polled"`
+	Found           int            `json:"found"`
+	NoData          int            `json:"no_data"`
+	Unknown         int            `json:"unknown"`
+	CustomerReturns int            `json:"customer_returns"`
+	Changed         int            `json:"changed"` // orders whose status or first-seen time the poll moved
+	Calls           int            `json:"calls"`
+	API             string         `json:"api"`
+	RTOCandidates   []RTOCandidate `json:"rto_candidates,omitempty"`
 }
 
 // PollBatch calls the tracker's courier for one batch (as few calls as the
@@ -156,7 +170,7 @@ func (a *SweepActivities) PollBatch(ctx context.Context, in PollBatchInput) (Pol
 	if err != nil {
 		return PollBatchResult{}, err
 	}
-	targets, err := a.Store.OrdersToPoll(ctx, scopeOf(tr), in.Range, in.BatchSize)
+	targets, err := a.Store.OrdersToPoll(ctx, scopeOf(tr), store.IDRange(in.Range), in.BatchSize)
 	if err != nil {
 		return PollBatchResult{}, err
 	}
@@ -204,7 +218,7 @@ func (a *SweepActivities) PollBatch(ctx context.Context, in PollBatchInput) (Pol
 	if err != nil {
 		return res, err
 	}
-	res.Changed, res.RTOCandidates = len(obs), applied.RTOCandidates
+	res.Changed, res.RTOCandidates = len(obs), rtoCandidates(applied.RTOCandidates)
 	a.count(tr, res)
 	return res, nil
 }

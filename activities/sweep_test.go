@@ -78,7 +78,7 @@ func TestPollBatchAppliesOnlyWhatChanged(t *testing.T) {
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
 	for round := 0; round < 2; round++ {
-		val, err := env.ExecuteActivity(acts.PollBatch, PollBatchInput{Tracker: tracking.TrackerDelhivery, Range: store.IDRange{Last: "z"}, BatchSize: 50})
+		val, err := env.ExecuteActivity(acts.PollBatch, PollBatchInput{Tracker: tracking.TrackerDelhivery, Range: IDRange{Last: "z"}, BatchSize: 50})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -47,7 +47,7 @@ func newFakeOrders(n int) *fakeOrders {
 	return f
 }
 
-func (f *fakeOrders) inRange(r store.IDRange) []string {
+func (f *fakeOrders) inRange(r activities.IDRange) []string {
 	var out []string
 	for _, id := range f.ids {
 		if (r.After == "" || id > r.After) && (r.Last == "" || id <= r.Last) {
@@ -61,7 +61,7 @@ func (f *fakeOrders) nextPartition(_ context.Context, in activities.NextPartitio
 	f.mu.Lock()
 	f.lookups = append(f.lookups, in.Tracker)
 	f.mu.Unlock()
-	ids := f.inRange(store.IDRange{After: in.After})
+	ids := f.inRange(activities.IDRange{After: in.After})
 	if len(ids) > in.Size {
 		ids = ids[:in.Size]
 	}
@@ -70,7 +70,7 @@ func (f *fakeOrders) nextPartition(_ context.Context, in activities.NextPartitio
 	}
 	res := activities.NextPartitionResult{Last: ids[len(ids)-1], Count: len(ids)}
 	if in.BatchSize > 0 {
-		plan, _ := f.planBatches(context.Background(), activities.PlanBatchesInput{Partition: store.IDRange{After: in.After, Last: res.Last}, BatchSize: in.BatchSize})
+		plan, _ := f.planBatches(context.Background(), activities.PlanBatchesInput{Partition: activities.IDRange{After: in.After, Last: res.Last}, BatchSize: in.BatchSize})
 		res.Batches = plan.Batches
 	}
 	return res, nil
@@ -81,7 +81,7 @@ func (f *fakeOrders) planBatches(_ context.Context, in activities.PlanBatchesInp
 	var out activities.PlanBatchesResult
 	after := in.Partition.After
 	for _, b := range couriers.Batches(len(ids), in.BatchSize) {
-		out.Batches = append(out.Batches, store.IDRange{After: after, Last: ids[b[1]-1]})
+		out.Batches = append(out.Batches, activities.IDRange{After: after, Last: ids[b[1]-1]})
 		after = ids[b[1]-1]
 	}
 	return out, nil
@@ -102,7 +102,7 @@ func (f *fakeOrders) pollBatch(_ context.Context, in activities.PollBatchInput) 
 		f.polled[id]++
 		if id == "o007" || id == "o019" {
 			res.Changed++
-			res.RTOCandidates = append(res.RTOCandidates, store.RTOCandidate{OrderID: id, Status: tracking.RTOInTransit, Source: in.Tracker})
+			res.RTOCandidates = append(res.RTOCandidates, activities.RTOCandidate{OrderID: id, Status: tracking.RTOInTransit, Source: in.Tracker})
 		}
 	}
 	return res, nil
@@ -342,7 +342,7 @@ func TestRateLimitedPollRetriesAfterTheCouriersBackOff(t *testing.T) {
 				}
 			})
 			env.ExecuteWorkflow(TrackerPartition, TrackerPartitionInput{
-				Tracker: TrackerSettings{Name: tc.tracker, BatchSize: 50}, Partition: store.IDRange{Last: "o1"}, MaxParallelPolls: 2,
+				Tracker: TrackerSettings{Name: tc.tracker, BatchSize: 50}, Partition: activities.IDRange{Last: "o1"}, MaxParallelPolls: 2,
 			})
 			if err := env.GetWorkflowError(); err != nil {
 				t.Fatal(err)
@@ -420,7 +420,7 @@ func TestPollBatchCarriesAHeartbeatTimeoutForDeadWorkers(t *testing.T) {
 		}
 	})
 	env.ExecuteWorkflow(TrackerPartition, TrackerPartitionInput{
-		Tracker: TrackerSettings{Name: tracking.TrackerDelhivery, BatchSize: 1}, Partition: store.IDRange{Last: "o003"}, MaxParallelPolls: 2,
+		Tracker: TrackerSettings{Name: tracking.TrackerDelhivery, BatchSize: 1}, Partition: activities.IDRange{Last: "o003"}, MaxParallelPolls: 2,
 	})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
