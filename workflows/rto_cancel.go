@@ -60,7 +60,7 @@ type RTOCancelState struct {
 }
 
 // RTOCancel tells the CRM, exactly once, that an order reached RTO for the
-// first time (seed 000's TriggerRTOCancelWebhook, made durable). It claims the
+// first time (the in-house TriggerRTOCancelWebhook goroutine, made durable). It claims the
 // order, looks up its marketplace and selects the matching webhooks of
 // order.rto (idempotent Mongo steps, run as local activities), then delivers
 // each webhook in a retried activity of its own.

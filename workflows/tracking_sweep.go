@@ -145,7 +145,7 @@ func (in SweepSizes) withDefaults() SweepSizes {
 	}
 }
 
-// TrackingSweep is one sweep of every tracker (seed 000's five trigger points
+// TrackingSweep is one sweep of every tracker (the in-house cron's five trigger points
 // as four trackers). The primaries run in parallel, each as a TrackerSweep
 // child; then the Delhivery fallback polls the orders whose primary source gave
 // no data in this sweep. Its search attributes and memo say what it did.
