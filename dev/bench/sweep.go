@@ -127,7 +127,7 @@ var maxPerCall = map[string]int{tracking.APIDelhivery: delhivery.MaxWaybills,
 // minCalls is the fewest calls that can poll a tracker's orders: ceil(orders ÷ the API's maximum per call).
 func minCalls(tracker string, orders int) int {
 	tr, _ := tracking.TrackerByName(tracker)
-	per := maxPerCall[tr.API]
+	per := max(maxPerCall[tr.API], 1) // a courier missing here counts as one AWB a call
 	return (orders + per - 1) / per
 }
 
