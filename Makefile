@@ -81,14 +81,14 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzConfigAPIDecoding$$' -fuzztime $(FUZZTIME) ./ingress/
 	go test -run '^$$' -fuzz '^FuzzPushWebhooks$$' -fuzztime $(FUZZTIME) ./ingress/
 	go test -run '^$$' -fuzz '^FuzzRecoveryWebhook$$' -fuzztime $(FUZZTIME) ./ingress/
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/clickpost/
-	go test -run '^$$' -fuzz '^FuzzWebhookKey$$' -fuzztime $(FUZZTIME) ./tracking/clickpost/
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/fulfilment/
-	go test -run '^$$' -fuzz '^FuzzSignature$$' -fuzztime $(FUZZTIME) ./tracking/fulfilment/
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./couriers/delhivery/
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./couriers/delhiveryb2b/
-	go test -run '^$$' -fuzz '^FuzzJWTExpiry$$' -fuzztime $(FUZZTIME) ./couriers/delhiveryb2b/
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./couriers/shiprocket/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/push/clickpost/
+	go test -run '^$$' -fuzz '^FuzzWebhookKey$$' -fuzztime $(FUZZTIME) ./tracking/push/clickpost/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/push/fulfilment/
+	go test -run '^$$' -fuzz '^FuzzSignature$$' -fuzztime $(FUZZTIME) ./tracking/push/fulfilment/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/couriers/delhivery/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/couriers/delhiveryb2b/
+	go test -run '^$$' -fuzz '^FuzzJWTExpiry$$' -fuzztime $(FUZZTIME) ./tracking/couriers/delhiveryb2b/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/couriers/shiprocket/
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./recovery/
 	go test -run '^$$' -fuzz '^FuzzComplete$$' -fuzztime $(FUZZTIME) ./recovery/
 	go test -run '^$$' -fuzz '^FuzzSignatures$$' -fuzztime $(FUZZTIME) ./recovery/

@@ -2,8 +2,10 @@ package activities
 
 import (
 	"context"
+	"time"
 
 	"orderflow/store"
+	"orderflow/tracking/push"
 )
 
 // PushStore is what the push-ingest activities need of MongoDB; *store.Store implements it.
@@ -16,7 +18,7 @@ type PushStore interface {
 // FindPushOrderInput lists the ways to find the order of a push event, best first
 // (Clickpost: waybill, then additional.order_id; fulfilment: order code).
 type FindPushOrderInput struct {
-	Refs []store.OrderRef `json:"refs"`
+	Refs []push.OrderRef `json:"refs"`
 }
 
 // FindPushOrderResult is the matched order, if any.
@@ -27,17 +29,46 @@ type FindPushOrderResult struct {
 
 // FindPushOrder resolves a push event's order.
 func (a *Activities) FindPushOrder(ctx context.Context, in FindPushOrderInput) (FindPushOrderResult, error) {
-	id, found, err := a.Push.FindOrder(ctx, in.Refs)
+	id, found, err := a.Push.FindOrder(ctx, storeOrderRefs(in.Refs))
 	if err != nil {
 		return FindPushOrderResult{}, err
 	}
 	return FindPushOrderResult{OrderID: id, Found: found}, nil
 }
 
+func storeOrderRefs(refs []push.OrderRef) []store.OrderRef {
+	var out []store.OrderRef
+	for _, r := range refs {
+		out = append(out, store.OrderRef(r))
+	}
+	return out
+}
+
+// PushEventRecord is what became of one push event, for push_events. Its ID is
+// the PushIngest workflow's ID, so recording it again is a no-op; the activity
+// adds the time it was recorded.
+type PushEventRecord struct {
+	ID         string          `json:"id"`
+	Source     string          `json:"source"`
+	Account    string          `json:"account"`
+	Outcome    string          `json:"outcome"` // a push.Outcome* value
+	Event      string          `json:"event"`   // fulfilment event name, or Clickpost's code and description
+	Waybill    string          `json:"waybill,omitempty"`
+	OrderRefs  []push.OrderRef `json:"order_refs,omitempty"`
+	OrderID    string          `json:"order_id,omitempty"`
+	Statuses   []string        `json:"statuses,omitempty"` // canonical, one per scan
+	EventTime  time.Time       `json:"event_time"`
+	ReceivedAt time.Time       `json:"received_at"`
+}
+
 // RecordPushEvent writes what became of a push event to push_events (idempotent by its ID).
-func (a *Activities) RecordPushEvent(ctx context.Context, ev store.PushEvent) error {
-	ev.RecordedAt = a.now().UTC()
-	if err := a.Push.RecordPushEvent(ctx, ev); err != nil {
+func (a *Activities) RecordPushEvent(ctx context.Context, ev PushEventRecord) error {
+	rec := store.PushEvent{
+		ID: ev.ID, Source: ev.Source, Account: ev.Account, Outcome: ev.Outcome, Event: ev.Event,
+		Waybill: ev.Waybill, OrderRefs: storeOrderRefs(ev.OrderRefs), OrderID: ev.OrderID, Statuses: ev.Statuses,
+		EventTime: ev.EventTime, ReceivedAt: ev.ReceivedAt, RecordedAt: a.now().UTC(),
+	}
+	if err := a.Push.RecordPushEvent(ctx, rec); err != nil {
 		return err
 	}
 	if a.Metrics != nil {
@@ -48,7 +79,7 @@ func (a *Activities) RecordPushEvent(ctx context.Context, ev store.PushEvent) er
 
 // ApplyStockLevelsInput is the stock rows of one SKU.CHANGE_STOCK event.
 type ApplyStockLevelsInput struct {
-	Levels []store.StockLevel `json:"levels"`
+	Levels []push.StockLevel `json:"levels"`
 }
 
 // ApplyStockLevelsResult counts rows written and rows older than what is stored.
@@ -62,7 +93,7 @@ type ApplyStockLevelsResult struct {
 func (a *Activities) ApplyStockLevels(ctx context.Context, in ApplyStockLevelsInput) (ApplyStockLevelsResult, error) {
 	var res ApplyStockLevelsResult
 	for _, l := range in.Levels {
-		applied, err := a.Push.ApplyStockLevel(ctx, l)
+		applied, err := a.Push.ApplyStockLevel(ctx, store.StockLevel(l)) // same fields: a new one on either side stops the build
 		if err != nil {
 			return ApplyStockLevelsResult{}, err
 		}

@@ -35,8 +35,19 @@ type ClaimInput struct {
 
 // ClaimResult says whether the claim was won and, if so, what the order holds.
 type ClaimResult struct {
-	Won   bool                `json:"won"`
-	Order store.OrderSnapshot `json:"order"`
+	Won   bool          `json:"won"`
+	Order OrderSnapshot `json:"order"`
+}
+
+// OrderSnapshot is what RTOCancel needs of an order to build the CRM payload.
+type OrderSnapshot struct {
+	OrderID        string         `json:"order_id"`
+	MarketplaceID  string         `json:"marketplace_id"`
+	Customer       map[string]any `json:"customer"`
+	TotalAmt       any            `json:"total_amt"`
+	AWB            string         `json:"awb"`
+	Courier        string         `json:"courier"`
+	TrackingStatus string         `json:"tracking_status"`
 }
 
 // ClaimFirstRTO is RTOCancel's first step: the durable, idempotent record that
@@ -55,7 +66,7 @@ func (a *Activities) ClaimFirstRTO(ctx context.Context, in ClaimInput) (ClaimRes
 		}
 		a.Metrics.FirstRTOClaims.WithLabelValues(outcome).Inc()
 	}
-	return ClaimResult{Won: won, Order: snap}, nil
+	return ClaimResult{Won: won, Order: OrderSnapshot(snap)}, nil
 }
 
 // LookupMarketplaceInput names the marketplace of an order.

@@ -10,13 +10,10 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"orderflow/couriers"
-	"orderflow/couriers/delhivery"
-	"orderflow/couriers/delhiveryb2b"
-	"orderflow/couriers/shiprocket"
 	"orderflow/observability"
 	"orderflow/store"
 	"orderflow/tracking"
+	"orderflow/tracking/couriers"
 )
 
 // ErrTypeCourierRateLimited marks a courier's 403/429: the activity is retried
@@ -38,17 +35,12 @@ type SweepStore interface {
 	ApplyPoll(ctx context.Context, obs []tracking.Observation, marks []store.PollMark, now time.Time) (store.ApplyResult, error)
 }
 
-// CourierClients are the courier APIs; a nil client is a courier not configured.
-type CourierClients struct {
-	Delhivery    *delhivery.Client
-	DelhiveryB2B *delhiveryb2b.Client
-	Shiprocket   *shiprocket.Client
-}
-
 // SweepActivities are the tracking sweep's activities and their dependencies.
 type SweepActivities struct {
-	Store    SweepStore
-	Couriers CourierClients
+	Store SweepStore
+	// Couriers are the configured courier APIs' pollers; an API missing from
+	// it is a courier not configured.
+	Couriers *couriers.Registry
 	Metrics  *observability.Metrics
 	Now      func() time.Time
 
@@ -62,16 +54,30 @@ func (a *SweepActivities) now() time.Time {
 	return time.Now()
 }
 
-func scopeOf(tr couriers.Tracker) store.SweepScope {
+func scopeOf(tr tracking.Tracker) store.SweepScope {
 	return store.SweepScope{CourierNames: tr.CourierNames, NoDataOnly: tr.Fallback}
 }
 
-func tracker(name string) (couriers.Tracker, error) {
-	tr, ok := couriers.TrackerByName(name)
+func tracker(name string) (tracking.Tracker, error) {
+	tr, ok := tracking.TrackerByName(name)
 	if !ok {
 		return tr, temporal.NewNonRetryableApplicationError("unknown tracker "+name, ErrTypeUnknownTracker, nil)
 	}
 	return tr, nil
+}
+
+// IDRange is the orders with after < _id <= last ("" after: from the start).
+type IDRange struct {
+	After string `json:"after,omitempty"`
+	Last  string `json:"last"`
+}
+
+func idRanges(rs []store.IDRange) []IDRange {
+	var out []IDRange
+	for _, r := range rs {
+		out = append(out, IDRange(r))
+	}
+	return out
 }
 
 // NextPartitionInput asks for the partition after a cursor.
@@ -86,9 +92,9 @@ type NextPartitionInput struct {
 
 // NextPartitionResult bounds the partition: (After, Last], Count orders; Count 0 when none is left.
 type NextPartitionResult struct {
-	Last    string          `json:"last,omitempty"`
-	Count   int             `json:"count"`
-	Batches []store.IDRange `json:"batches,omitempty"`
+	Last    string    `json:"last,omitempty"`
+	Count   int       `json:"count"`
+	Batches []IDRange `json:"batches,omitempty"`
 }
 
 // NextPartition finds the next partition of a tracker's active orders (and,
@@ -106,19 +112,19 @@ func (a *SweepActivities) NextPartition(ctx context.Context, in NextPartitionInp
 	if err != nil || n == 0 {
 		return NextPartitionResult{}, err
 	}
-	return NextPartitionResult{Last: batches[len(batches)-1].Last, Count: n, Batches: batches}, nil
+	return NextPartitionResult{Last: batches[len(batches)-1].Last, Count: n, Batches: idRanges(batches)}, nil
 }
 
 // PlanBatchesInput asks to cut a partition into poll batches.
 type PlanBatchesInput struct {
-	Tracker   string        `json:"tracker"`
-	Partition store.IDRange `json:"partition"`
-	BatchSize int           `json:"batch_size"`
+	Tracker   string  `json:"tracker"`
+	Partition IDRange `json:"partition"`
+	BatchSize int     `json:"batch_size"`
 }
 
 // PlanBatchesResult lists the batches' id ranges (a partition's worth, never all orders).
 type PlanBatchesResult struct {
-	Batches []store.IDRange `json:"batches"`
+	Batches []IDRange `json:"batches"`
 }
 
 // PlanBatches cuts a partition into id ranges of at most BatchSize orders.
@@ -127,28 +133,28 @@ func (a *SweepActivities) PlanBatches(ctx context.Context, in PlanBatchesInput) 
 	if err != nil {
 		return PlanBatchesResult{}, err
 	}
-	b, err := a.Store.BatchRanges(ctx, scopeOf(tr), in.Partition, in.BatchSize)
-	return PlanBatchesResult{Batches: b}, err
+	b, err := a.Store.BatchRanges(ctx, scopeOf(tr), store.IDRange(in.Partition), in.BatchSize)
+	return PlanBatchesResult{Batches: idRanges(b)}, err
 }
 
 // PollBatchInput is one batch: the tracker's active orders in Range, at most BatchSize.
 type PollBatchInput struct {
-	Tracker   string        `json:"tracker"`
-	Range     store.IDRange `json:"range"`
-	BatchSize int           `json:"batch_size"`
+	Tracker   string  `json:"tracker"`
+	Range     IDRange `json:"range"`
+	BatchSize int     `json:"batch_size"`
 }
 
 // PollBatchResult says what one batch's poll saw and changed.
 type PollBatchResult struct {
-	Polled          int                  `json:"polled"`
-	Found           int                  `json:"found"`
-	NoData          int                  `json:"no_data"`
-	Unknown         int                  `json:"unknown"`
-	CustomerReturns int                  `json:"customer_returns"`
-	Changed         int                  `json:"changed"` // orders whose status or first-seen time the poll moved
-	Calls           int                  `json:"calls"`
-	API             string               `json:"api"`
-	RTOCandidates   []store.RTOCandidate `json:"rto_candidates,omitempty"`
+	Polled          int            `json:"polled"`
+	Found           int            `json:"found"`
+	NoData          int            `json:"no_data"`
+	Unknown         int            `json:"unknown"`
+	CustomerReturns int            `json:"customer_returns"`
+	Changed         int            `json:"changed"` // orders whose status or first-seen time the poll moved
+	Calls           int            `json:"calls"`
+	API             string         `json:"api"`
+	RTOCandidates   []RTOCandidate `json:"rto_candidates,omitempty"`
 }
 
 // PollBatch calls the tracker's courier for one batch (as few calls as the
@@ -164,7 +170,7 @@ func (a *SweepActivities) PollBatch(ctx context.Context, in PollBatchInput) (Pol
 	if err != nil {
 		return PollBatchResult{}, err
 	}
-	targets, err := a.Store.OrdersToPoll(ctx, scopeOf(tr), in.Range, in.BatchSize)
+	targets, err := a.Store.OrdersToPoll(ctx, scopeOf(tr), store.IDRange(in.Range), in.BatchSize)
 	if err != nil {
 		return PollBatchResult{}, err
 	}
@@ -212,7 +218,7 @@ func (a *SweepActivities) PollBatch(ctx context.Context, in PollBatchInput) (Pol
 	if err != nil {
 		return res, err
 	}
-	res.Changed, res.RTOCandidates = len(obs), applied.RTOCandidates
+	res.Changed, res.RTOCandidates = len(obs), rtoCandidates(applied.RTOCandidates)
 	a.count(tr, res)
 	return res, nil
 }
@@ -228,7 +234,7 @@ const (
 
 // read turns one order's shipment into an observation (nil when nothing
 // changes) and a poll mark (nil when nothing to write).
-func (a *SweepActivities) read(ctx context.Context, tr couriers.Tracker, t store.PollTarget, s couriers.Shipment, now time.Time) (*tracking.Observation, *store.PollMark, outcome) {
+func (a *SweepActivities) read(ctx context.Context, tr tracking.Tracker, t store.PollTarget, s couriers.Shipment, now time.Time) (*tracking.Observation, *store.PollMark, outcome) {
 	if !s.Found {
 		if !tr.Fallback && !t.NoData {
 			return nil, &store.PollMark{OrderID: t.OrderID, NoData: true}, outcomeNoData
@@ -284,27 +290,18 @@ func timestampKey(status string) string {
 	return tracking.TimestampField(status)[len("tracking_timestamps."):]
 }
 
-// track makes as few calls as the API's maximum per call allows.
+// track asks the API's poller about the AWBs in as few calls as its maximum
+// per call allows.
 func (a *SweepActivities) track(ctx context.Context, api string, awbs []string) ([]couriers.Shipment, int, error) {
+	p, ok := a.Couriers.Poller(api)
+	if !ok {
+		return nil, 0, temporal.NewNonRetryableApplicationError("courier "+api+" is not configured", ErrTypeCourierNotConfigured, nil)
+	}
 	var out []couriers.Shipment
 	calls := 0
-	for _, b := range couriers.Batches(len(awbs), couriers.MaxPerCall(api)) {
-		chunk := awbs[b[0]:b[1]]
+	for _, b := range couriers.Batches(len(awbs), p.MaxPerCall()) {
 		calls++
-		var got []couriers.Shipment
-		var err error
-		switch {
-		case api == couriers.Delhivery && a.Couriers.Delhivery != nil:
-			got, err = a.Couriers.Delhivery.Track(ctx, chunk)
-		case api == couriers.Shiprocket && a.Couriers.Shiprocket != nil:
-			got, err = a.Couriers.Shiprocket.Track(ctx, chunk)
-		case api == couriers.DelhiveryB2B && a.Couriers.DelhiveryB2B != nil:
-			var s couriers.Shipment
-			s, err = a.Couriers.DelhiveryB2B.Track(ctx, chunk[0])
-			got = []couriers.Shipment{s}
-		default:
-			return nil, calls - 1, temporal.NewNonRetryableApplicationError("courier "+api+" is not configured", ErrTypeCourierNotConfigured, nil)
-		}
+		got, err := p.Track(ctx, awbs[b[0]:b[1]])
 		a.countCall(api, err)
 		if err != nil {
 			return out, calls, err
@@ -349,7 +346,7 @@ func (a *SweepActivities) countCall(api string, err error) {
 	}
 }
 
-func (a *SweepActivities) count(tr couriers.Tracker, r PollBatchResult) {
+func (a *SweepActivities) count(tr tracking.Tracker, r PollBatchResult) {
 	if a.Metrics == nil {
 		return
 	}

@@ -12,11 +12,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"orderflow/couriers"
-	"orderflow/couriers/delhivery"
 	"orderflow/observability"
 	"orderflow/store"
 	"orderflow/tracking"
+	"orderflow/tracking/couriers"
+	"orderflow/tracking/couriers/delhivery"
 )
 
 type recordingStore struct {
@@ -71,14 +71,14 @@ func TestPollBatchAppliesOnlyWhatChanged(t *testing.T) {
 		{OrderID: "o-none", AWB: "NONE", TrackingStatus: tracking.InTransit},
 	}}
 	metrics := observability.NewMetrics()
-	acts := &SweepActivities{Store: st, Metrics: metrics, Couriers: CourierClients{
-		Delhivery: delhivery.New(delhivery.Options{BaseURL: srv.URL, Token: "t", Timeout: 5 * time.Second, LimitBackoff: time.Minute}),
-	}}
+	acts := &SweepActivities{Store: st, Metrics: metrics, Couriers: couriers.NewRegistry(
+		delhivery.New(delhivery.Options{BaseURL: srv.URL, Token: "t", Timeout: 5 * time.Second, LimitBackoff: time.Minute}),
+	)}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
 	for round := 0; round < 2; round++ {
-		val, err := env.ExecuteActivity(acts.PollBatch, PollBatchInput{Tracker: couriers.TrackerDelhivery, Range: store.IDRange{Last: "z"}, BatchSize: 50})
+		val, err := env.ExecuteActivity(acts.PollBatch, PollBatchInput{Tracker: tracking.TrackerDelhivery, Range: IDRange{Last: "z"}, BatchSize: 50})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestPollBatchAppliesOnlyWhatChanged(t *testing.T) {
 		}
 	}
 	if len(st.applied) != 4 || st.applied[0].OrderID != "o-new" || st.applied[0].Status != tracking.OutForDelivery ||
-		st.applied[1].OrderID != "o-rto" || st.applied[1].Source != couriers.TrackerDelhivery {
+		st.applied[1].OrderID != "o-rto" || st.applied[1].Source != tracking.TrackerDelhivery {
 		t.Errorf("applied %+v", st.applied)
 	}
 	// IST without offset: 16:30 IST is 11:00 UTC.
@@ -113,7 +113,7 @@ func TestPollBatchAppliesOnlyWhatChanged(t *testing.T) {
 	if noData != 2 || rawOdd != "delhivery:UD/Teleported/Z" {
 		t.Errorf("marks %+v", st.marks)
 	}
-	if n := testutil.ToFloat64(metrics.CourierUnknownStatuses.WithLabelValues(couriers.Delhivery)); n != 2 {
+	if n := testutil.ToFloat64(metrics.CourierUnknownStatuses.WithLabelValues(tracking.APIDelhivery)); n != 2 {
 		t.Errorf("unknown statuses counted %v, want 2 (logged once)", n)
 	}
 }
@@ -123,16 +123,16 @@ func TestPollBatchTurnsA403IntoARetryAfterTheBackOff(t *testing.T) {
 	defer srv.Close()
 	metrics := observability.NewMetrics()
 	acts := &SweepActivities{Store: &recordingStore{targets: []store.PollTarget{{OrderID: "o", AWB: "A"}}}, Metrics: metrics,
-		Couriers: CourierClients{Delhivery: delhivery.New(delhivery.Options{BaseURL: srv.URL, Token: "t", Timeout: 5 * time.Second, LimitBackoff: 8 * time.Minute})}}
+		Couriers: couriers.NewRegistry(delhivery.New(delhivery.Options{BaseURL: srv.URL, Token: "t", Timeout: 5 * time.Second, LimitBackoff: 8 * time.Minute}))}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
-	_, err := env.ExecuteActivity(acts.PollBatch, PollBatchInput{Tracker: couriers.TrackerDelhivery, BatchSize: 50})
+	_, err := env.ExecuteActivity(acts.PollBatch, PollBatchInput{Tracker: tracking.TrackerDelhivery, BatchSize: 50})
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeCourierRateLimited || appErr.NextRetryDelay() != 8*time.Minute {
 		t.Fatalf("a 403 must become a %s retried after the back-off, got %v", ErrTypeCourierRateLimited, err)
 	}
-	if n := testutil.ToFloat64(metrics.CourierRateLimited.WithLabelValues(couriers.Delhivery, "403")); n != 1 {
+	if n := testutil.ToFloat64(metrics.CourierRateLimited.WithLabelValues(tracking.APIDelhivery, "403")); n != 1 {
 		t.Errorf("403s counted %v", n)
 	}
 }

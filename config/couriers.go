@@ -5,6 +5,8 @@ import (
 	"math"
 	"net/url"
 	"time"
+
+	"orderflow/tracking"
 )
 
 // Courier configures one courier API. A courier with an empty base_url is not
@@ -77,6 +79,15 @@ type Couriers struct {
 	Delhivery    Courier `yaml:"delhivery" envPrefix:"DELHIVERY_"`
 	DelhiveryB2B Courier `yaml:"delhivery_b2b" envPrefix:"DELHIVERY_B2B_"`
 	Shiprocket   Courier `yaml:"shiprocket" envPrefix:"SHIPROCKET_"`
+}
+
+// ByAPI pairs each courier API (a tracking.API* name) with its configuration.
+func (c Couriers) ByAPI() map[string]Courier {
+	return map[string]Courier{
+		tracking.APIDelhivery:    c.Delhivery,
+		tracking.APIDelhiveryB2B: c.DelhiveryB2B,
+		tracking.APIShiprocket:   c.Shiprocket,
+	}
 }
 
 // DefaultCouriers carry the published limits; base URLs and credentials come from the file or environment.

@@ -11,8 +11,8 @@ import (
 
 	"orderflow/config"
 	"orderflow/store"
-	"orderflow/tracking/clickpost"
-	"orderflow/tracking/fulfilment"
+	"orderflow/tracking/push/clickpost"
+	"orderflow/tracking/push/fulfilment"
 )
 
 // pushSources are the push connectors; anything else is a 404.

@@ -20,8 +20,8 @@ import (
 	"orderflow/observability"
 	"orderflow/recovery"
 	"orderflow/store"
-	"orderflow/tracking/clickpost"
-	"orderflow/tracking/fulfilment"
+	"orderflow/tracking/push/clickpost"
+	"orderflow/tracking/push/fulfilment"
 )
 
 // Distinctive secrets of the webhook fuzz targets: signatures are computed
@@ -165,7 +165,7 @@ func (wf *webhookFuzz) do(t *testing.T, req *http.Request, body []byte) int {
 // the parser accepts it and a 4xx otherwise — never a 5xx — and the same body
 // with a wrong key or signature always gets 401.
 func FuzzPushWebhooks(f *testing.F) {
-	for _, dir := range []string{"../tracking/clickpost/testdata", "../tracking/fulfilment/testdata"} {
+	for _, dir := range []string{"../tracking/push/clickpost/testdata", "../tracking/push/fulfilment/testdata"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 		for _, file := range files {
 			b, err := os.ReadFile(file)

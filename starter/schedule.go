@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -15,34 +16,43 @@ import (
 	"go.uber.org/zap"
 
 	"orderflow/config"
-	"orderflow/couriers"
 	"orderflow/temporalclient"
+	"orderflow/tracking"
 	"orderflow/workflows"
 )
 
 // SweepInput is the TrackingSweep input the Schedule passes, from config: the
-// trackers of the configured couriers (the fallback when Delhivery and another
-// courier are configured) with their batch sizes, and the fan-out sizes.
+// trackers whose courier API is configured, in tracking.Trackers order, with
+// their API's batch size, and the fan-out sizes. A fallback tracker runs only
+// when a primary tracker of one of its couriers does: only a primary marks
+// the orders it found no data for.
 func SweepInput(cfg config.Config) workflows.TrackingSweepInput {
-	c := cfg.Couriers
+	apis := cfg.Couriers.ByAPI()
 	var trackers []workflows.TrackerSettings
-	if c.Delhivery.Enabled() {
-		trackers = append(trackers, workflows.TrackerSettings{Name: couriers.TrackerDelhivery, BatchSize: c.Delhivery.BatchSize})
-	}
-	if c.DelhiveryB2B.Enabled() {
-		trackers = append(trackers, workflows.TrackerSettings{Name: couriers.TrackerDelhiveryB2B, BatchSize: c.DelhiveryB2B.BatchSize})
-	}
-	if c.Shiprocket.Enabled() {
-		trackers = append(trackers, workflows.TrackerSettings{Name: couriers.TrackerShiprocket, BatchSize: c.Shiprocket.BatchSize})
-	}
-	if c.Delhivery.Enabled() && (c.DelhiveryB2B.Enabled() || c.Shiprocket.Enabled()) {
-		trackers = append(trackers, workflows.TrackerSettings{Name: couriers.TrackerDelhiveryFallback, BatchSize: c.Delhivery.BatchSize})
+	for _, tr := range tracking.Trackers {
+		api := apis[tr.API]
+		if !api.Enabled() || (tr.Fallback && !primaryRuns(tr, apis)) {
+			continue
+		}
+		trackers = append(trackers, workflows.TrackerSettings{Name: tr.Name, BatchSize: api.BatchSize})
 	}
 	s := cfg.Sweep
 	return workflows.TrackingSweepInput{Trackers: trackers, SweepSizes: workflows.SweepSizes{
 		PartitionSize: s.PartitionSize, MaxParallelPartitions: s.MaxParallelPartitions,
 		MaxParallelPolls: s.MaxParallelPolls, PartitionsPerRun: s.PartitionsPerRun,
 	}}
+}
+
+// primaryRuns reports whether a configured primary tracker polls one of the
+// fallback's couriers through another API.
+func primaryRuns(fallback tracking.Tracker, apis map[string]config.Courier) bool {
+	for _, tr := range tracking.Trackers {
+		if !tr.Fallback && tr.API != fallback.API && apis[tr.API].Enabled() &&
+			slices.ContainsFunc(tr.CourierNames, func(n string) bool { return slices.Contains(fallback.CourierNames, n) }) {
+			return true
+		}
+	}
+	return false
 }
 
 func scheduleParts(cfg config.Config) (client.ScheduleSpec, *client.ScheduleWorkflowAction, client.SchedulePolicies) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"orderflow/config"
-	"orderflow/couriers"
+	"orderflow/tracking"
 	"orderflow/workflows"
 )
 
@@ -22,13 +22,17 @@ func TestSweepInputRunsTheConfiguredCouriersTrackersAndTheFallbackWhenItCanHelp(
 		t.Errorf("no courier configured: %v", got)
 	}
 	cfg.Couriers.Delhivery.BaseURL = "http://127.0.0.1:1"
-	if got := names(SweepInput(cfg)); !reflect.DeepEqual(got, []string{couriers.TrackerDelhivery}) {
+	if got := names(SweepInput(cfg)); !reflect.DeepEqual(got, []string{tracking.TrackerDelhivery}) {
 		t.Errorf("Delhivery alone has no fallback to run: %v", got)
 	}
 	cfg.Couriers.Shiprocket.BaseURL = "http://127.0.0.1:1"
+	withShiprocket := []string{tracking.TrackerDelhivery, tracking.TrackerShiprocket, tracking.TrackerDelhiveryFallback}
+	if got := names(SweepInput(cfg)); !reflect.DeepEqual(got, withShiprocket) {
+		t.Errorf("Delhivery and Shiprocket: %v, want %v", got, withShiprocket)
+	}
 	cfg.Couriers.DelhiveryB2B.BaseURL = "http://127.0.0.1:1"
 	in := SweepInput(cfg)
-	want := []string{couriers.TrackerDelhivery, couriers.TrackerDelhiveryB2B, couriers.TrackerShiprocket, couriers.TrackerDelhiveryFallback}
+	want := []string{tracking.TrackerDelhivery, tracking.TrackerDelhiveryB2B, tracking.TrackerShiprocket, tracking.TrackerDelhiveryFallback}
 	if got := names(in); !reflect.DeepEqual(got, want) {
 		t.Errorf("trackers %v, want %v", got, want)
 	}

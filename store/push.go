@@ -9,6 +9,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"orderflow/tracking/push"
 )
 
 // Collections of the push tracking webhooks.
@@ -25,14 +27,14 @@ const (
 	OrderFieldFulfilmentCode = "fulfilment_code"
 )
 
-// Push event outcomes, as recorded in push_events.
+// Push event outcomes, as recorded in push_events (push.Outcome* say what each means).
 const (
-	PushOutcomeApplied        = "applied"         // matched an order and went through the status-update path
-	PushOutcomeUnmatched      = "unmatched"       // no order has this waybill / order id / code
-	PushOutcomeCustomerReturn = "customer_return" // a reverse pickup: recorded, never RTO
-	PushOutcomeTest           = "test"            // Clickpost's test-webhook payload
-	PushOutcomeStock          = "stock"           // SKU.CHANGE_STOCK
-	PushOutcomeIgnored        = "ignored"         // a code, status or event with no canonical meaning
+	PushOutcomeApplied        = push.OutcomeApplied
+	PushOutcomeUnmatched      = push.OutcomeUnmatched
+	PushOutcomeCustomerReturn = push.OutcomeCustomerReturn
+	PushOutcomeTest           = push.OutcomeTest
+	PushOutcomeStock          = push.OutcomeStock
+	PushOutcomeIgnored        = push.OutcomeIgnored
 )
 
 // OrderRef is one way to find an order: an orders field and its value.
@@ -133,11 +135,6 @@ type StockLevel struct {
 	RealQuantity    int64     `bson:"real_quantity" json:"real_quantity"`
 	UpdatedAt       time.Time `bson:"updated_at" json:"updated_at"` // the platform's time of this level
 	EventID         string    `bson:"event_id" json:"event_id"`     // the push event that wrote it
-}
-
-// StockLevelID keys a level by account, merchant, product, warehouse and area.
-func StockLevelID(account, merchant, product, warehouse string, area int64) string {
-	return fmt.Sprintf("%s|%s|%s|%s|%d", account, merchant, product, warehouse, area)
 }
 
 // ApplyStockLevel writes l unless the stored level is at least as new: an

@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"orderflow/store"
+	"orderflow/tracking/push"
 )
 
 func TestFindOrderTriesRefsInOrder(t *testing.T) {
@@ -41,7 +42,7 @@ func TestApplyStockLevelNewerWins(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2022, 6, 7, 10, 0, 0, 0, time.UTC)
 	level := func(qty int64, at time.Time) store.StockLevel {
-		return store.StockLevel{ID: store.StockLevelID("acme", "XYZ", "ABC", "WH", 61), ProductCode: "ABC", Quantity: qty, UpdatedAt: at}
+		return store.StockLevel{ID: push.StockLevelID("acme", "XYZ", "ABC", "WH", 61), ProductCode: "ABC", Quantity: qty, UpdatedAt: at}
 	}
 	for _, step := range []struct {
 		qty     int64

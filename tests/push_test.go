@@ -25,7 +25,7 @@ import (
 	"orderflow/observability"
 	"orderflow/store"
 	"orderflow/tracking"
-	"orderflow/tracking/fulfilment"
+	"orderflow/tracking/push/fulfilment"
 	"orderflow/workflows"
 )
 

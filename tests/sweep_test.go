@@ -16,7 +16,6 @@ import (
 	"go.uber.org/zap"
 
 	"orderflow/config"
-	"orderflow/couriers"
 	sbcouriers "orderflow/dev/sandbox/couriers"
 	"orderflow/starter"
 	"orderflow/store"
@@ -54,7 +53,7 @@ func (s *sweepStack) triggerAndWait(h client.ScheduleHandle, nth int) (string, w
 func TestScheduleTriggeredSweepSendsOnePOSTAndLaterSweepsNothing(t *testing.T) {
 	s := newSweepStack(t, sbcouriers.DefaultOptions(), nil)
 	s.configureSeed000()
-	order := s.order(couriers.CourierNameDelhivery, "57930830000001", tracking.InTransit)
+	order := s.order(tracking.CourierNameDelhivery, "57930830000001", tracking.InTransit)
 	s.couriers.SetDelhivery("57930830000001", rtoInTransit())
 
 	ctx := context.Background()
@@ -73,17 +72,17 @@ func TestScheduleTriggeredSweepSendsOnePOSTAndLaterSweepsNothing(t *testing.T) {
 
 	runID, stats := s.triggerAndWait(h, 1)
 	s.waitRTOCancels([]string{order})
-	trackerID := workflows.TrackerSweepWorkflowID(runID, couriers.TrackerDelhivery)
+	trackerID := workflows.TrackerSweepWorkflowID(runID, tracking.TrackerDelhivery)
 	s.recordHistory(runID, "tracking_sweep_history.json")
 	s.recordHistory(trackerID, "tracker_sweep_history.json")
-	if stats.Polled != 1 || stats.FirstRTOs != 1 || stats.Calls.Delhivery != 1 {
+	if stats.Polled != 1 || stats.FirstRTOs != 1 || stats.Calls[tracking.APIDelhivery] != 1 {
 		t.Errorf("first sweep %+v", stats)
 	}
 	if got := s.crmOrders(); len(got) != 1 || got[order] != 1 {
 		t.Fatalf("CRM received %v, want one POST for %s", got, order)
 	}
 	doc := s.orderDoc(order)
-	if doc["tracking_status"] != tracking.RTOInTransit || doc["tracking_source"] != couriers.TrackerDelhivery {
+	if doc["tracking_status"] != tracking.RTOInTransit || doc["tracking_source"] != tracking.TrackerDelhivery {
 		t.Errorf("order %v", doc)
 	}
 	// The run carries its figures as search attributes.
@@ -121,7 +120,7 @@ func TestTwoSweepsAtOnceGiveOnePOSTPerOrder(t *testing.T) {
 	var orders []string
 	for i := range 7 {
 		awb := fmt.Sprintf("5793084000000%d", i)
-		orders = append(orders, s.order(couriers.CourierNameDelhivery, awb, tracking.InTransit))
+		orders = append(orders, s.order(tracking.CourierNameDelhivery, awb, tracking.InTransit))
 		s.couriers.SetDelhivery(awb, rtoInTransit())
 	}
 	var wg sync.WaitGroup
@@ -162,13 +161,13 @@ func TestSweepOfThreeTimesTheLimitStaysUnderIt(t *testing.T) {
 
 	s, stats, took := limitSweep(t, n, limit, window, batch, limit)
 	// Partitions of 20 orders: TrackerPartition children, given their batches by TrackerSweep's read.
-	s.recordHistory(workflows.TrackerPartitionWorkflowID(workflows.TrackerSweepWorkflowID(s.cfg.Sweep.ScheduleID+"-limit", couriers.TrackerDelhivery), 0),
+	s.recordHistory(workflows.TrackerPartitionWorkflowID(workflows.TrackerSweepWorkflowID(s.cfg.Sweep.ScheduleID+"-limit", tracking.TrackerDelhivery), 0),
 		"tracker_partition_history.json")
-	st := s.couriers.Stats(couriers.Delhivery)
+	st := s.couriers.Stats(tracking.APIDelhivery)
 	if st.Rejected != 0 {
 		t.Errorf("the sandbox refused %d calls with 403", st.Rejected)
 	}
-	if st.Calls != wantCalls || stats.Calls.Delhivery != wantCalls || stats.Polled != n || stats.Changed != 0 {
+	if st.Calls != wantCalls || stats.Calls[tracking.APIDelhivery] != wantCalls || stats.Polled != n || stats.Changed != 0 {
 		t.Errorf("calls: sandbox %d, sweep %+v; want %d for %d orders, nothing changed", st.Calls, stats, wantCalls, n)
 	}
 	// 30 calls at 2.5/s cannot finish in much under 10 s: the queue's rate did the pacing.
@@ -183,7 +182,7 @@ func TestSweepOfThreeTimesTheLimitStaysUnderIt(t *testing.T) {
 	}
 
 	control, cstats, ctook := limitSweep(t, n, limit, window, batch, 100*limit)
-	cst := control.couriers.Stats(couriers.Delhivery)
+	cst := control.couriers.Stats(tracking.APIDelhivery)
 	t.Logf("control (queue rate set for 100× the limit): %d calls, %d refused with 403, in %v", cst.Calls, cst.Rejected, ctook)
 	if cst.Rejected == 0 || cstats.Polled != n {
 		t.Errorf("without the queue's pacing the sandbox must refuse calls: %+v, sweep %+v", cst, cstats)
@@ -206,7 +205,7 @@ func limitSweep(t *testing.T, n, limit int, window time.Duration, batch, configu
 	for i := range n {
 		s.couriers.SetDelhivery(awb(i), status)
 	}
-	ids := s.orders(n, couriers.CourierNameDelhivery, awb)
+	ids := s.orders(n, tracking.CourierNameDelhivery, awb)
 	// As a previous sweep left them: in transit since before the courier's event, raw status recorded.
 	oids := make(bson.A, len(ids))
 	for i, id := range ids {
@@ -229,17 +228,17 @@ func TestFallbackTrackerPicksUpOrdersThePrimaryHasNoDataFor(t *testing.T) {
 	s := newSweepStack(t, sbcouriers.DefaultOptions(), nil)
 	s.configureSeed000()
 	// Shiprocket knows one order; the other only Delhivery knows (and it is RTO there).
-	known := s.order(couriers.CourierNameShiprocket, "19041130000001", tracking.InTransit)
+	known := s.order(tracking.CourierNameShiprocket, "19041130000001", tracking.InTransit)
 	s.couriers.SetShiprocket("19041130000001", sbcouriers.ShiprocketStatus{Code: 17, Label: "Out For Delivery"})
-	lost := s.order(couriers.CourierNameShiprocket, "57930860000002", tracking.InTransit)
+	lost := s.order(tracking.CourierNameShiprocket, "57930860000002", tracking.InTransit)
 	s.couriers.SetDelhivery("57930860000002", rtoInTransit())
 
 	stats := s.sweep(s.cfg.Sweep.ScheduleID + "-fallback")
 	s.waitRTOCancels([]string{lost})
-	if stats.NoData != 1 || stats.Calls.Shiprocket != 1 || stats.Calls.Delhivery != 1 || stats.FirstRTOs != 1 {
+	if stats.NoData != 1 || stats.Calls[tracking.APIShiprocket] != 1 || stats.Calls[tracking.APIDelhivery] != 1 || stats.FirstRTOs != 1 {
 		t.Errorf("stats %+v", stats)
 	}
-	if doc := s.orderDoc(lost); doc["tracking_status"] != tracking.RTOInTransit || doc["tracking_source"] != couriers.TrackerDelhiveryFallback {
+	if doc := s.orderDoc(lost); doc["tracking_status"] != tracking.RTOInTransit || doc["tracking_source"] != tracking.TrackerDelhiveryFallback {
 		t.Errorf("fallback order %v", doc)
 	}
 	if doc := s.orderDoc(known); doc["tracking_status"] != tracking.OutForDelivery || doc["tracking_no_data_at"] != nil {
@@ -263,7 +262,7 @@ func TestCustomerReturnsAndCancelledParcelsNeverReachTheCRM(t *testing.T) {
 		"57930870000004": {Status: "Not Picked", StatusType: "UD", StatusCode: "DTUP-210"},
 		"57930870000005": {Status: "Open", StatusType: "PP", StatusCode: "X-ASP"},
 	} {
-		never[s.order(couriers.CourierNameDelhivery, awb, tracking.InTransit)] = awb
+		never[s.order(tracking.CourierNameDelhivery, awb, tracking.InTransit)] = awb
 		s.couriers.SetDelhivery(awb, st)
 	}
 	for awb, st := range map[string]sbcouriers.ShiprocketStatus{
@@ -271,15 +270,15 @@ func TestCustomerReturnsAndCancelledParcelsNeverReachTheCRM(t *testing.T) {
 		"19041170000002": {Code: 8, Label: "Canceled"},
 		"19041170000003": {Code: 45, Label: "Cancelled Before Dispatched"},
 	} {
-		never[s.order(couriers.CourierNameShiprocket, awb, tracking.InTransit)] = awb
+		never[s.order(tracking.CourierNameShiprocket, awb, tracking.InTransit)] = awb
 		s.couriers.SetShiprocket(awb, st)
 	}
-	b2b := s.order(couriers.CourierNameDelhiveryB2B, "220077001", tracking.InTransit)
+	b2b := s.order(tracking.CourierNameDelhiveryB2B, "220077001", tracking.InTransit)
 	s.couriers.SetB2B("220077001", "RETURNED_INTRANSIT")
 
 	stats := s.sweep(s.cfg.Sweep.ScheduleID + "-returns")
 	s.waitRTOCancels([]string{b2b})
-	if stats.FirstRTOs != 1 || stats.CustomerReturns != 4 || stats.Calls.DelhiveryB2B != 1 {
+	if stats.FirstRTOs != 1 || stats.CustomerReturns != 4 || stats.Calls[tracking.APIDelhiveryB2B] != 1 {
 		t.Errorf("stats %+v", stats)
 	}
 	if got := s.crmOrders(); len(got) != 1 || got[b2b] != 1 {
@@ -291,8 +290,8 @@ func TestCustomerReturnsAndCancelledParcelsNeverReachTheCRM(t *testing.T) {
 			t.Errorf("%s (%s) became RTO: %v", awb, doc["tracking_raw_status"], doc)
 		}
 	}
-	if s.couriers.Stats(couriers.DelhiveryB2B).Logins != 1 {
-		t.Errorf("B2B logins %d, want 1", s.couriers.Stats(couriers.DelhiveryB2B).Logins)
+	if s.couriers.Stats(tracking.APIDelhiveryB2B).Logins != 1 {
+		t.Errorf("B2B logins %d, want 1", s.couriers.Stats(tracking.APIDelhiveryB2B).Logins)
 	}
 }
 

@@ -1,6 +1,9 @@
-// Package tracking holds the canonical shipment statuses every source maps to
-// (docs/couriers.md) and the observation that the status-update
-// path applies to orders, whether it came from a poll or a push.
+// Package tracking is orderflow's one tracking home. This package holds what
+// needs no I/O, so workflows may import it: the canonical shipment statuses
+// every source maps to (docs/couriers.md), the observation the status-update path applies to
+// orders whether it came from a poll or a push, and the trackers with the
+// courier APIs they call. Courier poll clients live in tracking/couriers/<api>
+// behind couriers.Poller; push sources in tracking/push/<source>.
 package tracking
 
 import (
@@ -39,7 +42,7 @@ func IsCanonical(s string) bool { return slices.Contains(Canonical, s) }
 func IsRTO(s string) bool { return s == RTO || s == RTOInTransit || s == RTODelivered }
 
 // TimestampField is the orders field holding the first time status s was seen:
-// tracking_timestamps.rto_in_transit for "rto in transit" (seed 000's names).
+// tracking_timestamps.rto_in_transit for "rto in transit" (the in-house cron's field names).
 func TimestampField(s string) string {
 	return "tracking_timestamps." + strings.ReplaceAll(s, " ", "_")
 }

@@ -8,13 +8,42 @@ import (
 
 	"orderflow/activities"
 	"orderflow/config"
-	"orderflow/couriers"
-	"orderflow/couriers/delhivery"
-	"orderflow/couriers/delhiveryb2b"
-	"orderflow/couriers/shiprocket"
 	"orderflow/observability"
+	"orderflow/tracking"
+	"orderflow/tracking/couriers"
+	"orderflow/tracking/couriers/delhivery"
+	"orderflow/tracking/couriers/delhiveryb2b"
+	"orderflow/tracking/couriers/shiprocket"
 	"orderflow/workflows"
 )
+
+// courierPollers builds each courier API's poller from its configuration.
+// Adding a courier is its package under tracking/couriers and one entry here.
+var courierPollers = map[string]func(config.Courier) couriers.Poller{
+	tracking.APIDelhivery: func(c config.Courier) couriers.Poller {
+		return delhivery.New(delhivery.Options{BaseURL: c.BaseURL, Token: c.Token,
+			Timeout: c.RequestTimeout, LimitBackoff: c.LimitBackoff})
+	},
+	tracking.APIDelhiveryB2B: func(c config.Courier) couriers.Poller {
+		return delhiveryb2b.New(delhiveryb2b.Options{BaseURL: c.BaseURL, Username: c.Username,
+			Password: c.Password, Timeout: c.RequestTimeout, LimitBackoff: c.LimitBackoff})
+	},
+	tracking.APIShiprocket: func(c config.Courier) couriers.Poller {
+		return shiprocket.New(shiprocket.Options{BaseURL: c.BaseURL, Email: c.Username,
+			Password: c.Password, Timeout: c.RequestTimeout, LimitBackoff: c.LimitBackoff})
+	},
+}
+
+// NewCourierRegistry holds the pollers of every configured courier API.
+func NewCourierRegistry(c config.Couriers) *couriers.Registry {
+	var pollers []couriers.Poller
+	for api, cfg := range c.ByAPI() {
+		if newPoller, ok := courierPollers[api]; ok && cfg.Enabled() {
+			pollers = append(pollers, newPoller(cfg))
+		}
+	}
+	return couriers.NewRegistry(pollers...)
+}
 
 // RegisterSweep puts the tracking sweep's workflows and activities on the main task queue's worker.
 func RegisterSweep(w sdkworker.Registry, acts *activities.SweepActivities) {
@@ -24,27 +53,9 @@ func RegisterSweep(w sdkworker.Registry, acts *activities.SweepActivities) {
 	w.RegisterActivity(acts)
 }
 
-// NewSweepActivities builds the courier clients of every configured courier.
+// NewSweepActivities builds the sweep's activities with the pollers of every configured courier.
 func NewSweepActivities(st activities.SweepStore, c config.Couriers, m *observability.Metrics) *activities.SweepActivities {
-	acts := &activities.SweepActivities{Store: st, Metrics: m}
-	if d := c.Delhivery; d.Enabled() {
-		acts.Couriers.Delhivery = delhivery.New(delhivery.Options{BaseURL: d.BaseURL, Token: d.Token,
-			Timeout: d.RequestTimeout, LimitBackoff: d.LimitBackoff})
-	}
-	if b := c.DelhiveryB2B; b.Enabled() {
-		acts.Couriers.DelhiveryB2B = delhiveryb2b.New(delhiveryb2b.Options{BaseURL: b.BaseURL, Username: b.Username,
-			Password: b.Password, Timeout: b.RequestTimeout, LimitBackoff: b.LimitBackoff})
-	}
-	if s := c.Shiprocket; s.Enabled() {
-		acts.Couriers.Shiprocket = shiprocket.New(shiprocket.Options{BaseURL: s.BaseURL, Email: s.Username,
-			Password: s.Password, Timeout: s.RequestTimeout, LimitBackoff: s.LimitBackoff})
-	}
-	return acts
-}
-
-// CourierSettings pairs each courier API with its configuration.
-func CourierSettings(c config.Couriers) map[string]config.Courier {
-	return map[string]config.Courier{couriers.Delhivery: c.Delhivery, couriers.DelhiveryB2B: c.DelhiveryB2B, couriers.Shiprocket: c.Shiprocket}
+	return &activities.SweepActivities{Store: st, Couriers: NewCourierRegistry(c), Metrics: m}
 }
 
 // NewCourierWorkers makes one worker per configured courier API, on the API's
@@ -52,14 +63,12 @@ func CourierSettings(c config.Couriers) map[string]config.Courier {
 // enforces across every worker process: the courier's limit times its safety
 // margin, divided by the calls one poll activity makes.
 func NewCourierWorkers(tc client.Client, taskQueue string, c config.Couriers, acts *activities.SweepActivities) []sdkworker.Worker {
+	settings := c.ByAPI()
 	var out []sdkworker.Worker
-	for _, api := range couriers.APIs {
-		cfg := CourierSettings(c)[api]
-		if !cfg.Enabled() {
-			continue
-		}
+	for _, api := range acts.Couriers.APIs() {
+		p, _ := acts.Couriers.Poller(api)
 		w := sdkworker.New(tc, workflows.CourierTaskQueue(taskQueue, api), sdkworker.Options{
-			TaskQueueActivitiesPerSecond: cfg.ActivitiesPerSecond(couriers.MaxPerCall(api)),
+			TaskQueueActivitiesPerSecond: settings[api].ActivitiesPerSecond(p.MaxPerCall()),
 		})
 		w.RegisterActivity(acts)
 		out = append(out, w)

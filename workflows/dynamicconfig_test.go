@@ -6,7 +6,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"orderflow/couriers"
+	"orderflow/tracking"
 )
 
 // The cluster's dynamic config must give every courier queue one partition,
@@ -30,7 +30,7 @@ func TestDeployDynamicConfigGivesEveryCourierQueueOnePartition(t *testing.T) {
 				onePartition[v.Constraints["taskQueueName"]] = true
 			}
 		}
-		for _, api := range couriers.APIs {
+		for _, api := range tracking.APIs {
 			if q := CourierTaskQueue(DefaultTaskQueue, api); !onePartition[q] {
 				t.Errorf("%s: %s has no value 1", key, q)
 			}

@@ -1,48 +1,32 @@
 package workflows
 
 import (
-	"time"
-
 	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
-	"orderflow/store"
 	"orderflow/tracking"
+	"orderflow/tracking/push"
 )
 
-// Kinds of push event, decided by the ingress from the payload.
+// Kinds of push event, decided by the source's Ingest from the payload.
 const (
-	PushKindStatus         = "status"          // a shipment status: goes through the status-update path
-	PushKindCustomerReturn = "customer_return" // Clickpost is_rvp / code 101: recorded, never RTO
-	PushKindTest           = "test"            // Clickpost's test-webhook payload: recorded only
-	PushKindStock          = "stock"           // fulfilment SKU.CHANGE_STOCK
-	PushKindIgnored        = "ignored"         // no canonical meaning: recorded only
+	PushKindStatus         = push.KindStatus
+	PushKindCustomerReturn = push.KindCustomerReturn
+	PushKindTest           = push.KindTest
+	PushKindStock          = push.KindStock
+	PushKindIgnored        = push.KindIgnored
 )
 
 // PushScan is one status a push event reports, already canonical, with its own time.
-type PushScan struct {
-	Status    string    `json:"status"`
-	EventTime time.Time `json:"event_time"`
-}
+type PushScan = push.Scan
 
-// PushIngestInput is one verified, parsed push event.
-type PushIngestInput struct {
-	EventID    string             `json:"event_id"` // also the workflow ID
-	Source     string             `json:"source"`   // clickpost, fulfilment
-	Account    string             `json:"account"`
-	Kind       string             `json:"kind"`
-	Event      string             `json:"event"` // for the record: event name or code and description
-	Waybill    string             `json:"waybill,omitempty"`
-	OrderRefs  []store.OrderRef   `json:"order_refs,omitempty"`
-	Scans      []PushScan         `json:"scans,omitempty"`
-	Stock      []store.StockLevel `json:"stock,omitempty"`
-	EventTime  time.Time          `json:"event_time"`
-	ReceivedAt time.Time          `json:"received_at"`
-}
+// PushIngestInput is one verified, parsed push event, as the source's Ingest
+// (tracking/push/<source>) builds it.
+type PushIngestInput = push.Event
 
 // PushIngestResult says what became of the event.
 type PushIngestResult struct {
-	Outcome            string   `json:"outcome"` // a store.PushOutcome* value
+	Outcome            string   `json:"outcome"` // a push.Outcome* value
 	OrderID            string   `json:"order_id,omitempty"`
 	Modified           int64    `json:"modified"`
 	RTOCancelsStarted  []string `json:"rto_cancels_started,omitempty"`
@@ -67,7 +51,7 @@ func PushIngest(ctx workflow.Context, in PushIngestInput) (PushIngestResult, err
 		}
 		if in.Kind == PushKindStatus {
 			if res.OrderID == "" {
-				res.Outcome = store.PushOutcomeUnmatched
+				res.Outcome = push.OutcomeUnmatched
 			} else if err := applyPushStatus(ctx, steps, in, &res); err != nil {
 				return res, err
 			}
@@ -84,20 +68,20 @@ func PushIngest(ctx workflow.Context, in PushIngestInput) (PushIngestResult, err
 func outcomeOf(kind string) string {
 	switch kind {
 	case PushKindStatus:
-		return store.PushOutcomeApplied
+		return push.OutcomeApplied
 	case PushKindCustomerReturn:
-		return store.PushOutcomeCustomerReturn
+		return push.OutcomeCustomerReturn
 	case PushKindTest:
-		return store.PushOutcomeTest
+		return push.OutcomeTest
 	case PushKindStock:
-		return store.PushOutcomeStock
+		return push.OutcomeStock
 	}
-	return store.PushOutcomeIgnored
+	return push.OutcomeIgnored
 }
 
 // findPushOrder resolves the order and, when found, makes this workflow
 // findable by OrderID in the UI.
-func findPushOrder(ctx workflow.Context, steps mongoSteps, refs []store.OrderRef) (string, error) {
+func findPushOrder(ctx workflow.Context, steps mongoSteps, refs []push.OrderRef) (string, error) {
 	if len(refs) == 0 {
 		return "", nil
 	}
@@ -145,12 +129,12 @@ func applyPushStatus(ctx workflow.Context, steps mongoSteps, in PushIngestInput,
 	return nil
 }
 
-func pushRecord(in PushIngestInput, res PushIngestResult) store.PushEvent {
+func pushRecord(in PushIngestInput, res PushIngestResult) activities.PushEventRecord {
 	statuses := make([]string, len(in.Scans))
 	for i, s := range in.Scans {
 		statuses[i] = s.Status
 	}
-	return store.PushEvent{
+	return activities.PushEventRecord{
 		ID: in.EventID, Source: in.Source, Account: in.Account, Outcome: res.Outcome, Event: in.Event,
 		Waybill: in.Waybill, OrderRefs: in.OrderRefs, OrderID: res.OrderID, Statuses: statuses,
 		EventTime: in.EventTime, ReceivedAt: in.ReceivedAt,

@@ -13,6 +13,7 @@ import (
 	"orderflow/activities"
 	"orderflow/store"
 	"orderflow/tracking"
+	"orderflow/tracking/push"
 )
 
 // pushStore fakes the store for PushIngest: one known order, the status path
@@ -98,13 +99,13 @@ var pushAt = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 
 func statusPush(scans ...PushScan) PushIngestInput {
 	return PushIngestInput{EventID: "push:clickpost:acme:e1", Source: "clickpost", Account: "acme", Kind: PushKindStatus,
-		Waybill: "W1", OrderRefs: []store.OrderRef{{Field: store.OrderFieldAWB, Value: "W1"}}, Scans: scans, EventTime: pushAt}
+		Waybill: "W1", OrderRefs: []push.OrderRef{{Field: push.OrderByAWB, Value: "W1"}}, Scans: scans, EventTime: pushAt}
 }
 
 func TestPushIngestRTOGoesThroughTheStatusPathAndStartsRTOCancel(t *testing.T) {
 	f := newPushFixture("o1")
 	res := f.run(t, statusPush(PushScan{Status: tracking.InTransit, EventTime: pushAt}, PushScan{Status: tracking.RTOInTransit, EventTime: pushAt.Add(time.Hour)}))
-	if res.Outcome != store.PushOutcomeApplied || res.OrderID != "o1" {
+	if res.Outcome != push.OutcomeApplied || res.OrderID != "o1" {
 		t.Errorf("result %+v", res)
 	}
 	if len(f.store.observed) != 2 || f.store.observed[1].Source != "clickpost" || f.store.observed[1].OrderID != "o1" {
@@ -118,16 +119,16 @@ func TestPushIngestRTOGoesThroughTheStatusPathAndStartsRTOCancel(t *testing.T) {
 func TestPushIngestUnknownWaybillIsRecordedUnmatched(t *testing.T) {
 	f := newPushFixture("")
 	res := f.run(t, statusPush(PushScan{Status: tracking.RTO, EventTime: pushAt}))
-	if res.Outcome != store.PushOutcomeUnmatched || len(f.store.observed) != 0 || len(f.children) != 0 {
+	if res.Outcome != push.OutcomeUnmatched || len(f.store.observed) != 0 || len(f.children) != 0 {
 		t.Errorf("result %+v, observed %d, children %d", res, len(f.store.observed), len(f.children))
 	}
 }
 
 func TestPushIngestCustomerReturnAndTestChangeNoOrder(t *testing.T) {
 	for kind, outcome := range map[string]string{
-		PushKindCustomerReturn: store.PushOutcomeCustomerReturn,
-		PushKindTest:           store.PushOutcomeTest,
-		PushKindIgnored:        store.PushOutcomeIgnored,
+		PushKindCustomerReturn: push.OutcomeCustomerReturn,
+		PushKindTest:           push.OutcomeTest,
+		PushKindIgnored:        push.OutcomeIgnored,
 	} {
 		f := newPushFixture("o1")
 		in := statusPush(PushScan{Status: tracking.RTO, EventTime: pushAt}) // a scan that must not be applied
@@ -142,8 +143,8 @@ func TestPushIngestCustomerReturnAndTestChangeNoOrder(t *testing.T) {
 func TestPushIngestStockKeepsLevels(t *testing.T) {
 	f := newPushFixture("")
 	res := f.run(t, PushIngestInput{EventID: "push:fulfilment:acme:7", Source: "fulfilment", Account: "acme", Kind: PushKindStock,
-		Stock: []store.StockLevel{{ID: "a", Quantity: 1}, {ID: "b", Quantity: 0}}})
-	if res.Outcome != store.PushOutcomeStock || len(f.store.stock) != 2 || len(f.store.observed) != 0 {
+		Stock: []push.StockLevel{{ID: "a", Quantity: 1}, {ID: "b", Quantity: 0}}})
+	if res.Outcome != push.OutcomeStock || len(f.store.stock) != 2 || len(f.store.observed) != 0 {
 		t.Errorf("result %+v, stock %+v", res, f.store.stock)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
-	"orderflow/store"
 	"orderflow/tracking"
 )
 
@@ -61,7 +60,7 @@ type RTOCancelState struct {
 }
 
 // RTOCancel tells the CRM, exactly once, that an order reached RTO for the
-// first time (seed 000's TriggerRTOCancelWebhook, made durable). It claims the
+// first time (the in-house TriggerRTOCancelWebhook goroutine, made durable). It claims the
 // order, looks up its marketplace and selects the matching webhooks of
 // order.rto (idempotent Mongo steps, run as local activities), then delivers
 // each webhook in a retried activity of its own.
@@ -127,7 +126,7 @@ func (w *rtoCancel) run(ctx workflow.Context) (RTOCancelResult, error) {
 	return RTOCancelResult{Claimed: true, Deliveries: w.state.Deliveries}, nil
 }
 
-func (w *rtoCancel) claim(ctx workflow.Context) (store.OrderSnapshot, bool, error) {
+func (w *rtoCancel) claim(ctx workflow.Context) (activities.OrderSnapshot, bool, error) {
 	info := workflow.GetInfo(ctx)
 	var res activities.ClaimResult
 	err := w.steps.run(ctx, mongoStep, a.ClaimFirstRTO, activities.ClaimInput{
@@ -138,7 +137,7 @@ func (w *rtoCancel) claim(ctx workflow.Context) (store.OrderSnapshot, bool, erro
 		ClaimedAt:  workflow.Now(ctx),
 	}).Get(ctx, &res)
 	if err != nil {
-		return store.OrderSnapshot{}, false, err
+		return activities.OrderSnapshot{}, false, err
 	}
 	if !res.Won {
 		w.logger.Info("first RTO already claimed by another workflow (or order missing); nothing to send")

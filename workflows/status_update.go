@@ -8,7 +8,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
-	"orderflow/store"
 	"orderflow/tracking"
 )
 
@@ -46,7 +45,7 @@ func StatusUpdate(ctx workflow.Context, in StatusUpdateInput) (StatusUpdateResul
 // StartRTOCancels starts one RTOCancel child per candidate, abandoned so it
 // outlives its parent, and waits until each has started. A child whose ID is
 // taken is another report's first RTO of the same order: counted, not an error.
-func StartRTOCancels(ctx workflow.Context, candidates []store.RTOCandidate) (started, existing []string, err error) {
+func StartRTOCancels(ctx workflow.Context, candidates []activities.RTOCandidate) (started, existing []string, err error) {
 	futures := make([]workflow.ChildWorkflowFuture, len(candidates))
 	for i, c := range candidates {
 		opts := workflow.ChildWorkflowOptions{

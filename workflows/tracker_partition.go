@@ -4,18 +4,17 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
-	"orderflow/couriers"
-	"orderflow/store"
+	"orderflow/tracking"
 )
 
 // TrackerPartitionInput is one partition of a tracker's active orders.
 type TrackerPartitionInput struct {
-	Tracker          TrackerSettings `json:"tracker"`
-	Partition        store.IDRange   `json:"partition"`
-	MaxParallelPolls int             `json:"max_parallel_polls"`
+	Tracker          TrackerSettings    `json:"tracker"`
+	Partition        activities.IDRange `json:"partition"`
+	MaxParallelPolls int                `json:"max_parallel_polls"`
 	// Batches are the partition's poll batches when TrackerSweep's read
 	// already cut them (then no PlanBatches step); empty: plan them here.
-	Batches []store.IDRange `json:"batches,omitempty"`
+	Batches []activities.IDRange `json:"batches,omitempty"`
 }
 
 // TrackerPartition cuts its partition into batches of the tracker's batch size
@@ -40,14 +39,14 @@ func pollPartition(ctx workflow.Context, in TrackerPartitionInput) (SweepStats, 
 			return stats, err
 		}
 	}
-	tr, _ := couriers.TrackerByName(in.Tracker.Name)
+	tr, _ := tracking.TrackerByName(in.Tracker.Name)
 	opts := pollBatch
 	opts.TaskQueue = CourierTaskQueue(workflow.GetInfo(ctx).TaskQueueName, tr.API)
 	pctx := workflow.WithActivityOptions(ctx, opts)
 	logger := workflow.GetLogger(ctx)
 
 	sel := workflow.NewSelector(ctx)
-	var candidates []store.RTOCandidate
+	var candidates []activities.RTOCandidate
 	pending := 0
 	for _, b := range plan.Batches {
 		f := workflow.ExecuteActivity(pctx, sa.PollBatch, activities.PollBatchInput{
@@ -81,7 +80,7 @@ func pollPartition(ctx workflow.Context, in TrackerPartitionInput) (SweepStats, 
 	return stats, nil
 }
 
-func startFirstRTOs(ctx workflow.Context, candidates *[]store.RTOCandidate, stats *SweepStats) error {
+func startFirstRTOs(ctx workflow.Context, candidates *[]activities.RTOCandidate, stats *SweepStats) error {
 	if len(*candidates) == 0 {
 		return nil
 	}

@@ -4,7 +4,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
-	"orderflow/store"
 )
 
 // TrackerSweepInput is one tracker's share of a sweep; Cursor, Seq and Stats
@@ -47,7 +46,7 @@ func TrackerSweep(ctx workflow.Context, in TrackerSweepInput) (SweepStats, error
 				more = false
 				break
 			}
-			part := TrackerPartitionInput{Tracker: in.Tracker, Partition: store.IDRange{After: in.Cursor, Last: next.Last},
+			part := TrackerPartitionInput{Tracker: in.Tracker, Partition: activities.IDRange{After: in.Cursor, Last: next.Last},
 				MaxParallelPolls: sizes.MaxParallelPolls, Batches: next.Batches}
 			if in.Seq == 0 && next.Count < sizes.PartitionSize {
 				// The whole active set is this one partition.

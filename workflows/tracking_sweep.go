@@ -2,16 +2,17 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 
 	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
-	"orderflow/couriers"
+	"orderflow/tracking"
 )
 
 // TrackerSettings are one tracker's knobs in a sweep.
 type TrackerSettings struct {
-	Name string `json:"name"` // couriers.Tracker* name
+	Name string `json:"name"` // a tracking.Tracker* name
 	// BatchSize is the orders one poll activity handles: the API's maximum per
 	// call (50) for Delhivery B2C and Shiprocket, a few one-LR calls for B2B.
 	BatchSize int `json:"batch_size"`
@@ -36,35 +37,53 @@ type TrackingSweepInput struct {
 	SweepSizes
 }
 
-// CourierCalls counts calls per courier API (a struct, not a map: workflow code must not range over maps).
-type CourierCalls struct {
-	Delhivery    int `json:"delhivery"`
-	DelhiveryB2B int `json:"delhivery_b2b"`
-	Shiprocket   int `json:"shiprocket"`
-}
+// CourierCalls counts calls per courier API, keyed by its name (a
+// tracking.API* value). It marshals to the same JSON object as the struct of
+// one field per courier it replaced, so recorded histories still decode.
+// Workflow code reads it in key order only (workflow.DeterministicKeys).
+type CourierCalls map[string]int
 
 func (c *CourierCalls) add(api string, n int) {
-	switch api {
-	case couriers.Delhivery:
-		c.Delhivery += n
-	case couriers.DelhiveryB2B:
-		c.DelhiveryB2B += n
-	case couriers.Shiprocket:
-		c.Shiprocket += n
+	if api == "" {
+		return
+	}
+	if *c == nil {
+		*c = CourierCalls{}
+	}
+	(*c)[api] += n
+}
+
+func (c *CourierCalls) addAll(o CourierCalls) {
+	for _, api := range workflow.DeterministicKeys(o) {
+		c.add(api, o[api])
 	}
 }
 
-// keywords lists the calls as "api=n" for the SweepCourierCalls search attribute.
+// keywords lists the calls as "api=n" for the SweepCourierCalls search
+// attribute: every known courier API, called or not, in name order.
 func (c CourierCalls) keywords() []string {
-	return []string{
-		fmt.Sprintf("%s=%d", couriers.Delhivery, c.Delhivery),
-		fmt.Sprintf("%s=%d", couriers.DelhiveryB2B, c.DelhiveryB2B),
-		fmt.Sprintf("%s=%d", couriers.Shiprocket, c.Shiprocket),
+	apis := slices.Clone(tracking.APIs)
+	for _, api := range workflow.DeterministicKeys(c) {
+		if !slices.Contains(apis, api) {
+			apis = append(apis, api)
+		}
 	}
+	slices.Sort(apis)
+	out := make([]string, len(apis))
+	for i, api := range apis {
+		out[i] = fmt.Sprintf("%s=%d", api, c[api])
+	}
+	return out
 }
 
 // Total is every call.
-func (c CourierCalls) Total() int { return c.Delhivery + c.DelhiveryB2B + c.Shiprocket }
+func (c CourierCalls) Total() int {
+	total := 0
+	for _, api := range workflow.DeterministicKeys(c) {
+		total += c[api]
+	}
+	return total
+}
 
 // SweepStats is what a sweep (or a part of it) did.
 type SweepStats struct {
@@ -94,9 +113,7 @@ func (s *SweepStats) add(o SweepStats) {
 	s.Changed += o.Changed
 	s.FirstRTOs += o.FirstRTOs
 	s.ExistingRTOs += o.ExistingRTOs
-	s.Calls.Delhivery += o.Calls.Delhivery
-	s.Calls.DelhiveryB2B += o.Calls.DelhiveryB2B
-	s.Calls.Shiprocket += o.Calls.Shiprocket
+	s.Calls.addAll(o.Calls)
 }
 
 func (s *SweepStats) addBatch(r activities.PollBatchResult) {
@@ -128,7 +145,7 @@ func (in SweepSizes) withDefaults() SweepSizes {
 	}
 }
 
-// TrackingSweep is one sweep of every tracker (seed 000's five trigger points
+// TrackingSweep is one sweep of every tracker (the in-house cron's five trigger points
 // as four trackers). The primaries run in parallel, each as a TrackerSweep
 // child; then the Delhivery fallback polls the orders whose primary source gave
 // no data in this sweep. Its search attributes and memo say what it did.
@@ -136,7 +153,7 @@ func TrackingSweep(ctx workflow.Context, in TrackingSweepInput) (SweepStats, err
 	sizes := in.SweepSizes.withDefaults()
 	var primaries, fallbacks []TrackerSettings
 	for _, t := range in.Trackers {
-		if tr, ok := couriers.TrackerByName(t.Name); ok && tr.Fallback {
+		if tr, ok := tracking.TrackerByName(t.Name); ok && tr.Fallback {
 			fallbacks = append(fallbacks, t)
 		} else {
 			primaries = append(primaries, t)

@@ -2,10 +2,12 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -19,12 +21,12 @@ import (
 
 	"orderflow/activities"
 	"orderflow/config"
-	"orderflow/couriers"
-	"orderflow/couriers/delhivery"
-	"orderflow/couriers/shiprocket"
 	"orderflow/observability"
 	"orderflow/store"
 	"orderflow/tracking"
+	"orderflow/tracking/couriers"
+	"orderflow/tracking/couriers/delhivery"
+	"orderflow/tracking/couriers/shiprocket"
 )
 
 // fakeOrders is a tracker's active set: sorted ids, as Mongo's _id order gives them.
@@ -45,7 +47,7 @@ func newFakeOrders(n int) *fakeOrders {
 	return f
 }
 
-func (f *fakeOrders) inRange(r store.IDRange) []string {
+func (f *fakeOrders) inRange(r activities.IDRange) []string {
 	var out []string
 	for _, id := range f.ids {
 		if (r.After == "" || id > r.After) && (r.Last == "" || id <= r.Last) {
@@ -59,7 +61,7 @@ func (f *fakeOrders) nextPartition(_ context.Context, in activities.NextPartitio
 	f.mu.Lock()
 	f.lookups = append(f.lookups, in.Tracker)
 	f.mu.Unlock()
-	ids := f.inRange(store.IDRange{After: in.After})
+	ids := f.inRange(activities.IDRange{After: in.After})
 	if len(ids) > in.Size {
 		ids = ids[:in.Size]
 	}
@@ -68,7 +70,7 @@ func (f *fakeOrders) nextPartition(_ context.Context, in activities.NextPartitio
 	}
 	res := activities.NextPartitionResult{Last: ids[len(ids)-1], Count: len(ids)}
 	if in.BatchSize > 0 {
-		plan, _ := f.planBatches(context.Background(), activities.PlanBatchesInput{Partition: store.IDRange{After: in.After, Last: res.Last}, BatchSize: in.BatchSize})
+		plan, _ := f.planBatches(context.Background(), activities.PlanBatchesInput{Partition: activities.IDRange{After: in.After, Last: res.Last}, BatchSize: in.BatchSize})
 		res.Batches = plan.Batches
 	}
 	return res, nil
@@ -79,7 +81,7 @@ func (f *fakeOrders) planBatches(_ context.Context, in activities.PlanBatchesInp
 	var out activities.PlanBatchesResult
 	after := in.Partition.After
 	for _, b := range couriers.Batches(len(ids), in.BatchSize) {
-		out.Batches = append(out.Batches, store.IDRange{After: after, Last: ids[b[1]-1]})
+		out.Batches = append(out.Batches, activities.IDRange{After: after, Last: ids[b[1]-1]})
 		after = ids[b[1]-1]
 	}
 	return out, nil
@@ -95,12 +97,12 @@ func (f *fakeOrders) pollBatch(_ context.Context, in activities.PollBatchInput) 
 	defer f.mu.Unlock()
 	f.inFlight--
 	ids := f.inRange(in.Range)
-	res := activities.PollBatchResult{Polled: len(ids), Found: len(ids), API: couriers.Delhivery, Calls: len(couriers.Batches(len(ids), 50))}
+	res := activities.PollBatchResult{Polled: len(ids), Found: len(ids), API: tracking.APIDelhivery, Calls: len(couriers.Batches(len(ids), 50))}
 	for _, id := range ids {
 		f.polled[id]++
 		if id == "o007" || id == "o019" {
 			res.Changed++
-			res.RTOCandidates = append(res.RTOCandidates, store.RTOCandidate{OrderID: id, Status: tracking.RTOInTransit, Source: in.Tracker})
+			res.RTOCandidates = append(res.RTOCandidates, activities.RTOCandidate{OrderID: id, Status: tracking.RTOInTransit, Source: in.Tracker})
 		}
 	}
 	return res, nil
@@ -129,7 +131,7 @@ func TestTrackingSweepPartitionsAndFansOutEveryOrderOnceWithSmallSizes(t *testin
 		children = append(children, info.WorkflowType.Name)
 	})
 	env.ExecuteWorkflow(TrackingSweep, TrackingSweepInput{
-		Trackers:   []TrackerSettings{{Name: couriers.TrackerDelhivery, BatchSize: 2}},
+		Trackers:   []TrackerSettings{{Name: tracking.TrackerDelhivery, BatchSize: 2}},
 		SweepSizes: smallSizes,
 	})
 	if err := env.GetWorkflowError(); err != nil {
@@ -143,7 +145,7 @@ func TestTrackingSweepPartitionsAndFansOutEveryOrderOnceWithSmallSizes(t *testin
 	if stats.Polled != 23 || stats.Partitions != 5 || stats.Batches != 14 || stats.FirstRTOs != 2 || stats.Changed != 2 {
 		t.Errorf("stats %+v", stats)
 	}
-	if stats.Calls.Delhivery != 14 {
+	if stats.Calls[tracking.APIDelhivery] != 14 {
 		t.Errorf("calls %+v, want one per batch", stats.Calls)
 	}
 	for _, id := range f.ids {
@@ -175,14 +177,14 @@ func TestTrackingSweepRunsFallbackAfterPrimaries(t *testing.T) {
 		}
 	})
 	env.ExecuteWorkflow(TrackingSweep, TrackingSweepInput{
-		Trackers: []TrackerSettings{{Name: couriers.TrackerDelhiveryFallback, BatchSize: 50},
-			{Name: couriers.TrackerShiprocket, BatchSize: 50}, {Name: couriers.TrackerDelhivery, BatchSize: 50}},
+		Trackers: []TrackerSettings{{Name: tracking.TrackerDelhiveryFallback, BatchSize: 50},
+			{Name: tracking.TrackerShiprocket, BatchSize: 50}, {Name: tracking.TrackerDelhivery, BatchSize: 50}},
 		SweepSizes: smallSizes,
 	})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if order := f.lookups; len(order) != 3 || order[2] != couriers.TrackerDelhiveryFallback {
+	if order := f.lookups; len(order) != 3 || order[2] != tracking.TrackerDelhiveryFallback {
 		t.Errorf("the fallback must start after every primary: %v", order)
 	}
 	// 3 orders fit one partition of 5: each TrackerSweep polls them itself, without a child.
@@ -198,7 +200,7 @@ func TestTrackerSweepContinuesAsNewWithBoundedWorkPerRun(t *testing.T) {
 	for _, orders := range []int{23, 230} {
 		f := newFakeOrders(orders)
 		sizes := SweepSizes{PartitionSize: 5, MaxParallelPartitions: 2, MaxParallelPolls: 2, PartitionsPerRun: 4}
-		in := TrackerSweepInput{Tracker: TrackerSettings{Name: couriers.TrackerDelhivery, BatchSize: 2}, Sizes: sizes}
+		in := TrackerSweepInput{Tracker: TrackerSettings{Name: tracking.TrackerDelhivery, BatchSize: 2}, Sizes: sizes}
 		runs := 0
 		for {
 			runs++
@@ -297,10 +299,10 @@ func TestRateLimitedPollRetriesAfterTheCouriersBackOff(t *testing.T) {
 		reject   func(w http.ResponseWriter)
 		answer   string
 	}{
-		{"delhivery 403", couriers.TrackerDelhivery, 45 * time.Second,
+		{"delhivery 403", tracking.TrackerDelhivery, 45 * time.Second,
 			func(w http.ResponseWriter) { w.WriteHeader(http.StatusForbidden) },
 			`{"ShipmentData":[{"Shipment":{"AWB":"A1","Status":{"Status":"In Transit","StatusType":"RT","StatusCode":"RT-101","StatusDateTime":"2026-11-20T10:00:00"}}}]}`},
-		{"shiprocket 429", couriers.TrackerShiprocket, 17 * time.Second,
+		{"shiprocket 429", tracking.TrackerShiprocket, 17 * time.Second,
 			func(w http.ResponseWriter) {
 				w.Header().Set("Retry-After", "17")
 				w.WriteHeader(http.StatusTooManyRequests)
@@ -324,10 +326,10 @@ func TestRateLimitedPollRetriesAfterTheCouriersBackOff(t *testing.T) {
 			defer srv.Close()
 			metrics := observability.NewMetrics()
 			st := &memSweepStore{targets: []store.PollTarget{{OrderID: "o1", AWB: "A1", TrackingStatus: tracking.InTransit}}}
-			acts := &activities.SweepActivities{Store: st, Metrics: metrics, Couriers: activities.CourierClients{
-				Delhivery:  delhivery.New(delhivery.Options{BaseURL: srv.URL, Token: "t", Timeout: 5 * time.Second, LimitBackoff: 45 * time.Second}),
-				Shiprocket: shiprocket.New(shiprocket.Options{BaseURL: srv.URL, Email: "e", Password: "p", Timeout: 5 * time.Second, LimitBackoff: time.Minute}),
-			}}
+			acts := &activities.SweepActivities{Store: st, Metrics: metrics, Couriers: couriers.NewRegistry(
+				delhivery.New(delhivery.Options{BaseURL: srv.URL, Token: "t", Timeout: 5 * time.Second, LimitBackoff: 45 * time.Second}),
+				shiprocket.New(shiprocket.Options{BaseURL: srv.URL, Email: "e", Password: "p", Timeout: 5 * time.Second, LimitBackoff: time.Minute}),
+			)}
 			var s testsuite.WorkflowTestSuite
 			env := s.NewTestWorkflowEnvironment()
 			env.RegisterActivity(acts)
@@ -340,7 +342,7 @@ func TestRateLimitedPollRetriesAfterTheCouriersBackOff(t *testing.T) {
 				}
 			})
 			env.ExecuteWorkflow(TrackerPartition, TrackerPartitionInput{
-				Tracker: TrackerSettings{Name: tc.tracker, BatchSize: 50}, Partition: store.IDRange{Last: "o1"}, MaxParallelPolls: 2,
+				Tracker: TrackerSettings{Name: tc.tracker, BatchSize: 50}, Partition: activities.IDRange{Last: "o1"}, MaxParallelPolls: 2,
 			})
 			if err := env.GetWorkflowError(); err != nil {
 				t.Fatal(err)
@@ -356,7 +358,7 @@ func TestRateLimitedPollRetriesAfterTheCouriersBackOff(t *testing.T) {
 			if stats.FailedBatches != 0 || stats.Polled != 1 || stats.FirstRTOs != 1 {
 				t.Errorf("stats %+v", stats)
 			}
-			api, _ := couriers.TrackerByName(tc.tracker)
+			api, _ := tracking.TrackerByName(tc.tracker)
 			if n := testutil.ToFloat64(metrics.CourierCalls.WithLabelValues(api.API, "rate_limited")); n != 1 {
 				t.Errorf("rate-limited calls counted %v, want 1", n)
 			}
@@ -366,12 +368,39 @@ func TestRateLimitedPollRetriesAfterTheCouriersBackOff(t *testing.T) {
 
 func TestSweepStatsAddSumsEveryField(t *testing.T) {
 	var a SweepStats
-	b := SweepStats{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, CourierCalls{12, 13, 14}}
+	b := SweepStats{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, CourierCalls{"delhivery": 12, "delhivery_b2b": 13, "shiprocket": 14}}
 	a.add(b)
 	a.add(b)
-	want := SweepStats{2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, CourierCalls{24, 26, 28}}
-	if a != want {
+	want := SweepStats{2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, CourierCalls{"delhivery": 24, "delhivery_b2b": 26, "shiprocket": 28}}
+	if !reflect.DeepEqual(a, want) {
 		t.Errorf("%+v", a)
+	}
+	if b.Calls["delhivery"] != 12 {
+		t.Errorf("adding changed the added stats' calls: %+v", b.Calls)
+	}
+}
+
+// CourierCalls was a struct of one int field per courier: recorded results
+// and memos hold that object, and the map must read and write the same JSON.
+func TestCourierCallsKeepTheJSONOfTheStructItReplaced(t *testing.T) {
+	recorded := `{"delhivery":3,"delhivery_b2b":0,"shiprocket":7}`
+	var calls CourierCalls
+	if err := json.Unmarshal([]byte(recorded), &calls); err != nil {
+		t.Fatal(err)
+	}
+	if calls[tracking.APIDelhivery] != 3 || calls[tracking.APIShiprocket] != 7 || calls.Total() != 10 {
+		t.Errorf("decoded %v", calls)
+	}
+	out, err := json.Marshal(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != recorded {
+		t.Errorf("encoded %s, want %s", out, recorded)
+	}
+	want := []string{"delhivery=3", "delhivery_b2b=0", "shiprocket=7"}
+	if got := (CourierCalls{"delhivery": 3, "shiprocket": 7}).keywords(); !reflect.DeepEqual(got, want) {
+		t.Errorf("keywords %v, want every courier API in name order: %v", got, want)
 	}
 }
 
@@ -391,7 +420,7 @@ func TestPollBatchCarriesAHeartbeatTimeoutForDeadWorkers(t *testing.T) {
 		}
 	})
 	env.ExecuteWorkflow(TrackerPartition, TrackerPartitionInput{
-		Tracker: TrackerSettings{Name: couriers.TrackerDelhivery, BatchSize: 1}, Partition: store.IDRange{Last: "o003"}, MaxParallelPolls: 2,
+		Tracker: TrackerSettings{Name: tracking.TrackerDelhivery, BatchSize: 1}, Partition: activities.IDRange{Last: "o003"}, MaxParallelPolls: 2,
 	})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)

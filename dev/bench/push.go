@@ -20,7 +20,7 @@ import (
 	"orderflow/ingress"
 	"orderflow/observability"
 	"orderflow/store"
-	"orderflow/tracking/fulfilment"
+	"orderflow/tracking/push/fulfilment"
 )
 
 // The push-ingress row's targets (README's table).

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"orderflow/tracking/clickpost"
-	"orderflow/tracking/fulfilment"
+	"orderflow/tracking/push/clickpost"
+	"orderflow/tracking/push/fulfilment"
 )
 
 func figure(t *testing.T, r Row, prefix string) Figure {

@@ -7,8 +7,11 @@ import (
 	"time"
 
 	"orderflow/config"
-	"orderflow/couriers"
 	sbcouriers "orderflow/dev/sandbox/couriers"
+	"orderflow/tracking"
+	"orderflow/tracking/couriers/delhivery"
+	"orderflow/tracking/couriers/delhiveryb2b"
+	"orderflow/tracking/couriers/shiprocket"
 	"orderflow/workflows"
 )
 
@@ -117,10 +120,14 @@ func (r sweepRun) check() error {
 	return nil
 }
 
+// maxPerCall is each courier API's most AWBs per call (its poller's MaxPerCall).
+var maxPerCall = map[string]int{tracking.APIDelhivery: delhivery.MaxWaybills,
+	tracking.APIDelhiveryB2B: delhiveryb2b.MaxLRs, tracking.APIShiprocket: shiprocket.MaxAWBs}
+
 // minCalls is the fewest calls that can poll a tracker's orders: ceil(orders ÷ the API's maximum per call).
 func minCalls(tracker string, orders int) int {
-	tr, _ := couriers.TrackerByName(tracker)
-	per := couriers.MaxPerCall(tr.API)
+	tr, _ := tracking.TrackerByName(tracker)
+	per := max(maxPerCall[tr.API], 1) // a courier missing here counts as one AWB a call
 	return (orders + per - 1) / per
 }
 

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"orderflow/config"
-	"orderflow/couriers"
 	sbcouriers "orderflow/dev/sandbox/couriers"
+	"orderflow/tracking"
 )
 
 // Target of the rate-limit row: share of the courier's limit a sweep uses.
@@ -86,10 +86,10 @@ func measureRateLimit(ctx context.Context, e *Env, sc rateScenario) (rateLimitRu
 	if stats.Polled != f.Orders || stats.FailedBatches != 0 || stats.Changed != f.Changed {
 		return r, fmt.Errorf("sweep polled %d of %d orders, %d batches failed, changed %d of %d", stats.Polled, f.Orders, stats.FailedBatches, stats.Changed, f.Changed)
 	}
-	st := s.couriers.Stats(couriers.Delhivery)
+	st := s.couriers.Stats(tracking.APIDelhivery)
 	r.Calls, r.Rejected, r.Wall = st.Calls, st.Rejected, wall
-	r.MinCalls = minCalls(couriers.TrackerDelhivery, f.Orders)
-	r.Share, r.PeakShare, r.Windows = limitUse(s.couriers.CallTimes(couriers.Delhivery), sc)
+	r.MinCalls = minCalls(tracking.TrackerDelhivery, f.Orders)
+	r.Share, r.PeakShare, r.Windows = limitUse(s.couriers.CallTimes(tracking.APIDelhivery), sc)
 	r.Polls, err = activityTimes(ctx, e.Temporal, s.Cfg.Temporal.TaskQueue, "PollBatch")
 	return r, err
 }

@@ -12,15 +12,15 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"orderflow/config"
-	"orderflow/couriers"
-	"orderflow/couriers/delhivery"
-	"orderflow/couriers/delhiveryb2b"
-	"orderflow/couriers/shiprocket"
 	sbcouriers "orderflow/dev/sandbox/couriers"
 	"orderflow/observability"
 	"orderflow/starter"
 	"orderflow/store"
 	"orderflow/tracking"
+	"orderflow/tracking/couriers"
+	"orderflow/tracking/couriers/delhivery"
+	"orderflow/tracking/couriers/delhiveryb2b"
+	"orderflow/tracking/couriers/shiprocket"
 	"orderflow/worker"
 	"orderflow/workflows"
 )
@@ -250,25 +250,25 @@ func seedFleet(ctx context.Context, s *sweepStack, n int, kindOf func(int) int, 
 	sb.SetMany(moved[kindB2B], sbcouriers.Step{B2B: b2bOFD})
 	sb.SetMany(slices.Concat(moved[kindSRNoData], moved[kindB2BNoData]), sbcouriers.Step{Delhivery: &dlvOFD})
 
-	f.Polled[couriers.TrackerDelhivery] = len(awbs[kindB2C])
-	f.Polled[couriers.TrackerShiprocket] = len(awbs[kindShiprocket]) + len(awbs[kindSRNoData])
-	f.Polled[couriers.TrackerDelhiveryB2B] = len(awbs[kindB2B]) + len(awbs[kindB2BNoData])
-	f.Polled[couriers.TrackerDelhiveryFallback] = len(awbs[kindSRNoData]) + len(awbs[kindB2BNoData])
+	f.Polled[tracking.TrackerDelhivery] = len(awbs[kindB2C])
+	f.Polled[tracking.TrackerShiprocket] = len(awbs[kindShiprocket]) + len(awbs[kindSRNoData])
+	f.Polled[tracking.TrackerDelhiveryB2B] = len(awbs[kindB2B]) + len(awbs[kindB2BNoData])
+	f.Polled[tracking.TrackerDelhiveryFallback] = len(awbs[kindSRNoData]) + len(awbs[kindB2BNoData])
 	return f, nil
 }
 
 // fleetOrder names order i's AWB, courier_name and the raw status the last sweep recorded.
 func fleetOrder(i, kind int) (awb, courierName, raw string) {
-	dlvRaw := couriers.Delhivery + ":" + dlvInTransit.StatusType + "/" + dlvInTransit.Status + "/" + dlvInTransit.StatusCode
+	dlvRaw := tracking.APIDelhivery + ":" + dlvInTransit.StatusType + "/" + dlvInTransit.Status + "/" + dlvInTransit.StatusCode
 	switch kind {
 	case kindB2B:
-		return fmt.Sprintf("22%08d", i), couriers.CourierNameDelhiveryB2B, couriers.DelhiveryB2B + ":" + b2bInTransit
+		return fmt.Sprintf("22%08d", i), tracking.CourierNameDelhiveryB2B, tracking.APIDelhiveryB2B + ":" + b2bInTransit
 	case kindShiprocket:
-		return fmt.Sprintf("1904%010d", i), couriers.CourierNameShiprocket, fmt.Sprintf("%s:%d/%s", couriers.Shiprocket, srInTransit.Code, srInTransit.Label)
+		return fmt.Sprintf("1904%010d", i), tracking.CourierNameShiprocket, fmt.Sprintf("%s:%d/%s", tracking.APIShiprocket, srInTransit.Code, srInTransit.Label)
 	case kindSRNoData:
-		return fmt.Sprintf("5794%010d", i), couriers.CourierNameShiprocket, dlvRaw
+		return fmt.Sprintf("5794%010d", i), tracking.CourierNameShiprocket, dlvRaw
 	case kindB2BNoData:
-		return fmt.Sprintf("23%08d", i), couriers.CourierNameDelhiveryB2B, dlvRaw
+		return fmt.Sprintf("23%08d", i), tracking.CourierNameDelhiveryB2B, dlvRaw
 	}
-	return fmt.Sprintf("5793%010d", i), couriers.CourierNameDelhivery, dlvRaw
+	return fmt.Sprintf("5793%010d", i), tracking.CourierNameDelhivery, dlvRaw
 }

@@ -39,7 +39,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"orderflow/config"
-	"orderflow/couriers"
 	"orderflow/dev/bench/rig"
 	sbcouriers "orderflow/dev/sandbox/couriers"
 	"orderflow/dev/sandbox/crm"
@@ -173,7 +172,7 @@ func TestChaosFirstRTOReachesTheCRMExactlyOnce(t *testing.T) {
 	kills := killer.stop() // the last worker keeps running so everything can finish
 	waitFor(t, ctx, "every workflow to close", func() bool { return c.running(ctx) == 0 })
 	t.Logf("drained after %v; %d sweep runs (%d Delhivery requests); %d worker kills; store restarted %d time(s); CRM faults %+v",
-		time.Since(start).Round(time.Second), runs, c.couriers.Stats(couriers.Delhivery).Calls, kills, c.storeRestarts.Load(), c.faulty.Stats())
+		time.Since(start).Round(time.Second), runs, c.couriers.Stats(tracking.APIDelhivery).Calls, kills, c.storeRestarts.Load(), c.faulty.Stats())
 
 	// Exactly the RTO orders' keys reached the CRM with a 2xx, each carrying its own order.
 	got := acceptedKeys(c.crm)

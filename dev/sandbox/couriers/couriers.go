@@ -21,10 +21,11 @@ import (
 	"sync"
 	"time"
 
-	ocouriers "orderflow/couriers"
-	"orderflow/couriers/delhivery"
-	"orderflow/couriers/delhiveryb2b"
-	"orderflow/couriers/shiprocket"
+	"orderflow/tracking"
+	ocouriers "orderflow/tracking/couriers"
+	"orderflow/tracking/couriers/delhivery"
+	"orderflow/tracking/couriers/delhiveryb2b"
+	"orderflow/tracking/couriers/shiprocket"
 )
 
 // Options configure the sandbox: credentials it accepts and limits it enforces.
@@ -112,7 +113,7 @@ func New(o Options) *Sandbox {
 		delhivery: map[string]stamped[DelhiveryStatus]{}, b2b: map[string]stamped[string]{},
 		shiprocket: map[string]stamped[ShiprocketStatus]{}, windows: map[string][]time.Time{}, callLog: map[string][]time.Time{},
 		stats: map[string]*Stats{}, srTokens: map[string]bool{}}
-	for _, api := range ocouriers.APIs {
+	for _, api := range tracking.APIs {
 		s.stats[api] = &Stats{}
 	}
 	return s
@@ -205,7 +206,7 @@ func (s *Sandbox) delhiveryTrack(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 401, map[string]any{"detail": "Authentication credentials were not provided."})
 		return
 	}
-	if s.admit(ocouriers.Delhivery, s.o.DelhiveryLimit) > 0 {
+	if s.admit(tracking.APIDelhivery, s.o.DelhiveryLimit) > 0 {
 		http.Error(w, "<html><body><h1>403 Forbidden</h1>Request blocked.</body></html>", http.StatusForbidden)
 		return
 	}
@@ -247,7 +248,7 @@ func (s *Sandbox) b2bLogin(w http.ResponseWriter, r *http.Request) {
 	exp := s.now().Add(24 * time.Hour).Unix()
 	jwt := s.signJWT(map[string]any{"sub": in.Username, "exp": exp})
 	s.mu.Lock()
-	s.stats[ocouriers.DelhiveryB2B].Logins++
+	s.stats[tracking.APIDelhiveryB2B].Logins++
 	s.issued = append(s.issued, jwt)
 	s.mu.Unlock()
 	writeJSON(w, 200, map[string]any{"success": true, "data": map[string]any{"jwt": jwt}})
@@ -259,7 +260,7 @@ func (s *Sandbox) b2bTrack(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 401, map[string]any{"success": false, "error": "token expired or invalid"})
 		return
 	}
-	if s.admit(ocouriers.DelhiveryB2B, s.o.B2BLimit) > 0 {
+	if s.admit(tracking.APIDelhiveryB2B, s.o.B2BLimit) > 0 {
 		http.Error(w, "<html><body><h1>403 Forbidden</h1></body></html>", http.StatusForbidden)
 		return
 	}
@@ -289,7 +290,7 @@ func (s *Sandbox) shiprocketLogin(w http.ResponseWriter, r *http.Request) {
 	tok := randomHex(24)
 	s.mu.Lock()
 	s.srTokens[tok] = true
-	s.stats[ocouriers.Shiprocket].Logins++
+	s.stats[tracking.APIShiprocket].Logins++
 	s.issued = append(s.issued, tok)
 	s.mu.Unlock()
 	writeJSON(w, 200, map[string]any{"id": 1, "email": in.Email, "company_id": 1, "token": tok})
@@ -304,7 +305,7 @@ func (s *Sandbox) shiprocketTrack(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 401, map[string]any{"message": "Unauthenticated.", "status_code": 401})
 		return
 	}
-	if wait := s.admit(ocouriers.Shiprocket, s.o.ShiprocketLimit); wait > 0 {
+	if wait := s.admit(tracking.APIShiprocket, s.o.ShiprocketLimit); wait > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
 		writeJSON(w, 429, map[string]any{"message": "Too Many Attempts.", "status_code": 429})
 		return

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	ocouriers "orderflow/couriers"
-	"orderflow/couriers/delhivery"
-	"orderflow/couriers/delhiveryb2b"
-	"orderflow/couriers/shiprocket"
 	"orderflow/tracking"
+	ocouriers "orderflow/tracking/couriers"
+	"orderflow/tracking/couriers/delhivery"
+	"orderflow/tracking/couriers/delhiveryb2b"
+	"orderflow/tracking/couriers/shiprocket"
 )
 
 type clock struct {
@@ -52,7 +52,7 @@ func TestSandboxEnforcesEachCouriersWindowAndSpeaksTheClientsFormat(t *testing.T
 	if _, err := dl.Track(ctx, []string{"W1"}); !errors.As(err, &rl) || rl.StatusCode != 403 {
 		t.Fatalf("4th call in the window: %v, want 403", err)
 	}
-	if st := sb.Stats(ocouriers.Delhivery); st.Calls != 3 || st.Rejected != 1 {
+	if st := sb.Stats(tracking.APIDelhivery); st.Calls != 3 || st.Rejected != 1 {
 		t.Errorf("stats %+v", st)
 	}
 	if !sb.Seen("W1") || sb.Seen("S1") {
@@ -72,21 +72,28 @@ func TestSandboxEnforcesEachCouriersWindowAndSpeaksTheClientsFormat(t *testing.T
 	}
 
 	b2b := delhiveryb2b.New(delhiveryb2b.Options{BaseURL: srv.URL, Username: o.B2BUsername, Password: o.B2BPassword, Timeout: 5 * time.Second, LimitBackoff: time.Minute, Now: clk.now})
-	if s, err := b2b.Track(ctx, "LR1"); err != nil || s.Mapping.Status != tracking.RTODelivered {
+	trackLR := func(lr string) (ocouriers.Shipment, error) {
+		got, err := b2b.Track(ctx, []string{lr})
+		if len(got) == 0 {
+			return ocouriers.Shipment{}, err
+		}
+		return got[0], err
+	}
+	if s, err := trackLR("LR1"); err != nil || s.Mapping.Status != tracking.RTODelivered {
 		t.Fatalf("%+v %v", s, err)
 	}
-	if s, err := b2b.Track(ctx, "LR-unknown"); err != nil || s.Found {
+	if s, err := trackLR("LR-unknown"); err != nil || s.Found {
 		t.Fatalf("%+v %v", s, err)
 	}
-	if _, err := b2b.Track(ctx, "LR1"); !errors.As(err, &rl) || rl.StatusCode != 403 {
+	if _, err := trackLR("LR1"); !errors.As(err, &rl) || rl.StatusCode != 403 {
 		t.Fatalf("3rd B2B call: %v, want 403", err)
 	}
 	clk.add(time.Minute) // the window slides past: calls pass again, on the same cached JWT
 	if _, err := dl.Track(ctx, []string{"W1"}); err != nil {
 		t.Errorf("after the window: %v", err)
 	}
-	if _, err := b2b.Track(ctx, "LR1"); err != nil || sb.Stats(ocouriers.DelhiveryB2B).Logins != 1 {
-		t.Errorf("after the window: %v, logins %d", err, sb.Stats(ocouriers.DelhiveryB2B).Logins)
+	if _, err := trackLR("LR1"); err != nil || sb.Stats(tracking.APIDelhiveryB2B).Logins != 1 {
+		t.Errorf("after the window: %v, logins %d", err, sb.Stats(tracking.APIDelhiveryB2B).Logins)
 	}
 
 	bad := delhivery.New(delhivery.Options{BaseURL: srv.URL, Token: "wrong", Timeout: 5 * time.Second, LimitBackoff: time.Minute})

@@ -9,8 +9,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	ocouriers "orderflow/couriers"
 	"orderflow/store"
+	"orderflow/tracking"
 )
 
 // Step is one courier state of a demo shipment.
@@ -45,25 +45,25 @@ func sr(code int, label string, isReturn bool) Step {
 func DemoShipments() []DemoShipment {
 	id := func(n int) string { return fmt.Sprintf("64c%021x", n) }
 	return []DemoShipment{
-		{id(1), "57930820000001", ocouriers.CourierNameDelhivery, "Delhivery: delivered", false,
+		{id(1), "57930820000001", tracking.CourierNameDelhivery, "Delhivery: delivered", false,
 			[]Step{dl("Manifested", "UD", "X-UCI"), dl("In Transit", "UD", "X-PPOM"), dl("Dispatched", "UD", "X-DDD3FD"), dl("Delivered", "DL", "EOD-38")}},
-		{id(2), "57930820000002", ocouriers.CourierNameDelhivery, "Delhivery: NDR, then RTO (RT), RTO delivered", true,
+		{id(2), "57930820000002", tracking.CourierNameDelhivery, "Delhivery: NDR, then RTO (RT), RTO delivered", true,
 			[]Step{dl("In Transit", "UD", "X-PPOM"), dl("Pending", "UD", "EOD-74"), dl("In Transit", "RT", "RT-101"), dl("RTO", "DL", "RT-110")}},
-		{id(3), "57930820000003", ocouriers.CourierNameDelhivery, "Delhivery: customer return (PP/PU, DTO)", false,
+		{id(3), "57930820000003", tracking.CourierNameDelhivery, "Delhivery: customer return (PP/PU, DTO)", false,
 			[]Step{dl("Open", "PP", "X-ASP"), dl("In Transit", "PU", "X-PIOM"), dl("Dispatched", "PU", "X-PDDF"), dl("DTO", "DL", "EOD-600")}},
-		{id(4), "57930820000004", ocouriers.CourierNameDelhivery, "Delhivery: seller-cancelled, reads Returned", false,
+		{id(4), "57930820000004", tracking.CourierNameDelhivery, "Delhivery: seller-cancelled, reads Returned", false,
 			[]Step{dl("Manifested", "UD", "X-UCI"), dl("Not Picked", "UD", "DTUP-210"), dl("Returned", "CN", "CN-001")}},
-		{id(5), "220011223", ocouriers.CourierNameDelhiveryB2B, "Delhivery B2B: reattempt, RETURNED_INTRANSIT, RETURN_DELIVERED", true,
+		{id(5), "220011223", tracking.CourierNameDelhiveryB2B, "Delhivery B2B: reattempt, RETURNED_INTRANSIT, RETURN_DELIVERED", true,
 			[]Step{{B2B: "PICKED_UP"}, {B2B: "LEFT_ORIGIN"}, {B2B: "UNDEL_REATTEMPT"}, {B2B: "RETURNED_INTRANSIT"}, {B2B: "RETURN_DELIVERED"}}},
-		{id(6), "19041120000006", ocouriers.CourierNameShiprocket, "Shiprocket: undelivered, RTO Initiated (9), RTO in transit (46), RTO delivered (10)", true,
+		{id(6), "19041120000006", tracking.CourierNameShiprocket, "Shiprocket: undelivered, RTO Initiated (9), RTO in transit (46), RTO delivered (10)", true,
 			[]Step{sr(18, "In Transit", false), sr(21, "Undelivered", false), sr(9, "RTO Initiated", false), sr(46, "RTO In Transit", false), sr(10, "RTO Delivered", false)}},
-		{id(7), "19041120000007", ocouriers.CourierNameShiprocket, "Shiprocket: delivered", false,
+		{id(7), "19041120000007", tracking.CourierNameShiprocket, "Shiprocket: delivered", false,
 			[]Step{sr(42, "Picked Up", false), sr(18, "In Transit", false), sr(17, "Out For Delivery", false), sr(7, "Delivered", false)}},
-		{id(8), "19041120000008", ocouriers.CourierNameShiprocket, "Shiprocket: customer return (is_return), RTO-looking codes", false,
+		{id(8), "19041120000008", tracking.CourierNameShiprocket, "Shiprocket: customer return (is_return), RTO-looking codes", false,
 			[]Step{sr(42, "Picked Up", true), sr(46, "RTO In Transit", true), sr(7, "Delivered", true)}},
-		{id(9), "19041120000009", ocouriers.CourierNameShiprocket, "Shiprocket: cancelled", false,
+		{id(9), "19041120000009", tracking.CourierNameShiprocket, "Shiprocket: cancelled", false,
 			[]Step{sr(27, "Pickup Booked", false), sr(8, "Canceled", false)}},
-		{id(10), "57930820000010", ocouriers.CourierNameShiprocket, "Shiprocket has no data; Delhivery (fallback) sees RTO", true,
+		{id(10), "57930820000010", tracking.CourierNameShiprocket, "Shiprocket has no data; Delhivery (fallback) sees RTO", true,
 			[]Step{dl("In Transit", "UD", "X-PPOM"), dl("In Transit", "RT", "RT-101")}},
 	}
 }

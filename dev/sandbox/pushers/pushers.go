@@ -14,7 +14,7 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
-	"orderflow/tracking/fulfilment"
+	"orderflow/tracking/push/fulfilment"
 )
 
 // Delivery is one push the script sends.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
-	"orderflow/tracking/clickpost"
-	"orderflow/tracking/fulfilment"
+	"orderflow/tracking/push/clickpost"
+	"orderflow/tracking/push/fulfilment"
 )
 
 // The script's deliveries are valid under the real schemes: every body parses,

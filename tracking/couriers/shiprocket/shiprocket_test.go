@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"orderflow/couriers"
 	"orderflow/tracking"
+	"orderflow/tracking/couriers"
 )
 
 func TestMapEveryCodeAndTheReturnTrap(t *testing.T) {

@@ -1,5 +1,6 @@
-// Package delhivery is the Delhivery B2C (Express) tracking client and its
-// status table: GET packages/json with up to 50 waybills and Token auth.
+// Package delhivery is the Delhivery B2C (Express) poll client and its
+// status table: GET packages/json with up to 50 waybills and Token auth. It
+// serves the Delhivery primary tracker and the fallback tracker.
 package delhivery
 
 import (
@@ -12,7 +13,8 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
-	"orderflow/couriers"
+	"orderflow/tracking"
+	"orderflow/tracking/couriers"
 )
 
 // MaxWaybills is the most waybills one packages/json call takes.
@@ -66,6 +68,14 @@ type shipment struct {
 	} `json:"Status"`
 }
 
+var _ couriers.Poller = (*Client)(nil)
+
+// API is the courier API this client calls (couriers.Poller).
+func (c *Client) API() string { return tracking.APIDelhivery }
+
+// MaxPerCall is MaxWaybills (couriers.Poller).
+func (c *Client) MaxPerCall() int { return MaxWaybills }
+
 // Track asks for up to MaxWaybills waybills in one call and returns one
 // Shipment per waybill asked, Found=false for those Delhivery has no data on.
 // The WAF's 403 becomes a *couriers.RateLimitedError.
@@ -85,7 +95,7 @@ func (c *Client) Track(ctx context.Context, waybills []string) ([]couriers.Shipm
 	switch code := resp.StatusCode(); {
 	case code == http.StatusForbidden || code == http.StatusTooManyRequests:
 		wait := couriers.RetryAfter(resp.Header(), time.Now(), c.limitBackoff, c.limitBackoff)
-		return nil, &couriers.RateLimitedError{Courier: couriers.Delhivery, StatusCode: code, Wait: wait}
+		return nil, &couriers.RateLimitedError{Courier: tracking.APIDelhivery, StatusCode: code, Wait: wait}
 	case code != http.StatusOK:
 		return nil, fmt.Errorf("delhivery: track: HTTP %d", code)
 	}

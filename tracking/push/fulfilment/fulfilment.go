@@ -1,6 +1,8 @@
-// Package fulfilment reads the fulfilment platform's webhooks (seed 002):
-// the X-Event-Signature check, ORDER.CHANGE_STATUS with its statuses mapped
-// to the canonical set, and SKU.CHANGE_STOCK.
+// Package fulfilment is the fulfilment platform's push source: the
+// X-Event-Signature check, the parser of ORDER.CHANGE_STATUS (its statuses
+// mapped to the canonical set) and SKU.CHANGE_STOCK, as the platform's webhook
+// docs define them, and Ingest, which turns an event into the PushIngest
+// workflow's push.Event.
 package fulfilment
 
 import (
@@ -26,7 +28,7 @@ const (
 	EventSKUChangeStock    = "SKU.CHANGE_STOCK"
 )
 
-// statusByCode maps every OrderStatus of seed 002. RETURN and RETURN_COMPLETED
+// statusByCode maps every OrderStatus of the platform's webhook docs. RETURN and RETURN_COMPLETED
 // are the platform's RTO (the parcel goes back to the merchant); a customer
 // return is not reported through these statuses.
 var statusByCode = map[string]string{
@@ -173,7 +175,7 @@ func Parse(body []byte) (Event, error) {
 }
 
 // StockLevel is one stock row of a SKU.CHANGE_STOCK event, keyed by where it
-// is: the platform reports one row per warehouse area (seed 002's example has
+// is: the platform reports one row per warehouse area (its docs' example has
 // two areas of warehouse XYZ), so the area is part of the key or one row would
 // overwrite the other.
 type StockLevel struct {

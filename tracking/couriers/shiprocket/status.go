@@ -1,8 +1,8 @@
 package shiprocket
 
 import (
-	"orderflow/couriers"
 	"orderflow/tracking"
+	"orderflow/tracking/couriers"
 )
 
 // codes maps shipment_status codes (docs/couriers.md). Mapping is on the code, never

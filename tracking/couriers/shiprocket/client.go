@@ -1,5 +1,6 @@
-// Package shiprocket is the Shiprocket tracking client: login token cached for
-// its lifetime, bulk track/awbs of up to 50 AWBs, mapping on shipment_status codes.
+// Package shiprocket is the Shiprocket poll client and its status table:
+// login token cached for its lifetime, bulk track/awbs of up to 50 AWBs,
+// mapping on shipment_status codes.
 package shiprocket
 
 import (
@@ -15,7 +16,8 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
-	"orderflow/couriers"
+	"orderflow/tracking"
+	"orderflow/tracking/couriers"
 )
 
 // Paths under the base URL.
@@ -82,6 +84,14 @@ func (c *Client) Logins() int {
 
 var errUnauthorized = errors.New("shiprocket: unauthorized")
 
+var _ couriers.Poller = (*Client)(nil)
+
+// API is the courier API this client calls (couriers.Poller).
+func (c *Client) API() string { return tracking.APIShiprocket }
+
+// MaxPerCall is MaxAWBs (couriers.Poller).
+func (c *Client) MaxPerCall() int { return MaxAWBs }
+
 // Track asks for up to MaxAWBs AWBs in one call.
 func (c *Client) Track(ctx context.Context, awbs []string) ([]couriers.Shipment, error) {
 	if len(awbs) == 0 {
@@ -121,7 +131,7 @@ func (c *Client) checkStatus(resp *resty.Response, what string) error {
 		return errUnauthorized
 	case code == http.StatusTooManyRequests:
 		wait := couriers.RetryAfter(resp.Header(), c.now(), c.backoff, time.Second)
-		return &couriers.RateLimitedError{Courier: couriers.Shiprocket, StatusCode: code, Wait: wait}
+		return &couriers.RateLimitedError{Courier: tracking.APIShiprocket, StatusCode: code, Wait: wait}
 	case code != http.StatusOK:
 		return fmt.Errorf("shiprocket: %s: HTTP %d", what, code)
 	}

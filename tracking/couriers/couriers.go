@@ -1,6 +1,8 @@
-// Package couriers holds what every courier client shares: the result of
-// tracking one shipment, what its courier status means for the order, the
-// rate-limit error, and the names of the courier APIs and trackers.
+// Package couriers is what every courier poll client shares: the Poller
+// interface each client under tracking/couriers/<courier> implements, the
+// Registry the worker fills with the configured ones, the result of tracking
+// one shipment, what its courier status means for the order, and the
+// rate-limit error.
 package couriers
 
 import (
@@ -10,16 +12,6 @@ import (
 	"strings"
 	"time"
 )
-
-// Courier APIs. Each rate-limited API gets its own task queue.
-const (
-	Delhivery    = "delhivery"     // Delhivery B2C (Express) packages/json
-	DelhiveryB2B = "delhivery_b2b" // Delhivery B2B (LTL) lrn/track
-	Shiprocket   = "shiprocket"    // Shiprocket bulk track/awbs
-)
-
-// APIs lists the courier APIs.
-var APIs = []string{Delhivery, DelhiveryB2B, Shiprocket}
 
 // Kind says what a courier status means for the order.
 type Kind string

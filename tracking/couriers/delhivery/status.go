@@ -4,8 +4,8 @@ import (
 	"slices"
 	"strings"
 
-	"orderflow/couriers"
 	"orderflow/tracking"
+	"orderflow/tracking/couriers"
 )
 
 // Status is the part of a Delhivery shipment that decides its canonical status.

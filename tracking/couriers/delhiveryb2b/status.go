@@ -3,8 +3,8 @@ package delhiveryb2b
 import (
 	"strings"
 
-	"orderflow/couriers"
 	"orderflow/tracking"
+	"orderflow/tracking/couriers"
 )
 
 // table maps Delhivery B2B (LTL) LR statuses (docs/couriers.md).

@@ -1,6 +1,6 @@
-// Package delhiveryb2b is the Delhivery B2B (LTL) tracking client: one login
-// whose JWT is cached for its lifetime (logins are limited to 100 / 5 min and
-// wrong credentials lock the user), then one LR per lrn/track call.
+// Package delhiveryb2b is the Delhivery B2B (LTL) poll client and its status
+// table: one login whose JWT is cached for its lifetime (logins are limited to
+// 100 / 5 min and wrong credentials lock the user), then one LR per lrn/track call.
 package delhiveryb2b
 
 import (
@@ -16,7 +16,8 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
-	"orderflow/couriers"
+	"orderflow/tracking"
+	"orderflow/tracking/couriers"
 )
 
 // Paths under the base URL.
@@ -24,6 +25,9 @@ const (
 	LoginPath = "/ums/login"
 	TrackPath = "/lrn/track"
 )
+
+// MaxLRs is the most LRs one lrn/track call takes.
+const MaxLRs = 1
 
 // DefaultTokenLifetime is the JWT's lifetime when it carries no exp claim (24 h).
 const DefaultTokenLifetime = 24 * time.Hour
@@ -88,8 +92,30 @@ type trackResponse struct {
 	} `json:"data"`
 }
 
-// Track asks for one LR. An unknown LR gives Found=false.
-func (c *Client) Track(ctx context.Context, lr string) (couriers.Shipment, error) {
+var _ couriers.Poller = (*Client)(nil)
+
+// API is the courier API this client calls (couriers.Poller).
+func (c *Client) API() string { return tracking.APIDelhiveryB2B }
+
+// MaxPerCall is MaxLRs (couriers.Poller).
+func (c *Client) MaxPerCall() int { return MaxLRs }
+
+// Track asks for each LR in a call of its own, in order, and stops at the
+// first error with the shipments read so far. An unknown LR gives Found=false.
+func (c *Client) Track(ctx context.Context, lrs []string) ([]couriers.Shipment, error) {
+	out := make([]couriers.Shipment, 0, len(lrs))
+	for _, lr := range lrs {
+		s, err := c.trackLR(ctx, lr)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// trackLR asks for one LR, logging in once more after a 401.
+func (c *Client) trackLR(ctx context.Context, lr string) (couriers.Shipment, error) {
 	s, err := c.track(ctx, lr)
 	if errors.Is(err, errUnauthorized) {
 		c.dropToken()
@@ -112,7 +138,7 @@ func (c *Client) track(ctx context.Context, lr string) (couriers.Shipment, error
 		return couriers.Shipment{}, errUnauthorized
 	case code == http.StatusForbidden || code == http.StatusTooManyRequests:
 		wait := couriers.RetryAfter(resp.Header(), c.now(), c.backoff, c.backoff)
-		return couriers.Shipment{}, &couriers.RateLimitedError{Courier: couriers.DelhiveryB2B, StatusCode: code, Wait: wait}
+		return couriers.Shipment{}, &couriers.RateLimitedError{Courier: tracking.APIDelhiveryB2B, StatusCode: code, Wait: wait}
 	case code == http.StatusNotFound:
 		return couriers.Shipment{AWB: lr}, nil
 	case code != http.StatusOK:
@@ -169,7 +195,7 @@ func (c *Client) token(ctx context.Context) (string, error) {
 	switch code := resp.StatusCode(); {
 	case code == http.StatusTooManyRequests || code == http.StatusForbidden:
 		wait := couriers.RetryAfter(resp.Header(), c.now(), c.backoff, c.backoff)
-		return "", &couriers.RateLimitedError{Courier: couriers.DelhiveryB2B, StatusCode: code, Wait: wait}
+		return "", &couriers.RateLimitedError{Courier: tracking.APIDelhiveryB2B, StatusCode: code, Wait: wait}
 	case code != http.StatusOK:
 		return "", fmt.Errorf("delhivery_b2b: login: HTTP %d", code)
 	}

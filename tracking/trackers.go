@@ -1,6 +1,18 @@
-package couriers
+package tracking
 
-// Tracker is one of seed 000's trackers: which orders it polls and through which API.
+// Courier APIs. Each has its poll client in tracking/couriers/<package>, and
+// its own task queue, rate limit and metrics label under this name.
+const (
+	APIDelhivery    = "delhivery"     // Delhivery B2C (Express) packages/json
+	APIDelhiveryB2B = "delhivery_b2b" // Delhivery B2B (LTL) lrn/track
+	APIShiprocket   = "shiprocket"    // Shiprocket bulk track/awbs
+)
+
+// APIs lists the courier APIs in name order.
+var APIs = []string{APIDelhivery, APIDelhiveryB2B, APIShiprocket}
+
+// Tracker is one of the in-house cron's trackers: which orders it polls and
+// through which courier API.
 type Tracker struct {
 	Name string
 	// API is the courier API it calls; its rate limit and task queue are the API's.
@@ -27,12 +39,12 @@ const (
 	CourierNameShiprocket   = "shiprocket"
 )
 
-// Trackers are seed 000's trackers: three primaries, then the fallback.
+// Trackers are the in-house cron's trackers: three primaries, then the fallback.
 var Trackers = []Tracker{
-	{Name: TrackerDelhivery, API: Delhivery, CourierNames: []string{CourierNameDelhivery}},
-	{Name: TrackerDelhiveryB2B, API: DelhiveryB2B, CourierNames: []string{CourierNameDelhiveryB2B}},
-	{Name: TrackerShiprocket, API: Shiprocket, CourierNames: []string{CourierNameShiprocket}},
-	{Name: TrackerDelhiveryFallback, API: Delhivery, CourierNames: []string{CourierNameShiprocket, CourierNameDelhiveryB2B}, Fallback: true},
+	{Name: TrackerDelhivery, API: APIDelhivery, CourierNames: []string{CourierNameDelhivery}},
+	{Name: TrackerDelhiveryB2B, API: APIDelhiveryB2B, CourierNames: []string{CourierNameDelhiveryB2B}},
+	{Name: TrackerShiprocket, API: APIShiprocket, CourierNames: []string{CourierNameShiprocket}},
+	{Name: TrackerDelhiveryFallback, API: APIDelhivery, CourierNames: []string{CourierNameShiprocket, CourierNameDelhiveryB2B}, Fallback: true},
 }
 
 // TrackerByName finds a tracker.
@@ -43,12 +55,4 @@ func TrackerByName(name string) (Tracker, bool) {
 		}
 	}
 	return Tracker{}, false
-}
-
-// MaxPerCall is the most shipments one call of an API takes.
-func MaxPerCall(api string) int {
-	if api == DelhiveryB2B {
-		return 1
-	}
-	return 50
 }

@@ -14,8 +14,26 @@ type ApplyStatusInput struct {
 
 // ApplyStatusResult says what changed and which orders may be having their first RTO.
 type ApplyStatusResult struct {
-	Modified      int64                `json:"modified"`
-	RTOCandidates []store.RTOCandidate `json:"rto_candidates"`
+	Modified      int64          `json:"modified"`
+	RTOCandidates []RTOCandidate `json:"rto_candidates"`
+}
+
+// RTOCandidate is an order that may be having its first RTO: the workflow
+// starts its RTOCancel, whose claim decides who is first.
+type RTOCandidate struct {
+	OrderID string `json:"order_id"`
+	Status  string `json:"status"`
+	Source  string `json:"source"`
+	AWB     string `json:"awb"`
+	Courier string `json:"courier"`
+}
+
+func rtoCandidates(cs []store.RTOCandidate) []RTOCandidate {
+	var out []RTOCandidate
+	for _, c := range cs {
+		out = append(out, RTOCandidate(c))
+	}
+	return out
 }
 
 // ApplyStatusObservations runs the status-update path: newer statuses and
@@ -32,5 +50,5 @@ func (a *Activities) ApplyStatusObservations(ctx context.Context, in ApplyStatus
 		a.Metrics.StatusObservations.WithLabelValues(src, "applied").Add(float64(len(in.Observations)))
 		a.Metrics.StatusObservations.WithLabelValues(src, "modified").Add(float64(res.Modified))
 	}
-	return ApplyStatusResult{Modified: res.Modified, RTOCandidates: res.RTOCandidates}, nil
+	return ApplyStatusResult{Modified: res.Modified, RTOCandidates: rtoCandidates(res.RTOCandidates)}, nil
 }

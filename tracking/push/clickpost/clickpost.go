@@ -1,6 +1,7 @@
-// Package clickpost reads Clickpost's push tracking webhooks (seed 001):
-// authentication by webhook_key, the payload, and its status codes mapped to
-// the canonical set.
+// Package clickpost is the Clickpost push source: its webhook's
+// authentication by webhook_key, the payload parser, its status codes mapped
+// to the canonical set (Clickpost's webhook docs), and Ingest, which turns an
+// event into the PushIngest workflow's push.Event.
 package clickpost
 
 import (
@@ -144,7 +145,7 @@ func (e Event) Key(account string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// KeyFromRequest reads the webhook key: the webhook_key header of seed 001,
+// KeyFromRequest reads the webhook key: the webhook_key header of Clickpost's webhook docs,
 // or an Authorization token ("Bearer x", "Token x" or the bare value).
 func KeyFromRequest(webhookKeyHeader, authorization string) string {
 	if webhookKeyHeader != "" {

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"orderflow/couriers"
 	"orderflow/tracking"
+	"orderflow/tracking/couriers"
 )
 
 func TestMapEveryLRStatus(t *testing.T) {
@@ -98,7 +98,7 @@ func TestLoginOnceForManyConcurrentCallsAndOnceMoreAfter401(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if s, err := c.Track(context.Background(), "220011223"); err != nil || !s.Found {
+			if s, err := c.trackLR(context.Background(), "220011223"); err != nil || !s.Found {
 				t.Errorf("%+v %v", s, err)
 			}
 		}()
@@ -108,7 +108,7 @@ func TestLoginOnceForManyConcurrentCallsAndOnceMoreAfter401(t *testing.T) {
 		t.Fatalf("8 calls made %d logins, want 1", logins.Load())
 	}
 	reject.Store(true) // the server revokes the token: one new login, then success
-	if s, err := c.Track(context.Background(), "220011223"); err != nil || !s.Found {
+	if s, err := c.trackLR(context.Background(), "220011223"); err != nil || !s.Found {
 		t.Fatalf("%+v %v", s, err)
 	}
 	if logins.Load() != 2 || tracks.Load() != 10 {
@@ -143,9 +143,39 @@ func TestRateLimitedTrackBecomesBackOff(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := New(Options{BaseURL: srv.URL, Username: "u", Password: "p", Timeout: 5 * time.Second, LimitBackoff: time.Minute})
-	_, err := c.Track(context.Background(), "1")
+	_, err := c.Track(context.Background(), []string{"1"})
 	var rl *couriers.RateLimitedError
 	if !errors.As(err, &rl) || rl.Wait != 2*time.Minute || rl.StatusCode != 429 {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestTrackAsksEachLRInACallOfItsOwnAndStopsAtTheFirstError(t *testing.T) {
+	login, _ := os.ReadFile("testdata/login.json")
+	track, _ := os.ReadFile("testdata/track.json")
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch lr := r.URL.Query().Get("lrnum"); {
+		case r.URL.Path == LoginPath:
+			_, _ = w.Write(login)
+		case lr == "broken":
+			asked = append(asked, lr)
+			http.Error(w, "boom", http.StatusInternalServerError)
+		default:
+			asked = append(asked, lr)
+			_, _ = w.Write(track)
+		}
+	}))
+	defer srv.Close()
+	c := New(Options{BaseURL: srv.URL, Username: "u", Password: "p", Timeout: 5 * time.Second, LimitBackoff: time.Minute})
+	got, err := c.Track(context.Background(), []string{"220011223", "broken", "never"})
+	if err == nil || len(got) != 1 || got[0].AWB != "220011223" || !got[0].Found {
+		t.Fatalf("got %+v, %v; want the first LR's shipment and the second's error", got, err)
+	}
+	if len(asked) != 2 || asked[0] != "220011223" || asked[1] != "broken" {
+		t.Errorf("asked %v, want one call per LR up to the failing one", asked)
+	}
+	if c.API() != tracking.APIDelhiveryB2B || c.MaxPerCall() != 1 {
+		t.Errorf("API %q, MaxPerCall %d", c.API(), c.MaxPerCall())
 	}
 }
