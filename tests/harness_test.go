@@ -29,7 +29,6 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
-	sdkworker "go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -200,7 +199,8 @@ func newStack(t *testing.T) *stack {
 	return s
 }
 
-// startWorker runs a worker in this process, logging to the stack's logs.
+// startWorker runs, in this process, every worker the worker binary runs for
+// the stack's config (worker.New), logging to the stack's logs.
 func (s *stack) startWorker() {
 	s.t.Helper()
 	logger, _ := observability.NewLogger("debug", s.logs)
@@ -208,13 +208,12 @@ func (s *stack) startWorker() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	w := sdkworker.New(tc, s.cfg.Temporal.TaskQueue, sdkworker.Options{})
-	worker.Register(w, worker.NewActivities(s.store, s.cfg.CRM, observability.NewMetrics()))
-	w.RegisterActivity(worker.NewRecoveryActivities(s.store, observability.NewMetrics()))
-	if err := w.Start(); err != nil {
+	ws := worker.New(worker.Deps{Config: s.cfg, Store: s.store, Temporal: tc})
+	if err := ws.Start(); err != nil {
+		tc.Close()
 		s.t.Fatal(err)
 	}
-	s.stopWorker = func() { w.Stop(); tc.Close() }
+	s.stopWorker = func() { ws.Stop(); tc.Close() }
 }
 
 // startWorkerProcess runs the real worker binary, configured through the
