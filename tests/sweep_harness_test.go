@@ -122,15 +122,23 @@ func (s *sweepStack) orderDoc(id string) bson.M {
 // sweep runs one TrackingSweep directly (as the Schedule would) and returns its stats.
 func (s *sweepStack) sweep(id string) workflows.SweepStats {
 	s.t.Helper()
+	stats, err := s.trySweep(id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return stats
+}
+
+// trySweep is sweep returning its error, for goroutines other than the test's.
+func (s *sweepStack) trySweep(id string) (workflows.SweepStats, error) {
+	var stats workflows.SweepStats
 	run, err := s.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.cfg.Temporal.TaskQueue,
 	}, workflows.TrackingSweep, starter.SweepInput(s.cfg))
 	if err != nil {
-		s.t.Fatal(err)
+		return stats, fmt.Errorf("start sweep %s: %w", id, err)
 	}
-	var stats workflows.SweepStats
-	s.waitWorkflow(run.GetID(), &stats)
-	return stats
+	return stats, s.tryWaitWorkflow(run.GetID(), &stats)
 }
 
 // crmOrders counts the CRM's POSTs per order id.
