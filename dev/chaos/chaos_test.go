@@ -491,6 +491,19 @@ func (c *cluster) post(path string, body any) (map[string]any, error) {
 	return doc, json.Unmarshal(out, &doc)
 }
 
+// postID is post returning the created resource's id, refusing an answer without one.
+func (c *cluster) postID(path string, body any) (string, error) {
+	doc, err := c.post(path, body)
+	if err != nil {
+		return "", err
+	}
+	id, ok := doc["id"].(string)
+	if !ok || id == "" {
+		return "", fmt.Errorf("POST %s: answer %v has no id", path, doc)
+	}
+	return id, nil
+}
+
 func (c *cluster) call(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
 	return c.callWith(ctx, method, path, body, map[string]string{"X-API-Key": apiKey})
 }
