@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -26,10 +27,11 @@ func TestBuildWebhookHasHyperswitchShape(t *testing.T) {
 		got["event_type"] != "payment_succeeded" || got["timestamp"] != "2025-09-07T20:05:02.792Z" {
 		t.Errorf("envelope %v", got)
 	}
-	content := got["content"].(map[string]any)
-	obj := content["object"].(map[string]any)
-	amount := obj["amount"].(map[string]any)
-	rr := obj["feature_metadata"].(map[string]any)["revenue_recovery"].(map[string]any)
+	content := field[map[string]any](t, got, "content")
+	obj := field[map[string]any](t, content, "object")
+	amount := field[map[string]any](t, obj, "amount")
+	rr := field[map[string]any](t, obj, "feature_metadata", "revenue_recovery")
+	payment := field[map[string]any](t, rr, "billing_connector_payment_details")
 	checks := map[string][2]any{
 		"content.type":             {content["type"], "payment_details"},
 		"status":                   {obj["status"], "succeeded"},
@@ -42,8 +44,8 @@ func TestBuildWebhookHasHyperswitchShape(t *testing.T) {
 		"rr.total_retry_count":     {rr["total_retry_count"], 2.0},
 		"rr.billing_connector_id":  {rr["billing_connector_id"], "mca_bill"},
 		"rr.first_pg_error":        {rr["first_payment_attempt_pg_error_code"], "resource_missing"},
-		"rr.token":                 {rr["billing_connector_payment_details"].(map[string]any)["payment_processor_token"], "pm_1S4olu2KXBHSNjodBbiedqY9"},
-		"rr.customer":              {rr["billing_connector_payment_details"].(map[string]any)["connector_customer_id"], "cus_T0qSE723C5Xxic"},
+		"rr.token":                 {payment["payment_processor_token"], "pm_1S4olu2KXBHSNjodBbiedqY9"},
+		"rr.customer":              {payment["connector_customer_id"], "cus_T0qSE723C5Xxic"},
 	}
 	for name, c := range checks {
 		if c[0] != c[1] {
@@ -71,4 +73,23 @@ func TestBuildWebhookPaymentFailed(t *testing.T) {
 		got.Content.Object.Amount.AmountCaptured != 0 {
 		t.Errorf("%+v", got.Content.Object)
 	}
+}
+
+// field walks keys down nested JSON objects and returns the value as a T; a
+// missing key or another type fails the test instead of panicking.
+func field[T any](t *testing.T, m map[string]any, keys ...string) T {
+	t.Helper()
+	var v any = m
+	for i, k := range keys {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("%s is %T, want an object", strings.Join(keys[:i], "."), v)
+		}
+		v = obj[k]
+	}
+	out, ok := v.(T)
+	if !ok {
+		t.Fatalf("%s is %T (%v), want %T", strings.Join(keys, "."), v, v, out)
+	}
+	return out
 }

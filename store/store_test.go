@@ -105,8 +105,8 @@ func TestApplyObservationsWritesNewerStatusAndFirstSeen(t *testing.T) {
 	if doc["tracking_status"] != tracking.RTO {
 		t.Errorf("older event overwrote the status: %v", doc["tracking_status"])
 	}
-	ts := doc["tracking_timestamps"].(bson.M)
-	if got := ts["in_transit"].(bson.DateTime).Time().UTC(); !got.Equal(t0) {
+	ts := as[bson.M](t, doc["tracking_timestamps"], "tracking_timestamps")
+	if got := as[bson.DateTime](t, ts["in_transit"], "tracking_timestamps.in_transit").Time().UTC(); !got.Equal(t0) {
 		t.Errorf("first-seen in transit moved to %v", got)
 	}
 	if _, ok := ts["out_for_delivery"]; !ok {
@@ -116,8 +116,8 @@ func TestApplyObservationsWritesNewerStatusAndFirstSeen(t *testing.T) {
 	if _, err = s.ApplyObservations(ctx, []tracking.Observation{obs(id, tracking.InTransit, t0.Add(-time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
-	ts = loadOrder(t, s, id)["tracking_timestamps"].(bson.M)
-	if got := ts["in_transit"].(bson.DateTime).Time().UTC(); !got.Equal(t0.Add(-time.Hour)) {
+	ts = as[bson.M](t, loadOrder(t, s, id)["tracking_timestamps"], "tracking_timestamps")
+	if got := as[bson.DateTime](t, ts["in_transit"], "tracking_timestamps.in_transit").Time().UTC(); !got.Equal(t0.Add(-time.Hour)) {
 		t.Errorf("first-seen not moved earlier: %v", got)
 	}
 }
@@ -167,8 +167,9 @@ func TestClaimFirstRTOHasOneWinnerAndIsIdempotent(t *testing.T) {
 	if wins.Load() != 1 {
 		t.Fatalf("%d chains won the claim, want 1", wins.Load())
 	}
-	claim := loadOrder(t, s, id)["rto_claim"].(bson.M)
-	snap, won, err := s.ClaimFirstRTO(ctx, store.RTOClaim{OrderID: id.Hex(), WorkflowID: "w", ChainID: claim["chain_id"].(string), Status: tracking.RTO, ClaimedAt: t0})
+	claim := as[bson.M](t, loadOrder(t, s, id)["rto_claim"], "rto_claim")
+	chain := as[string](t, claim["chain_id"], "rto_claim.chain_id")
+	snap, won, err := s.ClaimFirstRTO(ctx, store.RTOClaim{OrderID: id.Hex(), WorkflowID: "w", ChainID: chain, Status: tracking.RTO, ClaimedAt: t0})
 	if err != nil || !won {
 		t.Fatalf("the winner's retry must win again: %v %v", won, err)
 	}
@@ -229,4 +230,14 @@ func newStoreNoIndexes(t *testing.T) *store.Store {
 	}
 	t.Cleanup(func() { _ = s.Database().Drop(ctx); _ = s.Close(ctx) })
 	return s
+}
+
+// as is a stored field's value as a T; another type fails the test instead of panicking.
+func as[T any](t *testing.T, v any, what string) T {
+	t.Helper()
+	out, ok := v.(T)
+	if !ok {
+		t.Fatalf("%s is %T (%v), want %T", what, v, v, out)
+	}
+	return out
 }

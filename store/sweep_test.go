@@ -75,24 +75,59 @@ func TestSweepQueriesSelectTheActiveSetAndWalkItByIDRanges(t *testing.T) {
 // A poll's write matches two or three statements per order; a batch of 250
 // orders is 500 to 750 matches in one bulk write, more than the embedded
 // store's pool (FerretDB on SQLite: 100 connections). Each must give its
-// connection back before the next, or the write never finishes.
+// connection back before the next, or the write waits forever for one.
+//
+// The test guards that hang, not the store's speed: 60 orders are 180 matches,
+// well past the pool, and the write may take all of go test's -timeout but a
+// minute (at least minutes, where a loaded 2-core machine under -race takes
+// about half a minute), so only a hang reaches the deadline and fails it.
 func TestApplyPollWithMoreMatchesThanTheStorePoolCompletes(t *testing.T) {
+	const (
+		storePool     = 100 // FerretDB's SQLite connections per database
+		orders        = 60
+		matchesPerRow = 3 // status, first seen, raw status
+	)
+	if orders*matchesPerRow <= 3*storePool/2 {
+		t.Fatalf("%d matches do not exceed the store's pool of %d by enough to deadlock", orders*matchesPerRow, storePool)
+	}
 	s := newStore(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	const orders = 150
+	docs := make([]any, orders)
 	var observations []tracking.Observation
 	var marks []store.PollMark
-	for i := 0; i < orders; i++ {
-		id := insertOrder(t, s, bson.M{"awb": fmt.Sprintf("P%d", i), "courier_name": "delhivery", "tracking_status": "in transit"})
+	for i := range orders {
+		id := bson.NewObjectID()
+		docs[i] = bson.M{"_id": id, "awb": fmt.Sprintf("P%d", i), "courier_name": "delhivery", "tracking_status": "in transit"}
 		observations = append(observations, obs(id, "out for delivery", t0))
 		marks = append(marks, store.PollMark{OrderID: id.Hex(), Raw: "delhivery:UD/Dispatched/Out for delivery"})
 	}
+	if _, err := s.Database().Collection(store.OrdersCollection).InsertMany(context.Background(), docs); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), hangAfter(t)) // started after seeding: bounds the write alone
+	defer cancel()
+	start := time.Now()
 	res, err := s.ApplyPoll(ctx, observations, marks, t0)
+	if ctx.Err() != nil {
+		t.Fatalf("apply poll of %d orders (%d matches) still running after %v: the bulk write holds a store connection per match and waits forever for one",
+			orders, orders*matchesPerRow, time.Since(start).Round(time.Second))
+	}
 	if err != nil {
 		t.Fatalf("apply poll of %d orders: %v", orders, err)
 	}
-	if want := int64(3 * orders); res.Modified != want { // status, first seen, raw status
+	if want := int64(matchesPerRow * orders); res.Modified != want {
 		t.Fatalf("modified %d, want %d", res.Modified, want)
 	}
+	t.Logf("apply poll of %d orders took %v", orders, time.Since(start).Round(time.Millisecond))
+}
+
+// hangAfter is how long a write may take before the test calls it a hang: what
+// remains of go test's -timeout less a minute to report it, or ten minutes
+// when there is no -timeout.
+func hangAfter(t *testing.T) time.Duration {
+	deadline, ok := t.Deadline()
+	if !ok {
+		return 10 * time.Minute
+	}
+	return max(time.Until(deadline)-time.Minute, time.Minute)
 }

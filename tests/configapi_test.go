@@ -21,11 +21,7 @@ func (s *stack) counts() map[string]int64 {
 	out := map[string]int64{}
 	for _, c := range []string{store.EventsCollection, store.AuthsCollection, store.PayloadsCollection,
 		store.ConditionsCollection, store.WebhooksCollection, store.WebhookDeliveriesCollection, store.RTOClaimsCollection} {
-		n, err := s.store.Database().Collection(c).CountDocuments(context.Background(), bson.D{})
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		out[c] = n
+		out[c] = s.count(c)
 	}
 	return out
 }
@@ -34,10 +30,12 @@ func (s *stack) counts() map[string]int64 {
 func TestRejectedConfigRequestsStoreNothing(t *testing.T) {
 	s := newStack(t)
 	hookID := s.configureSeed000()
-	auths := s.mustCall(200, "GET", "/v1/auths", nil)["items"].([]any)
-	authID := auths[0].(map[string]any)["id"].(string)
-	payloads := s.mustCall(200, "GET", "/v1/payloads", nil)["items"].([]any)
-	payloadID := payloads[0].(map[string]any)["id"].(string)
+	auths := s.items("/v1/auths")
+	payloads := s.items("/v1/payloads")
+	if len(auths) == 0 || len(payloads) == 0 {
+		t.Fatalf("auths %v, payloads %v: want the configured ones", auths, payloads)
+	}
+	authID, payloadID := get[string](t, auths[0], "id"), get[string](t, payloads[0], "id")
 	missing := bson.NewObjectID().Hex()
 	before := s.counts()
 
@@ -128,13 +126,17 @@ func TestRejectedConfigRequestsStoreNothing(t *testing.T) {
 func TestAuthSecretsAreWriteOnly(t *testing.T) {
 	s := newStack(t)
 	s.configureSeed000()
-	item := s.mustCall(200, "GET", "/v1/auths", nil)["items"].([]any)[0].(map[string]any)
-	id := item["id"].(string)
-	payload := item["auth_payload"].(map[string]any)
+	auths := s.items("/v1/auths")
+	if len(auths) != 1 {
+		t.Fatalf("auths %v, want the one configured", auths)
+	}
+	item := auths[0]
+	id := get[string](t, item, "id")
+	payload := get[map[string]any](t, item, "auth_payload")
 	if _, ok := payload["client_secret"]; ok || payload["client_id"] != crmClientID {
 		t.Errorf("auth_payload shown as %v", payload)
 	}
-	if set := item["write_only_fields_set"].([]any); len(set) != 1 || set[0] != "auth_payload.client_secret" {
+	if set := get[[]any](t, item, "write_only_fields_set"); len(set) != 1 || set[0] != "auth_payload.client_secret" {
 		t.Errorf("write_only_fields_set = %v", set)
 	}
 

@@ -29,7 +29,6 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
-	sdkworker "go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -200,7 +199,8 @@ func newStack(t *testing.T) *stack {
 	return s
 }
 
-// startWorker runs a worker in this process, logging to the stack's logs.
+// startWorker runs, in this process, every worker the worker binary runs for
+// the stack's config (worker.New), logging to the stack's logs.
 func (s *stack) startWorker() {
 	s.t.Helper()
 	logger, _ := observability.NewLogger("debug", s.logs)
@@ -208,13 +208,12 @@ func (s *stack) startWorker() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	w := sdkworker.New(tc, s.cfg.Temporal.TaskQueue, sdkworker.Options{})
-	worker.Register(w, worker.NewActivities(s.store, s.cfg.CRM, observability.NewMetrics()))
-	w.RegisterActivity(worker.NewRecoveryActivities(s.store, observability.NewMetrics()))
-	if err := w.Start(); err != nil {
+	ws := worker.New(worker.Deps{Config: s.cfg, Store: s.store, Temporal: tc})
+	if err := ws.Start(); err != nil {
+		tc.Close()
 		s.t.Fatal(err)
 	}
-	s.stopWorker = func() { w.Stop(); tc.Close() }
+	s.stopWorker = func() { ws.Stop(); tc.Close() }
 }
 
 // startWorkerProcess runs the real worker binary, configured through the
@@ -259,9 +258,19 @@ func (s *stack) encode(body any) []byte {
 // key), records the answer for the secret scan and decodes it as JSON.
 func (s *stack) raw(method, path string, headers map[string]string, body []byte) (int, map[string]any) {
 	s.t.Helper()
-	req, err := http.NewRequest(method, s.api.URL+path, bytes.NewReader(body))
+	code, m, err := s.tryRaw(method, path, headers, body)
 	if err != nil {
 		s.t.Fatal(err)
+	}
+	return code, m
+}
+
+// tryRaw is raw returning its error, for goroutines other than the test's
+// (t.Fatal stops only the goroutine that runs the test).
+func (s *stack) tryRaw(method, path string, headers map[string]string, body []byte) (int, map[string]any, error) {
+	req, err := http.NewRequest(method, s.api.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range headers {
@@ -269,14 +278,78 @@ func (s *stack) raw(method, path string, headers map[string]string, body []byte)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		s.t.Fatal(err)
+		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
+	out, err := io.ReadAll(resp.Body)
 	_, _ = s.responses.Write(append(out, '\n'))
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: read the answer: %w", method, path, err)
+	}
 	var m map[string]any
-	_ = json.Unmarshal(out, &m)
-	return resp.StatusCode, m
+	_ = json.Unmarshal(out, &m) // not every answer is a JSON object; callers check the fields they need
+	return resp.StatusCode, m, nil
+}
+
+// get walks keys down nested JSON objects and returns the value as a T; a
+// missing key or another type fails the test instead of panicking.
+func get[T any](t testing.TB, m map[string]any, keys ...string) T {
+	t.Helper()
+	v, err := lookup[T](m, keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// lookup is get returning an error, for goroutines other than the test's.
+func lookup[T any](m map[string]any, keys ...string) (T, error) {
+	var zero T
+	var v any = m
+	for i, k := range keys {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return zero, fmt.Errorf("%s is %T, want an object", strings.Join(keys[:i], "."), v)
+		}
+		v = obj[k]
+	}
+	out, ok := v.(T)
+	if !ok {
+		return zero, fmt.Errorf("%s is %T (%v), want %T", strings.Join(keys, "."), v, v, zero)
+	}
+	return out, nil
+}
+
+// as is v as a T; another type fails the test instead of panicking.
+func as[T any](t testing.TB, v any, what string) T {
+	t.Helper()
+	out, ok := v.(T)
+	if !ok {
+		t.Fatalf("%s is %T (%v), want %T", what, v, v, out)
+	}
+	return out
+}
+
+// items is the objects of a list answer's "items".
+func (s *stack) items(path string) []map[string]any {
+	s.t.Helper()
+	list := get[[]any](s.t, s.mustCall(200, "GET", path, nil), "items")
+	out := make([]map[string]any, len(list))
+	for i, it := range list {
+		out[i] = as[map[string]any](s.t, it, fmt.Sprintf("GET %s item %d", path, i))
+	}
+	return out
+}
+
+// count is how many documents a collection holds; an error fails the test
+// rather than reading as zero documents.
+func (s *stack) count(collection string) int64 {
+	s.t.Helper()
+	n, err := s.store.Database().Collection(collection).CountDocuments(context.Background(), bson.D{})
+	if err != nil {
+		s.t.Fatalf("count %s: %v", collection, err)
+	}
+	return n
 }
 
 // mustCall is call that fails the test unless the answer has code want.
@@ -325,21 +398,45 @@ func (s *stack) insertOrder(phone string, total float64) string {
 // report posts a status observation for an order and returns the StatusUpdate workflow ID.
 func (s *stack) report(orderID, status string, at time.Time) string {
 	s.t.Helper()
-	code, out := s.call("POST", "/v1/orders/"+orderID+"/tracking", map[string]any{"status": status, "source": "it", "event_time": at})
-	if code != 202 && code != 200 {
-		s.t.Fatalf("report %s: %d %v", status, code, out)
+	id, err := s.tryReport(orderID, status, at)
+	if err != nil {
+		s.t.Fatal(err)
 	}
-	return out["workflow_id"].(string)
+	return id
+}
+
+// tryReport is report returning its error, for goroutines other than the test's.
+func (s *stack) tryReport(orderID, status string, at time.Time) (string, error) {
+	body, err := json.Marshal(map[string]any{"status": status, "source": "it", "event_time": at})
+	if err != nil {
+		return "", err
+	}
+	code, out, err := s.tryRaw("POST", "/v1/orders/"+orderID+"/tracking", map[string]string{"X-API-Key": apiKey}, body)
+	if err != nil {
+		return "", err
+	}
+	if code != 202 && code != 200 {
+		return "", fmt.Errorf("report %s: %d %v", status, code, out)
+	}
+	return lookup[string](out, "workflow_id")
 }
 
 // waitWorkflow waits for a workflow to close and decodes its result.
 func (s *stack) waitWorkflow(id string, result any) {
 	s.t.Helper()
+	if err := s.tryWaitWorkflow(id, result); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// tryWaitWorkflow is waitWorkflow returning its error, for goroutines other than the test's.
+func (s *stack) tryWaitWorkflow(id string, result any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := s.temporal.GetWorkflow(ctx, id, "").Get(ctx, result); err != nil {
-		s.t.Fatalf("workflow %s: %v", id, err)
+		return fmt.Errorf("workflow %s: %w", id, err)
 	}
+	return nil
 }
 
 // eventually polls cond until it holds or the deadline passes.

@@ -4,6 +4,7 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -77,7 +78,7 @@ func TestFirstRTOPostsSeedPayloadOnceAndLaterUpdatesSendNothing(t *testing.T) {
 	}
 	// The status path kept the newest status and every first-seen time.
 	code, state := s.call("GET", "/v1/orders/"+order+"/rto", nil)
-	if code != 200 || state["state"].(map[string]any)["stage"] != workflows.StageDone {
+	if stage, _ := lookup[string](state, "state", "stage"); code != 200 || stage != workflows.StageDone {
 		t.Errorf("rto state: %d %v", code, state)
 	}
 }
@@ -90,16 +91,20 @@ func TestConcurrentRTOReportsGiveOnePost(t *testing.T) {
 	order := s.insertOrder("9876500002", 250)
 
 	ids := make([]string, 20)
+	errs := make([]error, len(ids))
 	var wg sync.WaitGroup
 	for i := range ids {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
 			// Distinct event times make 20 distinct reports racing for the first RTO.
-			ids[i] = s.report(order, tracking.RTO, base.Add(time.Duration(i)*time.Millisecond))
+			ids[i], errs[i] = s.tryReport(order, tracking.RTO, base.Add(time.Duration(i)*time.Millisecond))
 		}(i)
 	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
 	started := 0
 	for _, id := range ids {
 		var upd workflows.StatusUpdateResult
@@ -171,13 +176,12 @@ func TestCRMFailingThreeTimesGivesOneDeliveryAndFourLoggedAttempts(t *testing.T)
 	if n := len(s.crm.Accepted()); n != 1 {
 		t.Fatalf("CRM accepted %d, want 1", n)
 	}
-	log := s.mustCall(200, "GET", "/v1/webhook-deliveries?order_id="+order, nil)["items"].([]any)
+	log := s.items("/v1/webhook-deliveries?order_id=" + order)
 	if len(log) != 4 {
 		t.Fatalf("delivery log has %d attempts, want 4: %v", len(log), log)
 	}
 	oks := 0
-	for _, raw := range log {
-		d := raw.(map[string]any)
+	for _, d := range log {
 		if d["webhook_id"] != hookID || d["order_id"] != order {
 			t.Errorf("log row %v", d)
 		}
@@ -185,7 +189,7 @@ func TestCRMFailingThreeTimesGivesOneDeliveryAndFourLoggedAttempts(t *testing.T)
 			oks++
 		}
 	}
-	failed := s.mustCall(200, "GET", "/v1/webhook-deliveries?failed=true&webhook_id="+hookID, nil)["items"].([]any)
+	failed := s.items("/v1/webhook-deliveries?failed=true&webhook_id=" + hookID)
 	if oks != 1 || len(failed) != 3 {
 		t.Errorf("%d ok rows and %d failed rows, want 1 and 3", oks, len(failed))
 	}

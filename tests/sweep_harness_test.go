@@ -14,15 +14,11 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	sdkworker "go.temporal.io/sdk/worker"
 
 	"orderflow/config"
 	sbcouriers "orderflow/dev/sandbox/couriers"
-	"orderflow/observability"
 	"orderflow/starter"
 	"orderflow/store"
-	"orderflow/temporalclient"
-	"orderflow/worker"
 	"orderflow/workflows"
 )
 
@@ -66,7 +62,7 @@ func newSweepStack(t *testing.T, o sbcouriers.Options, tweak func(*config.Config
 		bson.M{"_id": s.marketplace, "name": "Shopify"}); err != nil {
 		t.Fatal(err)
 	}
-	s.startSweepWorker()
+	s.startWorker()
 	t.Cleanup(func() {
 		// Runs before the stack's own clean-up: stop the worker so every log line is in.
 		if s.stopWorker != nil {
@@ -82,29 +78,6 @@ func newSweepStack(t *testing.T, o sbcouriers.Options, tweak func(*config.Config
 		}
 	})
 	return s
-}
-
-// startSweepWorker runs, in this process, the main worker (RTO path + sweep) and the courier workers.
-func (s *sweepStack) startSweepWorker() {
-	s.t.Helper()
-	logger, _ := observability.NewLogger("debug", s.logs)
-	tc, err := temporalclient.Dial(s.cfg.Temporal, logger, nil)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	metrics := observability.NewMetrics()
-	w := sdkworker.New(tc, s.cfg.Temporal.TaskQueue, sdkworker.Options{})
-	worker.Register(w, worker.NewActivities(s.store, s.cfg.CRM, metrics))
-	acts := worker.NewSweepActivities(s.store, s.cfg.Couriers, metrics)
-	worker.RegisterSweep(w, acts)
-	if err := w.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	stopCouriers, err := worker.StartCourierWorkers(worker.NewCourierWorkers(tc, s.cfg.Temporal.TaskQueue, s.cfg.Couriers, acts))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.stopWorker = func() { stopCouriers(); w.Stop(); tc.Close() }
 }
 
 // order inserts a merchant order tracked by courierName under awb.
@@ -149,15 +122,23 @@ func (s *sweepStack) orderDoc(id string) bson.M {
 // sweep runs one TrackingSweep directly (as the Schedule would) and returns its stats.
 func (s *sweepStack) sweep(id string) workflows.SweepStats {
 	s.t.Helper()
+	stats, err := s.trySweep(id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return stats
+}
+
+// trySweep is sweep returning its error, for goroutines other than the test's.
+func (s *sweepStack) trySweep(id string) (workflows.SweepStats, error) {
+	var stats workflows.SweepStats
 	run, err := s.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.cfg.Temporal.TaskQueue,
 	}, workflows.TrackingSweep, starter.SweepInput(s.cfg))
 	if err != nil {
-		s.t.Fatal(err)
+		return stats, fmt.Errorf("start sweep %s: %w", id, err)
 	}
-	var stats workflows.SweepStats
-	s.waitWorkflow(run.GetID(), &stats)
-	return stats
+	return stats, s.tryWaitWorkflow(run.GetID(), &stats)
 }
 
 // crmOrders counts the CRM's POSTs per order id.

@@ -5,6 +5,7 @@ package tests
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -125,14 +126,18 @@ func TestTwoSweepsAtOnceGiveOnePOSTPerOrder(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	stats := make([]workflows.SweepStats, 2)
-	for i := range 2 {
+	errs := make([]error, len(stats))
+	for i := range stats {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			stats[i] = s.sweep(fmt.Sprintf("%s-concurrent-%d", s.cfg.Sweep.ScheduleID, i))
+			stats[i], errs[i] = s.trySweep(fmt.Sprintf("%s-concurrent-%d", s.cfg.Sweep.ScheduleID, i))
 		}()
 	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
 	s.waitRTOCancels(orders)
 	got := s.crmOrders()
 	for _, o := range orders {

@@ -1,5 +1,7 @@
-// Package worker assembles the worker process: it registers every workflow
-// and activity on the task queue and serves /metrics and /healthz.
+// Package worker assembles the worker process: New builds every worker the
+// process runs (the main task queue and one rate-limited worker per courier
+// task queue) and registers every workflow and activity; Run adds the Mongo
+// and Temporal connections and serves /metrics and /healthz.
 package worker
 
 import (
@@ -20,26 +22,16 @@ import (
 	"orderflow/store"
 	"orderflow/temporalclient"
 	"orderflow/webhook"
-	"orderflow/workflows"
 )
 
-// Options are the main task queue worker's options, shared with the bench so
-// it measures what runs in production. The SDK's defaults (two pollers of each
+// mainOptions are the main task queue worker's options, the same in the
+// binary, the tests and the bench (all build workers through New). The SDK's defaults (two pollers of each
 // kind) are deliberate: autoscaling pollers (1 to 100) doubled the parallel
 // work on two cores and made every first RTO as slow as the whole burst (claim
 // → CRM 2xx p95 16 s instead of 0.24 s, make bench), with no gain in the time
 // the burst took to drain.
-func Options() sdkworker.Options {
+func mainOptions() sdkworker.Options {
 	return sdkworker.Options{}
-}
-
-// Register puts every workflow and the activities on w.
-func Register(w sdkworker.Registry, acts *activities.Activities) {
-	w.RegisterWorkflow(workflows.StatusUpdate)
-	w.RegisterWorkflow(workflows.RTOCancel)
-	w.RegisterWorkflow(workflows.PushIngest)
-	w.RegisterWorkflow(workflows.RevenueRecovery)
-	w.RegisterActivity(acts)
 }
 
 // NewActivities builds the activities' dependencies from config.
@@ -71,17 +63,7 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	}
 	defer tc.Close()
 
-	sdkworker.SetStickyWorkflowCacheSize(cfg.Worker.StickyCacheSize) // process-wide: before any worker is created
-	w := sdkworker.New(tc, cfg.Temporal.TaskQueue, Options())
-	Register(w, NewActivities(st, cfg.CRM, metrics))
-	w.RegisterActivity(NewRecoveryActivities(st, metrics))
-	sweepActs := NewSweepActivities(st, cfg.Couriers, metrics)
-	RegisterSweep(w, sweepActs)
-	stopCouriers, err := StartCourierWorkers(NewCourierWorkers(tc, cfg.Temporal.TaskQueue, cfg.Couriers, sweepActs))
-	if err != nil {
-		return err
-	}
-	defer stopCouriers()
+	workers := New(Deps{Config: cfg, Store: st, Temporal: tc, Metrics: metrics})
 
 	admin := &http.Server{
 		Addr:              cfg.Worker.MetricsListen,
@@ -92,10 +74,10 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	go func() { adminErr <- admin.ListenAndServe() }()
 	defer func() { _ = admin.Shutdown(context.Background()) }()
 
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("worker: start: %w", err)
+	if err := workers.Start(); err != nil {
+		return err
 	}
-	defer w.Stop()
+	defer workers.Stop()
 	logger.Info("worker started", zap.String("task_queue", cfg.Temporal.TaskQueue), zap.String("metrics", cfg.Worker.MetricsListen))
 	select {
 	case <-ctx.Done():

@@ -205,8 +205,8 @@ func TestRecoverySucceedsOnThirdRetryWithOneWebhook(t *testing.T) {
 		t.Fatalf("merchant received %d, accepted %d; want exactly one verified", len(f.merchant.Received()), len(got))
 	}
 	w := got[0]
-	obj := w.Body["content"].(map[string]any)["object"].(map[string]any)
-	rr := obj["feature_metadata"].(map[string]any)["revenue_recovery"].(map[string]any)
+	obj := field[map[string]any](t, w.Body, "content", "object")
+	rr := field[map[string]any](t, obj, "feature_metadata", "revenue_recovery")
 	if w.EventType != recovery.EventPaymentSucceeded || w.EventID != RecoveryWebhookEventID(testWorkflowID, recovery.EventPaymentSucceeded) ||
 		w.WebhookID != w.EventID || obj["merchant_reference_id"] != testInvoice || obj["connector_transaction_id"] != charges[2].PaymentIntentID ||
 		rr["total_retry_count"] != 3.0 || rr["first_payment_attempt_pg_error_code"] != "card_declined" {
@@ -441,7 +441,11 @@ func TestRecoverySmartRetriesTransientSoonAndRecordsSearchAttributes(t *testing.
 	var statuses []string
 	var retryCounts []int64
 	f.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-		sa := args.Get(0).(temporal.SearchAttributes)
+		sa, ok := args.Get(0).(temporal.SearchAttributes)
+		if !ok { // not the test's goroutine: record the failure, never t.Fatal
+			t.Errorf("upserted search attributes are %T", args.Get(0))
+			return
+		}
 		if v, ok := sa.GetKeyword(RecoveryStatusAttr); ok && (len(statuses) == 0 || statuses[len(statuses)-1] != v) {
 			statuses = append(statuses, v)
 		}
@@ -508,4 +512,23 @@ func TestRecoveryUnsettledPaymentIsNeverChargedAgain(t *testing.T) {
 	if n := len(f.proc.Charges()); n != 1 || len(f.merchant.Accepted()) != 1 {
 		t.Errorf("%d charges, %d webhooks; want 1 and 1", n, len(f.merchant.Accepted()))
 	}
+}
+
+// field walks keys down nested JSON objects and returns the value as a T; a
+// missing key or another type fails the test instead of panicking.
+func field[T any](t *testing.T, m map[string]any, keys ...string) T {
+	t.Helper()
+	var v any = m
+	for i, k := range keys {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("%s is %T, want an object", strings.Join(keys[:i], "."), v)
+		}
+		v = obj[k]
+	}
+	out, ok := v.(T)
+	if !ok {
+		t.Fatalf("%s is %T (%v), want %T", strings.Join(keys, "."), v, v, out)
+	}
+	return out
 }

@@ -14,7 +14,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.temporal.io/sdk/client"
-	sdkworker "go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
 	"orderflow/config"
@@ -123,7 +122,7 @@ type Stack struct {
 	Counters *Counters
 
 	workerStore *store.Store
-	worker      sdkworker.Worker
+	worker      *worker.Workers
 	crmSrv      *httptest.Server
 }
 
@@ -173,11 +172,16 @@ func (e *Env) NewStack(ctx context.Context, name string) (*Stack, error) {
 	return s, nil
 }
 
-// StartWorker runs orderflow's worker in this process on the stack's task queue.
+// StartWorker runs, in this process, every worker worker.Run runs (the main
+// task queue, and a rate-limited worker per courier queue the stack's config
+// enables), on the monitored Mongo client.
 func (s *Stack) StartWorker(tc client.Client) error {
-	s.worker = sdkworker.New(tc, s.Cfg.Temporal.TaskQueue, worker.Options())
-	worker.Register(s.worker, worker.NewActivities(s.workerStore, s.Cfg.CRM, observability.NewMetrics()))
-	return s.worker.Start()
+	ws := worker.New(worker.Deps{Config: s.Cfg, Store: s.workerStore, Temporal: tc})
+	if err := ws.Start(); err != nil {
+		return err
+	}
+	s.worker = ws
+	return nil
 }
 
 // ResetCounters zeroes the counters at the start of a measured phase.

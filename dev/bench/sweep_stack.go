@@ -9,11 +9,9 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.temporal.io/sdk/client"
-	sdkworker "go.temporal.io/sdk/worker"
 
 	"orderflow/config"
 	sbcouriers "orderflow/dev/sandbox/couriers"
-	"orderflow/observability"
 	"orderflow/starter"
 	"orderflow/store"
 	"orderflow/tracking"
@@ -21,7 +19,6 @@ import (
 	"orderflow/tracking/couriers/delhivery"
 	"orderflow/tracking/couriers/delhiveryb2b"
 	"orderflow/tracking/couriers/shiprocket"
-	"orderflow/worker"
 	"orderflow/workflows"
 )
 
@@ -38,9 +35,8 @@ const (
 // courier task queues, against a courier sandbox on loopback.
 type sweepStack struct {
 	*Stack
-	couriers     *sbcouriers.Sandbox
-	couriersSrv  *httptest.Server
-	stopCouriers func()
+	couriers    *sbcouriers.Sandbox
+	couriersSrv *httptest.Server
 }
 
 // newSweepStack starts the sandbox with o's limits; tweak sets the courier
@@ -52,7 +48,7 @@ func newSweepStack(ctx context.Context, e *Env, name string, o sbcouriers.Option
 	}
 	o.DelhiveryToken, o.B2BUsername, o.B2BPassword = benchDelhiveryToken, benchB2BUser, benchB2BPassword
 	o.ShiprocketEmail, o.ShiprocketPassword = benchSREmail, benchSRPassword
-	s := &sweepStack{Stack: st, couriers: sbcouriers.New(o), stopCouriers: func() {}}
+	s := &sweepStack{Stack: st, couriers: sbcouriers.New(o)}
 	s.couriersSrv = httptest.NewServer(s.couriers.Handler())
 	c := &s.Cfg.Couriers
 	*c = config.DefaultCouriers()
@@ -67,35 +63,17 @@ func newSweepStack(ctx context.Context, e *Env, name string, o sbcouriers.Option
 		s.Close()
 		return nil, err
 	}
-	if err := s.startSweepWorker(e.Temporal); err != nil {
+	if err := s.StartWorker(e.Temporal); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// startSweepWorker runs orderflow's worker as worker.Run assembles it: the
-// main queue (status updates, RTO, sweep workflows and activities) and one
-// rate-limited worker per courier queue, all on the monitored Mongo client.
-func (s *sweepStack) startSweepWorker(tc client.Client) error {
-	metrics := observability.NewMetrics()
-	s.worker = sdkworker.New(tc, s.Cfg.Temporal.TaskQueue, worker.Options())
-	worker.Register(s.worker, worker.NewActivities(s.workerStore, s.Cfg.CRM, metrics))
-	acts := worker.NewSweepActivities(s.workerStore, s.Cfg.Couriers, metrics)
-	worker.RegisterSweep(s.worker, acts)
-	if err := s.worker.Start(); err != nil {
-		return err
-	}
-	stop, err := worker.StartCourierWorkers(worker.NewCourierWorkers(tc, s.Cfg.Temporal.TaskQueue, s.Cfg.Couriers, acts))
-	s.stopCouriers = stop
-	return err
-}
-
-// Close stops the courier workers and the sandbox, then the stack.
+// Close stops the workers and the stack, then the sandbox.
 func (s *sweepStack) Close() {
-	s.stopCouriers()
-	s.couriersSrv.Close()
 	s.Stack.Close()
+	s.couriersSrv.Close()
 }
 
 // sweepOnce runs one TrackingSweep as the Schedule would and waits for it.

@@ -345,15 +345,24 @@ func (c *cluster) process(bin string, extraEnv ...string) *exec.Cmd {
 
 // processArgs is process with command-line arguments (`starter schedule apply`).
 func (c *cluster) processArgs(bin string, args []string, extraEnv ...string) *exec.Cmd {
+	cmd, err := c.startProcess(bin, args, extraEnv...)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return cmd
+}
+
+// startProcess is processArgs returning the error, for goroutines other than the test's.
+func (c *cluster) startProcess(bin string, args []string, extraEnv ...string) (*exec.Cmd, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = rig.ProcessEnv(c.cfg, apiKey, "debug") // the most verbose level is the widest net for leaks
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stdout, cmd.Stderr = c.logs, c.logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // no orphans if the test itself dies
 	if err := cmd.Start(); err != nil {
-		c.t.Fatal(err)
+		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
 	}
-	return cmd
+	return cmd, nil
 }
 
 // killer SIGKILLs the worker every ~period (±50 %, from the seed) and restarts it at once.
@@ -391,7 +400,13 @@ func (c *cluster) superviseWorker(rng *rand.Rand, period time.Duration) *killer 
 			_ = k.cur.Wait()
 			k.kills++
 			c.t.Logf("worker SIGKILLed (%d)", k.kills)
-			k.cur = c.process(c.workerBin, env...)
+			next, err := c.startProcess(c.workerBin, nil, env...)
+			if err != nil { // t.Fatal belongs to the test's goroutine: fail the test, stop killing
+				c.t.Errorf("restart the worker: %v", err)
+				k.mu.Unlock()
+				return
+			}
+			k.cur = next
 			k.mu.Unlock()
 		}
 	}()
@@ -473,6 +488,19 @@ func (c *cluster) post(path string, body any) (map[string]any, error) {
 	}
 	var doc map[string]any
 	return doc, json.Unmarshal(out, &doc)
+}
+
+// postID is post returning the created resource's id, refusing an answer without one.
+func (c *cluster) postID(path string, body any) (string, error) {
+	doc, err := c.post(path, body)
+	if err != nil {
+		return "", err
+	}
+	id, ok := doc["id"].(string)
+	if !ok || id == "" {
+		return "", fmt.Errorf("POST %s: answer %v has no id", path, doc)
+	}
+	return id, nil
 }
 
 func (c *cluster) call(ctx context.Context, method, path string, body []byte) (int, []byte, error) {

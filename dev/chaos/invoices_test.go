@@ -202,7 +202,8 @@ func (c *cluster) assertInvoiceOutcomes(ctx context.Context, stories []invoiceSt
 		if r.StatusCode != http.StatusOK {
 			continue
 		}
-		obj, _ := r.Body["content"].(map[string]any)["object"].(map[string]any)
+		content, _ := r.Body["content"].(map[string]any) // a body of another shape counts under invoice ""
+		obj, _ := content["object"].(map[string]any)
 		inv, _ := obj["merchant_reference_id"].(string)
 		if succeeded[inv] == nil {
 			succeeded[inv] = map[string]int{}
@@ -281,7 +282,7 @@ const maxRetries = 4
 // a cancellation always arrives during the wait), the payment connector and
 // one billing connector per platform.
 func (c *cluster) configureRecovery(billingURL, processorURL, merchantURL string) (string, map[string]string) {
-	prof, err := c.post("/v1/profiles", map[string]any{
+	profileID, err := c.postID("/v1/profiles", map[string]any{
 		"merchant_id": "merchant_chaos", "webhook_url": merchantURL + "/webhooks", "payment_response_hash_key": merchantHashKey,
 		"revenue_recovery_retry_algorithm_type": "cascading", "max_random_schedule_delay_in_seconds": 0,
 		"cascading_schedule": map[string]any{"start_after_seconds": 1, "frequencies": []map[string]any{
@@ -290,8 +291,7 @@ func (c *cluster) configureRecovery(billingURL, processorURL, merchantURL string
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	profileID := prof["id"].(string)
-	pay, err := c.post("/v1/connector-accounts", map[string]any{
+	payID, err := c.postID("/v1/connector-accounts", map[string]any{
 		"profile_id": profileID, "connector_type": "payment_processor", "connector_name": "stripe", "base_url": processorURL,
 		"connector_account_details": map[string]any{"auth_type": "HeaderKey", "api_key": processorAPIKey},
 	})
@@ -300,19 +300,19 @@ func (c *cluster) configureRecovery(billingURL, processorURL, merchantURL string
 	}
 	connectors := map[string]string{}
 	for platform, secret := range platformSecrets {
-		acct, err := c.post("/v1/connector-accounts", map[string]any{
+		acctID, err := c.postID("/v1/connector-accounts", map[string]any{
 			"profile_id": profileID, "connector_type": "billing_processor", "connector_name": platform, "base_url": billingURL,
 			"connector_account_details": map[string]any{"auth_type": "HeaderKey", "api_key": billingAPIKey},
 			"connector_webhook_details": map[string]any{"merchant_secret": secret, "username": "cb_chaos"},
 			"feature_metadata": map[string]any{"revenue_recovery": map[string]any{
 				"max_retry_count": maxRetries, "billing_connector_retry_threshold": 1,
-				"billing_account_reference": map[string]any{pay["id"].(string): gatewayAccountID},
+				"billing_account_reference": map[string]any{payID: gatewayAccountID},
 			}},
 		})
 		if err != nil {
 			c.t.Fatal(err)
 		}
-		connectors[platform] = acct["id"].(string)
+		connectors[platform] = acctID
 	}
 	return profileID, connectors
 }
