@@ -31,7 +31,7 @@ type Activities struct {
 	Webhooks *delivery.Sender // sends the CRM's webhooks (activities/rto.go)
 	Tokens   *webhook.Tokens  // the CRM webhooks' auth tokens
 	Metrics  *observability.Metrics
-	// MarketplaceLookupTimeout bounds the marketplace read (seed 000: 5 s).
+	// MarketplaceLookupTimeout bounds the marketplace read (the in-house cron's 5 s bound).
 	MarketplaceLookupTimeout time.Duration
 	Now                      func() time.Time
 }

@@ -21,7 +21,7 @@ import (
 const fuzzAPIKey = "fuzz-api-key-0123456789"
 
 // fuzzAPI is one configuration API on embedded FerretDB per fuzzing process,
-// holding seed 000's five resources so updates have something to update.
+// holding the RTO webhook's five resources so updates have something to update.
 var fuzzAPI struct {
 	handler http.Handler
 	ids     map[string]string // resource → id of its seed document
@@ -29,9 +29,10 @@ var fuzzAPI struct {
 	err     error
 }
 
-// seed000 is seed 000's "Required Webhook Configuration", in creation order;
+// rtoWebhookConfig is the RTO webhook's configuration (events, auths, payloads,
+// conditions, webhooks), in creation order;
 // "{auth}" and "{payload}" are replaced by the created ids.
-var seed000 = []struct{ resource, body string }{
+var rtoWebhookConfig = []struct{ resource, body string }{
 	{"events", `{"name":"order.rto","module_name":"order","description":"first RTO"}`},
 	{"auths", `{"name":"crm","auth_url":"http://127.0.0.1:1/oauth/token","auth_payload":{"client_id":"c","client_secret":"fuzz-secret-value","grant_type":"client_credentials"},"response_token_path":"access_token"}`},
 	{"payloads", `{"name":"crm","module_name":"order","mapping":{"phone_number":"customer.phone","order_id":"order_id","order_source":"source","order_value":"total_amt","status":"status"}}`},
@@ -68,7 +69,7 @@ func startFuzzAPI() {
 	}
 	fuzzAPI.handler = Router(Deps{Store: st, APIKey: fuzzAPIKey, MaxBodyBytes: 1 << 16, Logger: zap.NewNop(), Metrics: observability.NewMetrics()})
 	fuzzAPI.ids = map[string]string{}
-	for _, s := range seed000 {
+	for _, s := range rtoWebhookConfig {
 		body := bytes.ReplaceAll([]byte(s.body), []byte("{auth}"), []byte(fuzzAPI.ids["auths"]))
 		body = bytes.ReplaceAll(body, []byte("{payload}"), []byte(fuzzAPI.ids["payloads"]))
 		code, out := serve("POST", "/v1/"+s.resource, body)
@@ -93,7 +94,7 @@ func serve(method, path string, body []byte) (int, []byte) {
 // configuration resource, the answer is a 2xx or a 4xx with an error body —
 // never a 5xx, never a panic — and a secret never comes back.
 func FuzzConfigAPIDecoding(f *testing.F) {
-	for i, s := range seed000 {
+	for i, s := range rtoWebhookConfig {
 		f.Add(uint8(i), false, []byte(s.body))
 		f.Add(uint8(i), true, []byte(s.body))
 	}

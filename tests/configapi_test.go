@@ -29,7 +29,7 @@ func (s *stack) counts() map[string]int64 {
 // (f) Rejected configuration requests answer their code, name the field and store nothing.
 func TestRejectedConfigRequestsStoreNothing(t *testing.T) {
 	s := newStack(t)
-	hookID := s.configureSeed000()
+	hookID := s.configureRTOWebhook()
 	auths := s.items("/v1/auths")
 	payloads := s.items("/v1/payloads")
 	if len(auths) == 0 || len(payloads) == 0 {
@@ -125,7 +125,7 @@ func TestRejectedConfigRequestsStoreNothing(t *testing.T) {
 // every test, on all responses and log lines by the stack's cleanup).
 func TestAuthSecretsAreWriteOnly(t *testing.T) {
 	s := newStack(t)
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	auths := s.items("/v1/auths")
 	if len(auths) != 1 {
 		t.Fatalf("auths %v, want the one configured", auths)

@@ -362,10 +362,10 @@ func (s *stack) mustCall(want int, method, path string, body any) map[string]any
 	return out
 }
 
-// configureSeed000 creates the RTO webhook configuration (event, auth,
+// configureRTOWebhook creates the RTO webhook configuration (event, auth,
 // payload, condition, webhook) through the API, pointing at
 // the sandbox CRM, and returns the webhook's id.
-func (s *stack) configureSeed000() string {
+func (s *stack) configureRTOWebhook() string {
 	s.t.Helper()
 	id, err := demo.ConfigureRTOWebhook(func(path string, body any) (map[string]any, error) {
 		return s.mustCall(201, "POST", path, body), nil

@@ -134,7 +134,7 @@ func (s *stack) findableRTOCancel(orderID, awb, courier string) {
 // push-driven RTOCancel is findable by OrderID, AWB, Courier like a poll-driven one.
 func TestClickpostRTOPushGivesOneCRMPost(t *testing.T) {
 	s := newStack(t)
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	order := s.insertOrder("9876511001", 1299)
 	awb := s.awbOf(order)
 
@@ -169,7 +169,7 @@ func TestClickpostRTOPushGivesOneCRMPost(t *testing.T) {
 func TestFulfilmentReturnPushGivesOneCRMPost(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	ctx := context.Background()
 	mp := bson.NewObjectID()
 	_, _ = s.store.Database().Collection(store.MarketplacesCollection).InsertOne(ctx, bson.M{"_id": mp, "name": "WooCommerce"})
@@ -226,7 +226,7 @@ func TestFulfilmentStockKeepsLatestLevel(t *testing.T) {
 func TestRepeatedAndConcurrentPushesGiveOnePost(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	order := s.insertOrder("9876511003", 500)
 	awb := s.awbOf(order)
 	body := cpBody(awb, 12, base, map[string]any{"notification_event_id": 6})
@@ -286,7 +286,7 @@ func TestRepeatedAndConcurrentPushesGiveOnePost(t *testing.T) {
 func TestPushAndPollRacingOnRTOGiveOnePost(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	for i := 0; i < 5; i++ {
 		order := s.insertOrder(fmt.Sprintf("98765120%02d", i), 100)
 		awb := s.awbOf(order)
@@ -318,7 +318,7 @@ func TestPushAndPollRacingOnRTOGiveOnePost(t *testing.T) {
 func TestOlderPushDoesNotRegressStatus(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	order := s.insertOrder("9876511004", 700)
 	awb := s.awbOf(order)
 
@@ -452,7 +452,7 @@ func TestBadPushInputChangesNothing(t *testing.T) {
 func TestCustomerReturnPushesFireNothing(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	order := s.insertOrder("9876511007", 900)
 	awb := s.awbOf(order)
 
@@ -489,7 +489,7 @@ func TestCustomerReturnPushesFireNothing(t *testing.T) {
 func TestUnmatchedAndTestPushesAreRecorded(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	order := s.insertOrder("9876511008", 50)
 
 	res := s.waitPush(first(s.clickpost(cpBody("NO-SUCH-AWB", 12, base, map[string]any{"order_id": "not-an-order"}))))
@@ -605,7 +605,7 @@ func TestPushAnswers503WhenTemporalIsUnreachable(t *testing.T) {
 // the worker can reach the store.
 func TestPushAcceptedWhileMongoIsDown(t *testing.T) {
 	s := newStack(t)
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	order := s.insertOrder("9876511010", 20)
 	down, err := store.Connect(context.Background(), s.cfg.Mongo.URI, s.cfg.Mongo.Database, 5*time.Second)
 	if err != nil {

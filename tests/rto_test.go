@@ -32,7 +32,7 @@ var base = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 func TestFirstRTOPostsSeedPayloadOnceAndLaterUpdatesSendNothing(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	hookID := s.configureSeed000()
+	hookID := s.configureRTOWebhook()
 	order := s.insertOrder("9876500001", 1499)
 
 	updateID := s.report(order, tracking.RTO, base)
@@ -87,7 +87,7 @@ func TestFirstRTOPostsSeedPayloadOnceAndLaterUpdatesSendNothing(t *testing.T) {
 func TestConcurrentRTOReportsGiveOnePost(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	order := s.insertOrder("9876500002", 250)
 
 	ids := make([]string, 20)
@@ -123,7 +123,7 @@ func TestConcurrentRTOReportsGiveOnePost(t *testing.T) {
 // (d) The worker process killed with SIGKILL mid-workflow and restarted still gives exactly one POST.
 func TestWorkerKilledMidWorkflowStillPostsOnce(t *testing.T) {
 	s := newStack(t)
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	order := s.insertOrder("9876500003", 999)
 	s.crm.FailNext(500, 500, 500)
 
@@ -167,7 +167,7 @@ func TestWorkerKilledMidWorkflowStillPostsOnce(t *testing.T) {
 func TestCRMFailingThreeTimesGivesOneDeliveryAndFourLoggedAttempts(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	hookID := s.configureSeed000()
+	hookID := s.configureRTOWebhook()
 	order := s.insertOrder("9876500004", 75)
 	s.crm.FailNext(503, 500, 502)
 
@@ -199,7 +199,7 @@ func TestCRMFailingThreeTimesGivesOneDeliveryAndFourLoggedAttempts(t *testing.T)
 func TestRTOForUnknownOrderSendsNothing(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	var upd workflows.StatusUpdateResult
 	s.waitWorkflow(s.report(fmt.Sprintf("%024x", 42), tracking.RTO, base), &upd)
 	if len(upd.RTOCancelsStarted) != 0 || len(s.crm.Received()) != 0 {

@@ -53,7 +53,7 @@ func (s *sweepStack) triggerAndWait(h client.ScheduleHandle, nth int) (string, w
 // exactly one POST; (b) later sweeps send nothing more.
 func TestScheduleTriggeredSweepSendsOnePOSTAndLaterSweepsNothing(t *testing.T) {
 	s := newSweepStack(t, sbcouriers.DefaultOptions(), nil)
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	order := s.order(tracking.CourierNameDelhivery, "57930830000001", tracking.InTransit)
 	s.couriers.SetDelhivery("57930830000001", rtoInTransit())
 
@@ -117,7 +117,7 @@ func TestScheduleTriggeredSweepSendsOnePOSTAndLaterSweepsNothing(t *testing.T) {
 // (c) Two sweeps triggered at once on the same orders still give one POST per order.
 func TestTwoSweepsAtOnceGiveOnePOSTPerOrder(t *testing.T) {
 	s := newSweepStack(t, sbcouriers.DefaultOptions(), func(c *config.Config) { c.Couriers.Delhivery.BatchSize = 3 })
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	var orders []string
 	for i := range 7 {
 		awb := fmt.Sprintf("5793084000000%d", i)
@@ -231,7 +231,7 @@ func limitSweep(t *testing.T, n, limit int, window time.Duration, batch, configu
 // (e) Orders whose primary source returns no data are picked up by the fallback tracker.
 func TestFallbackTrackerPicksUpOrdersThePrimaryHasNoDataFor(t *testing.T) {
 	s := newSweepStack(t, sbcouriers.DefaultOptions(), nil)
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	// Shiprocket knows one order; the other only Delhivery knows (and it is RTO there).
 	known := s.order(tracking.CourierNameShiprocket, "19041130000001", tracking.InTransit)
 	s.couriers.SetShiprocket("19041130000001", sbcouriers.ShiprocketStatus{Code: 17, Label: "Out For Delivery"})
@@ -258,7 +258,7 @@ func TestFallbackTrackerPicksUpOrdersThePrimaryHasNoDataFor(t *testing.T) {
 // the same sweep does, once.
 func TestCustomerReturnsAndCancelledParcelsNeverReachTheCRM(t *testing.T) {
 	s := newSweepStack(t, sbcouriers.DefaultOptions(), nil)
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	never := map[string]string{}
 	for awb, st := range map[string]sbcouriers.DelhiveryStatus{
 		"57930870000001": {Status: "In Transit", StatusType: "PU", StatusCode: "X-PIOM"}, // customer return in transit

@@ -252,7 +252,7 @@ func TestWorkerAndStarterRunAnRTOOverMTLS(t *testing.T) {
 		return proxy.connected("orderflow-worker") && proxy.connected("orderflow-starter")
 	})
 
-	s.configureSeed000()
+	s.configureRTOWebhook()
 	order := s.insertOrder("9876512345", 2499)
 	// The stack's request helpers, pointed at the starter binary's API.
 	api := &stack{t: t, api: &httptest.Server{URL: "http://" + listen}, responses: s.responses}

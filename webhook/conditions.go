@@ -19,7 +19,7 @@ const (
 // Operators lists every supported operator, for validation and documentation.
 var Operators = []string{OpEq, OpNeq, OpIn, OpNotIn, OpExists, OpContains}
 
-// Condition is one test on the event's data (seed 000's updatedData).
+// Condition is one test on the event's data (the in-house webhook system's updatedData).
 // Conditions with the same Group are ANDed; groups are ORed.
 type Condition struct {
 	Field    string `json:"field" bson:"field"`

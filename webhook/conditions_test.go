@@ -80,6 +80,6 @@ func TestConditionValidateNamesTheField(t *testing.T) {
 		}
 	}
 	if err := (Condition{"tracking_status", OpIn, "rto,rto in transit", 1}).Validate(); err != nil {
-		t.Errorf("seed 000's condition rejected: %v", err)
+		t.Errorf("the RTO webhook's condition rejected: %v", err)
 	}
 }

@@ -5,17 +5,17 @@ import (
 	"testing"
 )
 
-// Seed 000's payload mapping and the data RTOCancel builds (buildingData).
+// The RTO webhook's payload mapping and the data RTOCancel builds (buildingData).
 const (
-	seedMappingJSON = `{"phone_number":"customer.phone","order_id":"order_id","order_source":"source","order_value":"total_amt","status":"status"}`
-	seedDataJSON    = `{"order_id":"64a000000000000000000001","customer":{"name":"Asha","phone":"9876500001"},"total_amt":1499,"source":"Shopify","status":"rto","tracking_status":"rto in transit"}`
+	rtoMappingJSON = `{"phone_number":"customer.phone","order_id":"order_id","order_source":"source","order_value":"total_amt","status":"status"}`
+	rtoDataJSON    = `{"order_id":"64a000000000000000000001","customer":{"name":"Asha","phone":"9876500001"},"total_amt":1499,"source":"Shopify","status":"rto","tracking_status":"rto in transit"}`
 )
 
 // FuzzMappingBuild: any mapping that validates builds a body with exactly its
 // keys, nested where the mapping nests, from any data, without panicking.
 func FuzzMappingBuild(f *testing.F) {
-	f.Add(seedMappingJSON, seedDataJSON)
-	f.Add(`{"customer":{"phone":"customer.phone","name":"customer.name"},"id":"order_id"}`, seedDataJSON)
+	f.Add(rtoMappingJSON, rtoDataJSON)
+	f.Add(`{"customer":{"phone":"customer.phone","name":"customer.name"},"id":"order_id"}`, rtoDataJSON)
 	f.Add(`{"x":"a.b.c.d"}`, `{"a":{"b":[1,2]}}`)
 	f.Add(`{"x":"."}`, `{"":{"":1}}`)
 	f.Add(`{"x":""}`, `{}`)

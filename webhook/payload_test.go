@@ -8,8 +8,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// seedMapping is step 3 of seed 000's configuration.
-var seedMapping = Mapping{
+// rtoMapping is the payload step of the RTO webhook's configuration.
+var rtoMapping = Mapping{
 	"phone_number": "customer.phone",
 	"order_id":     "order_id",
 	"order_source": "source",
@@ -17,7 +17,7 @@ var seedMapping = Mapping{
 	"status":       "status",
 }
 
-func TestPayloadMappingSeed000(t *testing.T) {
+func TestPayloadMappingOfTheRTOWebhook(t *testing.T) {
 	building := map[string]any{
 		"order_id":        "65f0c0ffee",
 		"customer":        map[string]any{"phone": "9876500001", "name": "Asha"},
@@ -26,7 +26,7 @@ func TestPayloadMappingSeed000(t *testing.T) {
 		"status":          "rto",
 		"tracking_status": "rto in transit",
 	}
-	got := seedMapping.Build(building)
+	got := rtoMapping.Build(building)
 	want := map[string]any{
 		"phone_number": "9876500001", "order_id": "65f0c0ffee", "order_source": "Shopify",
 		"order_value": 1499.5, "status": "rto",
@@ -37,7 +37,7 @@ func TestPayloadMappingSeed000(t *testing.T) {
 }
 
 func TestPayloadMappingMissingFieldsAreNull(t *testing.T) {
-	got := seedMapping.Build(map[string]any{"order_id": "A", "customer": "not-an-object"})
+	got := rtoMapping.Build(map[string]any{"order_id": "A", "customer": "not-an-object"})
 	body, _ := json.Marshal(got)
 	want := `{"order_id":"A","order_source":null,"order_value":null,"phone_number":null,"status":null}`
 	if string(body) != want {
@@ -72,7 +72,7 @@ func TestPayloadMappingValidate(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if err := seedMapping.Validate(); err != nil {
+	if err := rtoMapping.Validate(); err != nil {
 		t.Errorf("seed mapping rejected: %v", err)
 	}
 }

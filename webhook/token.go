@@ -11,7 +11,7 @@ import (
 // ErrNoToken means the auth response had no usable token at the configured path.
 var ErrNoToken = errors.New("no token at response_token_path")
 
-// TokenAuth is seed 000's token auth: POST AuthPayload to URL, read the token at TokenPath.
+// TokenAuth is the webhook system's token auth: POST AuthPayload to URL, read the token at TokenPath.
 type TokenAuth struct {
 	// ID and Version identify the cache entry: a changed auth config gets a new token.
 	ID        string

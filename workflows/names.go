@@ -18,7 +18,7 @@ import (
 // DefaultTaskQueue is the task queue the worker polls unless configured otherwise.
 const DefaultTaskQueue = "orderflow"
 
-// Webhook event and module of seed 000's RTO trigger.
+// Webhook event and module of the in-house RTO trigger.
 const (
 	EventOrderRTO = "order.rto"
 	ModuleOrder   = "order"

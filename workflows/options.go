@@ -22,7 +22,7 @@ var (
 		},
 	}
 
-	// marketplaceLookup follows seed 000: a 5 s bounded read whose failure
+	// marketplaceLookup follows the in-house cron: a 5 s bounded read whose failure
 	// leaves the source empty rather than holding up the CRM call.
 	marketplaceLookup = workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,

@@ -19,7 +19,7 @@ import (
 	"orderflow/webhook"
 )
 
-// memStore is an in-memory activities.Store holding seed 000's configuration.
+// memStore is an in-memory activities.Store holding the RTO webhook's configuration.
 type memStore struct {
 	mu              sync.Mutex
 	claimedBy       string
@@ -72,8 +72,8 @@ func (m *memStore) RecordDeliveries(_ context.Context, ds []store.Delivery) erro
 	return nil
 }
 
-// seedConfig returns seed 000's five steps pointing at the sandbox CRM at base.
-func seedConfig(base string) *memStore {
+// rtoWebhookConfig returns the RTO webhook's five configuration steps pointing at the sandbox CRM at base.
+func rtoWebhookConfig(base string) *memStore {
 	hookID, authID := bson.NewObjectID(), bson.NewObjectID()
 	hook := store.Webhook{ID: hookID, URL: base + crm.CancelPath, ModuleName: ModuleOrder, Events: []string{EventOrderRTO}, AuthID: authID.Hex()}
 	return &memStore{
@@ -102,7 +102,7 @@ func newRTOCancelFixture(t *testing.T) *rtoCancelFixture {
 	sandbox := crm.New("orderflow", "s3cret", time.Hour)
 	srv := httptest.NewServer(sandbox.Handler())
 	t.Cleanup(srv.Close)
-	ms := seedConfig(srv.URL)
+	ms := rtoWebhookConfig(srv.URL)
 	acts := &activities.Activities{
 		Store:                    ms,
 		Webhooks:                 delivery.NewSender(delivery.Options{HTTPClient: srv.Client(), Timeout: 5 * time.Second}),

@@ -39,8 +39,8 @@ func TestCodeTableCoversEveryDocumentedCode(t *testing.T) {
 	}
 }
 
-func TestParseSeed001(t *testing.T) {
-	// Seed 001's sample with Python's True: not JSON, so refused, never guessed.
+func TestParseClickpostDocSamples(t *testing.T) {
+	// Clickpost's documented sample with Python's True: not JSON, so refused, never guessed.
 	python := `{"waybill":"","clickpost_status_code":101,"timestamp":"2017-08-02T13:23:02Z","additional":{"is_rvp":True}}`
 	if _, err := Parse([]byte(python)); err == nil {
 		t.Error("a body with Python's True was accepted")

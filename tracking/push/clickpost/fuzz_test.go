@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// clickpostSeeds are seed 001's two payloads, verbatim (Python's True included),
+// clickpostSeeds are Clickpost's two documented sample payloads, verbatim (Python's True included),
 // and the shapes the unit tests cover.
 func clickpostSeeds(f *testing.F) {
-	for _, name := range []string{"seed001_rvp_push.json", "seed001_test_push.json"} {
+	for _, name := range []string{"docs_rvp_push.json", "docs_test_push.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)

@@ -72,7 +72,7 @@ func TestStatusTable(t *testing.T) {
 		}
 	}
 	if len(statusByCode) != len(want) {
-		t.Errorf("table has %d statuses, seed 002 lists %d", len(statusByCode), len(want))
+		t.Errorf("table has %d statuses, the fulfilment platform's docs list %d", len(statusByCode), len(want))
 	}
 	for _, rto := range []string{"RETURN", "RETURN_COMPLETED"} {
 		if s, _ := Canonical(rto); !tracking.IsRTO(s) {

@@ -11,7 +11,7 @@ import (
 // the ingress relies on: an order change with a code, a target status and a
 // parseable time, or a stock change whose every row is complete.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"seed002_order_change_status.json", "seed002_sku_change_stock.json"} {
+	for _, name := range []string{"docs_order_change_status.json", "docs_sku_change_stock.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -53,7 +53,7 @@ func FuzzParse(f *testing.F) {
 // second secret is valid), never under another secret, and a header that is
 // not the signature never verifies; X-Event-Delivery is an integer or refused.
 func FuzzSignature(f *testing.F) {
-	b, err := os.ReadFile(filepath.Join("testdata", "seed002_order_change_status.json"))
+	b, err := os.ReadFile(filepath.Join("testdata", "docs_order_change_status.json"))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func TestIngest(t *testing.T) {
 }
 
 func TestIngestKeysEachStockRowByItsWarehouseArea(t *testing.T) {
-	body, err := os.ReadFile("testdata/seed002_sku_change_stock.json")
+	body, err := os.ReadFile("testdata/docs_sku_change_stock.json")
 	if err != nil {
 		t.Fatal(err)
 	}
