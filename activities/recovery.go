@@ -91,6 +91,31 @@ func (r *Recovery) stripeAccount(ctx context.Context, id string) (connector.Stri
 	return connector.StripeAccount{BaseURL: acct.BaseURL, APIKey: acct.AccountDetails.APIKey}, nil
 }
 
+// Payment statuses a charge or a sync reports (the payment processor's, reduced to three).
+const (
+	PaymentSucceeded  = connector.StatusSucceeded
+	PaymentProcessing = connector.StatusProcessing
+	PaymentFailed     = connector.StatusFailed
+)
+
+// PaymentResult is a charge's or a sync's outcome as the workflow sees it. A
+// decline is a result, not an error. Its JSON is the payment connector's, so
+// recorded histories keep replaying.
+type PaymentResult struct {
+	PaymentIntentID string `json:"payment_intent_id"`
+	Status          string `json:"status"` // PaymentSucceeded, PaymentProcessing or PaymentFailed
+	StripeStatus    string `json:"stripe_status"`
+	ErrorCode       string `json:"error_code,omitempty"`
+	DeclineCode     string `json:"decline_code,omitempty"`
+	AdviceCode      string `json:"advice_code,omitempty"`
+	ErrorMessage    string `json:"error_message,omitempty"`
+}
+
+func paymentResultOf(r connector.PaymentResult) PaymentResult {
+	return PaymentResult{PaymentIntentID: r.PaymentIntentID, Status: r.Status, StripeStatus: r.StripeStatus,
+		ErrorCode: r.ErrorCode, DeclineCode: r.DeclineCode, AdviceCode: r.AdviceCode, ErrorMessage: r.ErrorMessage}
+}
+
 // ChargeInput is one retry of an invoice, its idempotency key derived in the workflow.
 type ChargeInput struct {
 	WorkflowID         string `json:"workflow_id"`
@@ -111,10 +136,10 @@ type ChargeInput struct {
 // Idempotency-Key makes a retry of this activity (or a worker dying mid-call)
 // a replay at the processor, never a second charge. A decline is a result;
 // transport errors and 5xx are retried; other refusals are final.
-func (r *Recovery) ChargeInvoice(ctx context.Context, in ChargeInput) (connector.PaymentResult, error) {
+func (r *Recovery) ChargeInvoice(ctx context.Context, in ChargeInput) (PaymentResult, error) {
 	acct, err := r.stripeAccount(ctx, in.PaymentConnectorID)
 	if err != nil {
-		return connector.PaymentResult{}, err
+		return PaymentResult{}, err
 	}
 	res, err := r.Connectors.CreateAndConfirm(ctx, acct, connector.PaymentRequest{
 		Amount: in.Amount, Currency: in.Currency, Customer: in.CustomerID, PaymentMethod: in.PaymentMethodToken,
@@ -123,25 +148,25 @@ func (r *Recovery) ChargeInvoice(ctx context.Context, in ChargeInput) (connector
 	})
 	if err != nil {
 		r.count("error")
-		return connector.PaymentResult{}, paymentError(err)
+		return PaymentResult{}, paymentError(err)
 	}
 	r.count(res.Status)
 	r.recordAttempt(ctx, in, res)
-	return res, nil
+	return paymentResultOf(res), nil
 }
 
 // SyncPayment reads a processing PaymentIntent's status (Hyperswitch's PSYNC).
-func (r *Recovery) SyncPayment(ctx context.Context, in ChargeInput) (connector.PaymentResult, error) {
+func (r *Recovery) SyncPayment(ctx context.Context, in ChargeInput) (PaymentResult, error) {
 	acct, err := r.stripeAccount(ctx, in.PaymentConnectorID)
 	if err != nil {
-		return connector.PaymentResult{}, err
+		return PaymentResult{}, err
 	}
 	res, err := r.Connectors.Retrieve(ctx, acct, in.PaymentIntentID)
 	if err != nil {
-		return connector.PaymentResult{}, paymentError(err)
+		return PaymentResult{}, paymentError(err)
 	}
 	r.recordAttempt(ctx, in, res)
-	return res, nil
+	return paymentResultOf(res), nil
 }
 
 func paymentError(err error) error {

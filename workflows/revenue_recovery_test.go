@@ -312,12 +312,12 @@ func TestRecoveryRetriedPaymentActivityDoesNotChargeTwice(t *testing.T) {
 	f := newRecoveryFixture(t)
 	var keys []string
 	f.env.OnActivity(ra.ChargeInvoice, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.ChargeInput) (connector.PaymentResult, error) {
+		func(ctx context.Context, in activities.ChargeInput) (activities.PaymentResult, error) {
 			res, err := f.acts.ChargeInvoice(ctx, in)
 			keys = append(keys, in.IdempotencyKey)
 			if len(keys) == 1 {
 				// The charge happened but the worker "died" before reporting it.
-				return connector.PaymentResult{}, errors.New("worker lost the answer")
+				return activities.PaymentResult{}, errors.New("worker lost the answer")
 			}
 			return res, err
 		})
@@ -473,11 +473,11 @@ func TestRecoveryChargeWithoutAnswerIsRetriedUnderTheSameKey(t *testing.T) {
 	f := newRecoveryFixture(t)
 	var keys []string
 	f.env.OnActivity(ra.ChargeInvoice, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.ChargeInput) (connector.PaymentResult, error) {
+		func(ctx context.Context, in activities.ChargeInput) (activities.PaymentResult, error) {
 			res, err := f.acts.ChargeInvoice(ctx, in)
 			keys = append(keys, in.IdempotencyKey)
 			if len(keys) == 1 { // charged, but every answer lost until the activity gave up
-				return connector.PaymentResult{}, temporal.NewNonRetryableApplicationError("no answer", "Timeout", nil)
+				return activities.PaymentResult{}, temporal.NewNonRetryableApplicationError("no answer", "Timeout", nil)
 			}
 			return res, err
 		})
