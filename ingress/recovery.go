@@ -130,23 +130,13 @@ func (h *recoveryIngress) configUnavailable(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusServiceUnavailable, "configuration store unavailable; retry later", "")
 }
 
-// verifySource applies the connector's own scheme, trying the current and the previous secret.
+// verifySource applies the connector's platform's own scheme, trying the current and the previous secret.
 func verifySource(acct store.ConnectorAccount, hdr http.Header, body []byte, now time.Time) error {
-	secrets := acct.WebhookDetails.Secrets()
-	if len(secrets) == 0 {
-		return errors.New("no webhook secret configured")
-	}
-	switch acct.ConnectorName {
-	case recovery.Chargebee:
-		return recovery.VerifyBasic(hdr.Get("Authorization"), acct.WebhookDetails.Username, secrets)
-	case recovery.StripeBilling:
-		return recovery.VerifyStripe(hdr.Get("Stripe-Signature"), body, secrets, now, recovery.StripeTolerance)
-	case recovery.Recurly:
-		return recovery.VerifyRecurly(hdr.Get("recurly-signature"), body, secrets, now, recovery.RecurlyDrift)
-	case recovery.CustomBilling:
-		return recovery.VerifyStandardWebhooks(hdr, body, secrets, now, recovery.StandardWebhooksTolerance)
-	}
-	return errors.New("unknown platform")
+	return recovery.VerifyWebhook(acct.ConnectorName, hdr, body, webhookCredentials(acct), now)
+}
+
+func webhookCredentials(acct store.ConnectorAccount) recovery.WebhookCredentials {
+	return recovery.WebhookCredentials{Username: acct.WebhookDetails.Username, Secrets: acct.WebhookDetails.Secrets()}
 }
 
 // complete fetches what a thin event leaves out from the platform's API.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -147,23 +148,17 @@ func keepConnectorSecrets(c, old *store.ConnectorAccount) {
 }
 
 func prepareBilling(ctx context.Context, s *store.Store, c *store.ConnectorAccount) error {
-	if !recovery.IsBillingPlatform(c.ConnectorName) {
-		return fieldError("connector_name", "must be chargebee, recurly, stripebilling or custombilling")
+	platform, ok := recovery.PlatformNamed(c.ConnectorName)
+	if !ok {
+		return fieldError("connector_name", "must be one of "+strings.Join(recovery.PlatformNames(), ", "))
 	}
 	if c.WebhookDetails.MerchantSecret == "" {
 		return fieldError("connector_webhook_details.merchant_secret", "is required: webhooks are verified with it")
 	}
-	if c.ConnectorName == recovery.Chargebee && c.WebhookDetails.Username == "" {
-		return fieldError("connector_webhook_details.username", "is required for Chargebee's HTTP Basic webhook auth")
+	if bad := platform.CheckCredentials(webhookCredentials(*c)); bad != nil {
+		return fieldError("connector_webhook_details."+bad.Field, bad.Message)
 	}
-	if c.ConnectorName == recovery.CustomBilling {
-		for _, sec := range c.WebhookDetails.Secrets() {
-			if _, err := recovery.SignStandardWebhooks(sec, "check", time.Unix(0, 0), nil); err != nil {
-				return fieldError("connector_webhook_details.merchant_secret", "a whsec_ secret must be base64 after the prefix")
-			}
-		}
-	}
-	if c.ConnectorName != recovery.CustomBilling {
+	if platform.HasAPI() {
 		if !validWebURL(c.BaseURL) {
 			return fieldError("base_url", "must be the platform's API base URL (record-back and fetches)")
 		}

@@ -1,6 +1,7 @@
-// Package recovery is revenue recovery's domain, free of Temporal and Mongo:
-// verifying each billing platform's webhook signature over the raw bytes,
-// parsing its payloads into one Event, deciding the RecoveryAction of seed 004,
-// scheduling retries (cascading as Hyperswitch does, smart decline-aware) and
-// building and signing the merchant's payment_succeeded webhook of seed 003.
+// Package recovery is revenue recovery's domain, free of Temporal, Mongo and
+// network I/O: the billing platforms (one file each behind Platform: its
+// webhook signature scheme over the raw bytes and its payloads parsed into one
+// Event), Hyperswitch's RecoveryAction table, retry scheduling (cascading as
+// Hyperswitch does, smart decline-aware) and the merchant's signed
+// payment_succeeded webhook body.
 package recovery
