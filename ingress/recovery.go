@@ -255,7 +255,7 @@ func (h *recoveryIngress) dispatch(ctx context.Context, w http.ResponseWriter, p
 	if outcome == outcomeSignalled {
 		rec.WorkflowID = wfID
 	}
-	if err := h.Store.RecordRecoveryEvent(ctx, rec); err != nil {
+	if _, err := h.Store.RecordRecoveryEvent(ctx, rec); err != nil {
 		// The event is durable in Temporal (or needs nothing); the log line is not worth a redelivery.
 		h.Logger.Error("recording a billing event failed", zap.String("invoice_id", ev.InvoiceID), zap.Error(err))
 	}

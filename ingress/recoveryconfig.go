@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"orderflow/recovery"
 	"orderflow/store"
 	"orderflow/webhook"
@@ -23,7 +21,7 @@ func mountRecoveryConfigAPI(mux *http.ServeMux, d Deps) {
 	s := d.Store
 	mountResource(mux, d, resource[store.BusinessProfile]{path: "profiles", repo: s.Profiles(), prepare: prepareProfile,
 		inUse: func(ctx context.Context, id string) (string, error) {
-			n, err := s.ConnectorAccounts().Count(ctx, bson.D{{Key: "profile_id", Value: id}})
+			n, err := s.ProfileConnectors(ctx, id)
 			if err != nil || n == 0 {
 				return "", err
 			}
@@ -33,7 +31,7 @@ func mountRecoveryConfigAPI(mux *http.ServeMux, d Deps) {
 	mountResource(mux, d, resource[store.ConnectorAccount]{path: "connector-accounts", repo: s.ConnectorAccounts(),
 		prepare: prepareConnectorAccount(s),
 		inUse: func(ctx context.Context, id string) (string, error) {
-			n, err := s.ConnectorAccounts().Count(ctx, bson.D{{Key: "feature_metadata.revenue_recovery.billing_account_reference." + id, Value: bson.D{{Key: "$exists", Value: true}}}})
+			n, err := s.BillingConnectorsRouting(ctx, id)
 			if err != nil || n == 0 {
 				return "", err
 			}
