@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-resty/resty/v2"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"orderflow/observability"
@@ -35,6 +36,9 @@ type RecoveryStore interface {
 	ConnectorAccount(ctx context.Context, id string) (store.ConnectorAccount, error)
 	RecordRecoveryAttempt(ctx context.Context, a store.RecoveryAttempt) error
 	RecordRecoveryWebhookDelivery(ctx context.Context, d store.RecoveryWebhookDelivery) error
+	IsInternalAttempt(ctx context.Context, profileID, transactionID string) (bool, error)
+	InvoiceRecovered(ctx context.Context, profileID, invoiceID string) (bool, error)
+	RecordRecoveryEvent(ctx context.Context, e store.RecoveryEvent) (inserted bool, err error)
 }
 
 // DefaultRecoveryWebhookRetryDelays is Hyperswitch's outgoing webhook schedule:
@@ -63,6 +67,8 @@ type Recovery struct {
 	WebhookRetryDelays []time.Duration
 	Metrics            *observability.Metrics
 	Now                func() time.Time
+	// Temporal hands billing events to RevenueRecovery; nil uses the worker's own client.
+	Temporal client.Client
 }
 
 func (r *Recovery) now() time.Time {

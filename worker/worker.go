@@ -38,6 +38,7 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflow(workflows.RTOCancel)
 	w.RegisterWorkflow(workflows.PushIngest)
 	w.RegisterWorkflow(workflows.RevenueRecovery)
+	w.RegisterWorkflow(workflows.RecoveryIngest)
 	w.RegisterActivity(acts)
 }
 

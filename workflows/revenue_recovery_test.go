@@ -40,6 +40,41 @@ type memRecoveryStore struct {
 	accounts   map[string]store.ConnectorAccount
 	attempts   map[string]store.RecoveryAttempt
 	deliveries []store.RecoveryWebhookDelivery
+	events     []store.RecoveryEvent
+}
+
+func (m *memRecoveryStore) IsInternalAttempt(_ context.Context, profileID, transactionID string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range m.attempts {
+		if transactionID != "" && a.ProfileID == profileID && a.PaymentIntentID == transactionID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (m *memRecoveryStore) InvoiceRecovered(_ context.Context, profileID, invoiceID string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range m.attempts {
+		if a.ProfileID == profileID && a.InvoiceID == invoiceID && a.TriggeredBy == "internal" && a.Status == "succeeded" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (m *memRecoveryStore) RecordRecoveryEvent(_ context.Context, e store.RecoveryEvent) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, old := range m.events {
+		if old.ProfileID == e.ProfileID && old.ConnectorID == e.ConnectorID && old.EventID == e.EventID {
+			return false, nil
+		}
+	}
+	m.events = append(m.events, e)
+	return true, nil
 }
 
 func (m *memRecoveryStore) Profile(_ context.Context, id string) (store.BusinessProfile, error) {
