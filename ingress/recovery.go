@@ -178,7 +178,7 @@ func eventKey(ev recovery.Event, body []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:16])
 }
 
-// recoveryAPI is seed 003's POST /v2/payments/recovery: the caller (a billing
+// recoveryAPI is Hyperswitch's POST /v2/payments/recovery: the caller (a billing
 // system without webhooks, or an operator) reports an attempt and names the action.
 func (h *recoveryIngress) recoveryAPI(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBodyBytes))

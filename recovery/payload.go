@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// RecoveryPayload is seed 003's recovery request: the body of POST
+// RecoveryPayload is Hyperswitch's revenue recovery request: the body of POST
 // /v2/payments/recovery and the data of a custombilling webhook.
 type RecoveryPayload struct {
 	AmountDetails struct {
@@ -40,7 +40,7 @@ type RecoveryPayload struct {
 	BillingConnectorAttemptedBy string `json:"triggered_by,omitempty"`
 }
 
-// KindOfAttemptStatus maps seed 003's attempt_status to an event kind.
+// KindOfAttemptStatus maps the recovery request's attempt_status to an event kind.
 func KindOfAttemptStatus(status string) EventKind {
 	switch status {
 	case "failure", "failed", "authorization_failed", "charge_failed":
