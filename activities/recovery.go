@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"orderflow/delivery"
@@ -34,6 +35,9 @@ type RecoveryStore interface {
 	ConnectorAccount(ctx context.Context, id string) (store.ConnectorAccount, error)
 	RecordRecoveryAttempt(ctx context.Context, a store.RecoveryAttempt) error
 	RecordRecoveryWebhookDelivery(ctx context.Context, d store.RecoveryWebhookDelivery) error
+	IsInternalAttempt(ctx context.Context, profileID, transactionID string) (bool, error)
+	InvoiceRecovered(ctx context.Context, profileID, invoiceID string) (bool, error)
+	RecordRecoveryEvent(ctx context.Context, e store.RecoveryEvent) (inserted bool, err error)
 }
 
 // DefaultRecoveryWebhookRetryDelays is Hyperswitch's outgoing webhook schedule:
@@ -66,6 +70,8 @@ type Recovery struct {
 	WebhookRetryDelays []time.Duration
 	Metrics            *observability.Metrics
 	Now                func() time.Time
+	// Temporal hands billing events to RevenueRecovery; nil uses the worker's own client.
+	Temporal client.Client
 }
 
 func (r *Recovery) now() time.Time {
@@ -94,6 +100,31 @@ func (r *Recovery) stripeAccount(ctx context.Context, id string) (connector.Stri
 	return connector.StripeAccount{BaseURL: acct.BaseURL, APIKey: acct.AccountDetails.APIKey}, nil
 }
 
+// Payment statuses a charge or a sync reports (the payment processor's, reduced to three).
+const (
+	PaymentSucceeded  = connector.StatusSucceeded
+	PaymentProcessing = connector.StatusProcessing
+	PaymentFailed     = connector.StatusFailed
+)
+
+// PaymentResult is a charge's or a sync's outcome as the workflow sees it. A
+// decline is a result, not an error. Its JSON is the payment connector's, so
+// recorded histories keep replaying.
+type PaymentResult struct {
+	PaymentIntentID string `json:"payment_intent_id"`
+	Status          string `json:"status"` // PaymentSucceeded, PaymentProcessing or PaymentFailed
+	StripeStatus    string `json:"stripe_status"`
+	ErrorCode       string `json:"error_code,omitempty"`
+	DeclineCode     string `json:"decline_code,omitempty"`
+	AdviceCode      string `json:"advice_code,omitempty"`
+	ErrorMessage    string `json:"error_message,omitempty"`
+}
+
+func paymentResultOf(r connector.PaymentResult) PaymentResult {
+	return PaymentResult{PaymentIntentID: r.PaymentIntentID, Status: r.Status, StripeStatus: r.StripeStatus,
+		ErrorCode: r.ErrorCode, DeclineCode: r.DeclineCode, AdviceCode: r.AdviceCode, ErrorMessage: r.ErrorMessage}
+}
+
 // ChargeInput is one retry of an invoice, its idempotency key derived in the workflow.
 type ChargeInput struct {
 	WorkflowID         string `json:"workflow_id"`
@@ -114,10 +145,10 @@ type ChargeInput struct {
 // Idempotency-Key makes a retry of this activity (or a worker dying mid-call)
 // a replay at the processor, never a second charge. A decline is a result;
 // transport errors and 5xx are retried; other refusals are final.
-func (r *Recovery) ChargeInvoice(ctx context.Context, in ChargeInput) (connector.PaymentResult, error) {
+func (r *Recovery) ChargeInvoice(ctx context.Context, in ChargeInput) (PaymentResult, error) {
 	acct, err := r.stripeAccount(ctx, in.PaymentConnectorID)
 	if err != nil {
-		return connector.PaymentResult{}, err
+		return PaymentResult{}, err
 	}
 	res, err := r.Connectors.CreateAndConfirm(ctx, acct, connector.PaymentRequest{
 		Amount: in.Amount, Currency: in.Currency, Customer: in.CustomerID, PaymentMethod: in.PaymentMethodToken,
@@ -126,25 +157,25 @@ func (r *Recovery) ChargeInvoice(ctx context.Context, in ChargeInput) (connector
 	})
 	if err != nil {
 		r.count("error")
-		return connector.PaymentResult{}, paymentError(err)
+		return PaymentResult{}, paymentError(err)
 	}
 	r.count(res.Status)
 	r.recordAttempt(ctx, in, res)
-	return res, nil
+	return paymentResultOf(res), nil
 }
 
 // SyncPayment reads a processing PaymentIntent's status (Hyperswitch's PSYNC).
-func (r *Recovery) SyncPayment(ctx context.Context, in ChargeInput) (connector.PaymentResult, error) {
+func (r *Recovery) SyncPayment(ctx context.Context, in ChargeInput) (PaymentResult, error) {
 	acct, err := r.stripeAccount(ctx, in.PaymentConnectorID)
 	if err != nil {
-		return connector.PaymentResult{}, err
+		return PaymentResult{}, err
 	}
 	res, err := r.Connectors.Retrieve(ctx, acct, in.PaymentIntentID)
 	if err != nil {
-		return connector.PaymentResult{}, paymentError(err)
+		return PaymentResult{}, paymentError(err)
 	}
 	r.recordAttempt(ctx, in, res)
-	return res, nil
+	return paymentResultOf(res), nil
 }
 
 func paymentError(err error) error {

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.uber.org/zap"
 
 	"orderflow/store"
@@ -44,35 +43,37 @@ func mountConfigAPI(mux *http.ServeMux, d Deps) {
 			if err != nil {
 				return "", err
 			}
-			return referenced(ctx, "event", bson.D{{Key: "events", Value: ev.Name}}, bson.D{{Key: "event", Value: ev.Name}}, s)
+			webhooks, conditions, err := s.EventUsers(ctx, ev.Name)
+			return referenced("event", webhooks, conditions, err)
 		}})
 	mountResource(mux, d, resource[store.Auth]{path: "auths", repo: s.Auths(), prepare: prepareAuth(d.Now),
 		inUse: func(ctx context.Context, id string) (string, error) {
-			return referenced(ctx, "auth", bson.D{{Key: "auth_id", Value: id}}, nil, s)
+			n, err := s.AuthUsers(ctx, id)
+			return referenced("auth", n, 0, err)
 		},
 		view: viewAuth})
 	mountResource(mux, d, resource[store.Payload]{path: "payloads", repo: s.Payloads(), prepare: preparePayload,
 		inUse: func(ctx context.Context, id string) (string, error) {
-			return referenced(ctx, "payload", bson.D{{Key: "payload_id", Value: id}}, nil, s)
+			n, err := s.PayloadUsers(ctx, id)
+			return referenced("payload", n, 0, err)
 		}})
 	mountResource(mux, d, resource[store.Condition]{path: "conditions", repo: s.Conditions(), prepare: prepareCondition(s)})
 	mountResource(mux, d, resource[store.Webhook]{path: "webhooks", repo: s.Webhooks(), prepare: prepareWebhook(s),
 		inUse: func(ctx context.Context, id string) (string, error) {
-			return referenced(ctx, "webhook", nil, bson.D{{Key: "webhook_id", Value: id}}, s)
+			n, err := s.WebhookUsers(ctx, id)
+			return referenced("webhook", 0, n, err)
 		}})
 }
 
-// referenced reports which webhooks or conditions still use a document.
-func referenced(ctx context.Context, what string, webhooks, conditions bson.D, s *store.Store) (string, error) {
-	if webhooks != nil {
-		if n, err := s.Webhooks().Count(ctx, webhooks); err != nil || n > 0 {
-			return what + " is used by a webhook", err
-		}
-	}
-	if conditions != nil {
-		if n, err := s.Conditions().Count(ctx, conditions); err != nil || n > 0 {
-			return what + " is used by a condition", err
-		}
+// referenced says why a document still used by webhooks or conditions may not be deleted.
+func referenced(what string, webhooks, conditions int64, err error) (string, error) {
+	switch {
+	case err != nil:
+		return "", err
+	case webhooks > 0:
+		return what + " is used by a webhook", nil
+	case conditions > 0:
+		return what + " is used by a condition", nil
 	}
 	return "", nil
 }
@@ -314,8 +315,8 @@ func mustExist(field string, err error) error {
 func getErr[T any](_ T, err error) error { return err }
 
 func eventExists(ctx context.Context, s *store.Store, name string) error {
-	n, err := s.Events().Count(ctx, bson.D{{Key: "name", Value: name}})
-	if err == nil && n == 0 {
+	ok, err := s.EventNamed(ctx, name)
+	if err == nil && !ok {
 		return store.ErrNotFound
 	}
 	return err

@@ -2,6 +2,8 @@ package ingress
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,41 +11,26 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
+	"orderflow/activities"
 	"orderflow/recovery"
-	"orderflow/recovery/connector"
 	"orderflow/store"
 	"orderflow/workflows"
-)
-
-// Outcomes of a billing event, as recorded in recovery_events and answered.
-const (
-	outcomeSignalled        = "signalled"        // handed to the invoice's RevenueRecovery (started if needed)
-	outcomeRecorded         = "recorded"         // NoAction / InvalidAction: nothing to do
-	outcomeMonitoring       = "monitoring"       // the profile only monitors
-	outcomeBelowThreshold   = "below_threshold"  // the platform is still dunning
-	outcomeNotRunning       = "no_recovery"      // success / cancel / pending for an invoice we are not recovering
-	outcomeAlreadyFinished  = "already_finished" // the invoice's recovery is over
-	outcomeNoPaymentAccount = "no_payment_connector"
-	outcomeNoPaymentMethod  = "no_payment_method" // nothing to retry off-session with
 )
 
 // recoveryIngress holds the recovery routes' dependencies.
 type recoveryIngress struct {
 	Deps
-	fetch *connector.Client
 }
 
 // mountRecovery mounts revenue recovery's routes: the billing webhooks (open,
 // verified by each connector's own scheme), the recovery API under /v2 and the
 // profile and connector-account configuration under /v1 (API key).
 func mountRecovery(root, api *http.ServeMux, d Deps) {
-	h := &recoveryIngress{Deps: d, fetch: connector.New(10 * time.Second)}
+	h := &recoveryIngress{Deps: d}
 	root.HandleFunc("POST /webhooks/revenue_recovery/{profile_id}/{connector_id}", h.webhook)
 	root.Handle("/v2/", d.requireAPIKey(api))
 	api.HandleFunc("POST /v2/payments/recovery", h.recoveryAPI)
@@ -52,12 +39,13 @@ func mountRecovery(root, api *http.ServeMux, d Deps) {
 }
 
 // webhook verifies the source over the raw bytes, parses the platform's
-// payload, decides the RecoveryAction and hands the event to Temporal: 200
-// only once it is durable there (503 if Temporal is unreachable), 401 for a bad
-// signature, 400 for a malformed body, 404 for an unknown profile or connector.
+// payload and hands the event to a RecoveryIngest workflow, which does the
+// rest behind Temporal: 200 only once it is durable there (503 if Temporal is
+// unreachable), 401 for a bad signature (nothing started), 400 for a malformed
+// body, 404 for an unknown profile or connector, 413 for an oversized one.
 func (h *recoveryIngress) webhook(w http.ResponseWriter, r *http.Request) {
 	profileID, connID := r.PathValue("profile_id"), r.PathValue("connector_id")
-	prof, acct, ok := h.billingConnector(r.Context(), w, profileID, connID)
+	acct, ok := h.billingConnector(r.Context(), w, profileID, connID)
 	if !ok {
 		return
 	}
@@ -83,43 +71,33 @@ func (h *recoveryIngress) webhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error(), "")
 		return
 	}
-	if ev.Lookup != nil {
-		if ev, err = h.complete(r.Context(), acct, ev); err != nil {
-			h.answerLookupError(w, acct, err)
-			return
-		}
-	}
-	by, err := h.triggeredBy(r.Context(), profileID, ev)
-	if err != nil {
-		h.unavailable(w, "store", err)
-		return
-	}
-	action := recovery.DecideAction(ev.Kind, by)
-	h.dispatch(r.Context(), w, prof, acct, ev, action, true)
+	h.ingest(r.Context(), w, workflows.RecoveryIngestInput{ProfileID: profileID, ConnectorID: connID, Event: ev,
+		ReceivedAt: h.Now().UTC()}, eventKey(ev, body))
 }
 
-// billingConnector loads the profile and its billing connector, answering 404 for either unknown.
-func (h *recoveryIngress) billingConnector(ctx context.Context, w http.ResponseWriter, profileID, connID string) (store.BusinessProfile, store.ConnectorAccount, bool) {
-	prof, err := h.Store.Profile(ctx, profileID)
+// billingConnector loads the profile's billing connector, answering 404 for an
+// unknown profile or connector (or one of another profile, disabled, or not a billing platform's).
+func (h *recoveryIngress) billingConnector(ctx context.Context, w http.ResponseWriter, profileID, connID string) (store.ConnectorAccount, bool) {
+	_, err := h.Store.Profile(ctx, profileID)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "unknown profile", "")
-		return prof, store.ConnectorAccount{}, false
+		return store.ConnectorAccount{}, false
 	}
 	if err != nil {
 		h.configUnavailable(w, err)
-		return prof, store.ConnectorAccount{}, false
+		return store.ConnectorAccount{}, false
 	}
 	acct, err := h.Store.ConnectorAccount(ctx, connID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (acct.ProfileID != profileID || acct.Disabled ||
 		acct.ConnectorType != store.BillingProcessor || !recovery.IsBillingPlatform(acct.ConnectorName))) {
 		writeError(w, http.StatusNotFound, "unknown connector", "")
-		return prof, acct, false
+		return acct, false
 	}
 	if err != nil {
 		h.configUnavailable(w, err)
-		return prof, acct, false
+		return acct, false
 	}
-	return prof, acct, true
+	return acct, true
 }
 
 // configUnavailable answers a webhook whose connector could not be read: the
@@ -130,192 +108,77 @@ func (h *recoveryIngress) configUnavailable(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusServiceUnavailable, "configuration store unavailable; retry later", "")
 }
 
-// verifySource applies the connector's own scheme, trying the current and the previous secret.
+// verifySource applies the connector's platform's own scheme, trying the current and the previous secret.
 func verifySource(acct store.ConnectorAccount, hdr http.Header, body []byte, now time.Time) error {
-	secrets := acct.WebhookDetails.Secrets()
-	if len(secrets) == 0 {
-		return errors.New("no webhook secret configured")
-	}
-	switch acct.ConnectorName {
-	case recovery.Chargebee:
-		return recovery.VerifyBasic(hdr.Get("Authorization"), acct.WebhookDetails.Username, secrets)
-	case recovery.StripeBilling:
-		return recovery.VerifyStripe(hdr.Get("Stripe-Signature"), body, secrets, now, recovery.StripeTolerance)
-	case recovery.Recurly:
-		return recovery.VerifyRecurly(hdr.Get("recurly-signature"), body, secrets, now, recovery.RecurlyDrift)
-	case recovery.CustomBilling:
-		return recovery.VerifyStandardWebhooks(hdr, body, secrets, now, recovery.StandardWebhooksTolerance)
-	}
-	return errors.New("unknown platform")
+	return recovery.VerifyWebhook(acct.ConnectorName, hdr, body, webhookCredentials(acct), now)
 }
 
-// complete fetches what a thin event leaves out from the platform's API.
-func (h *recoveryIngress) complete(ctx context.Context, acct store.ConnectorAccount, ev recovery.Event) (recovery.Event, error) {
-	ba := connector.BillingAccount{Platform: acct.ConnectorName, BaseURL: acct.BaseURL, APIKey: acct.AccountDetails.APIKey}
-	switch ev.Lookup.Object {
-	case "charge":
-		ch, err := h.fetch.FetchStripeCharge(ctx, ba, ev.Lookup.ID)
-		if err != nil {
-			return ev, err
-		}
-		return recovery.CompleteStripe(ev, ch)
-	case "transaction":
-		tx, err := h.fetch.FetchRecurlyTransaction(ctx, ba, ev.Lookup.ID)
-		if err != nil {
-			return ev, err
-		}
-		invID, err := recovery.RecurlyInvoiceIDOf(tx)
-		if err != nil {
-			return ev, err
-		}
-		inv, err := h.fetch.FetchRecurlyInvoice(ctx, ba, invID)
-		if err != nil {
-			return ev, err
-		}
-		return recovery.CompleteRecurly(ev, tx, inv)
-	case "invoice":
-		inv, err := h.fetch.FetchRecurlyInvoice(ctx, ba, ev.Lookup.ID)
-		if err != nil {
-			return ev, err
-		}
-		return recovery.CompleteRecurly(ev, nil, inv)
-	}
-	return ev, recovery.ErrMalformed
+func webhookCredentials(acct store.ConnectorAccount) recovery.WebhookCredentials {
+	return recovery.WebhookCredentials{Username: acct.WebhookDetails.Username, Secrets: acct.WebhookDetails.Secrets()}
 }
 
-// answerLookupError: the platform's API failing is its problem to retry (503);
-// what it returned being unusable, or a 4xx, is the event's (400).
-func (h *recoveryIngress) answerLookupError(w http.ResponseWriter, acct store.ConnectorAccount, err error) {
-	if errors.Is(err, recovery.ErrMalformed) || !connector.IsRetryable(err) {
-		h.Logger.Warn("billing event could not be completed", zap.String("platform", acct.ConnectorName), zap.Error(err))
+// ingestWait bounds how long a billing event's answer waits for its
+// RecoveryIngest's decision, to keep today's body (action, outcome,
+// workflow_id). The event is durable before the wait starts; billing platforms
+// read only the status code and give up on an endpoint after about ten
+// seconds, so the wait stays well under that.
+const ingestWait = 4 * time.Second
+
+// outcomeAccepted answers an event Temporal holds whose decision took longer
+// than ingestWait (the platform's API or Mongo slow or down, a worker
+// restarting): 200, since nothing is lost; RecoveryIngest finishes it and
+// records the real outcome in recovery_events.
+const outcomeAccepted = "accepted"
+
+// ingest starts the event's RecoveryIngest under an ID derived from the event
+// (a redelivery finds it taken and waits on the first run's answer instead)
+// and answers with its decision.
+func (h *recoveryIngress) ingest(ctx context.Context, w http.ResponseWriter, in workflows.RecoveryIngestInput, key string) {
+	id := workflows.RecoveryIngestWorkflowID(in.ProfileID, in.ConnectorID, key)
+	duplicate, err := h.handOff(ctx, id, nil, workflows.RecoveryIngest, in)
+	if err != nil {
+		h.writeUnavailable(w, "billing event", id, err)
+		return
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, ingestWait)
+	defer cancel()
+	var res workflows.RecoveryIngestResult
+	err = h.Temporal.GetWorkflow(waitCtx, id, "").Get(waitCtx, &res)
+	var appErr *temporal.ApplicationError
+	switch {
+	case err == nil:
+	case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeBillingEventUnusable:
+		h.Logger.Warn("billing event could not be completed", zap.String("ingest_id", id), zap.Error(err))
 		writeError(w, http.StatusBadRequest, "the event's objects could not be fetched from the platform", "")
 		return
-	}
-	h.unavailable(w, acct.ConnectorName+" API", err)
-}
-
-func (h *recoveryIngress) unavailable(w http.ResponseWriter, what string, err error) {
-	h.Logger.Warn("revenue recovery event not accepted: dependency unavailable", zap.String("dependency", what), zap.Error(err))
-	w.Header().Set("Retry-After", "5")
-	writeError(w, http.StatusServiceUnavailable, what+" unavailable; retry later", "")
-}
-
-// triggeredBy is internal when the transaction is one of our own retries.
-func (h *recoveryIngress) triggeredBy(ctx context.Context, profileID string, ev recovery.Event) (recovery.TriggeredBy, error) {
-	ours, err := h.Store.IsInternalAttempt(ctx, profileID, ev.TransactionID)
-	if err != nil || !ours {
-		return "", err
-	}
-	return recovery.Internal, nil
-}
-
-// dispatch acts on the decided action and answers. fromWebhook applies the
-// platform-dunning threshold, which the recovery API's explicit instruction bypasses.
-func (h *recoveryIngress) dispatch(ctx context.Context, w http.ResponseWriter, prof store.BusinessProfile, acct store.ConnectorAccount,
-	ev recovery.Event, action recovery.Action, fromWebhook bool) {
-	profileID := prof.ID.Hex()
-	wfID := workflows.RevenueRecoveryWorkflowID(profileID, ev.InvoiceID)
-	sig := workflows.RecoverySignal{Action: action, Event: ev}
-	rm := acct.Recovery()
-	var (
-		outcome string
-		err     error
-	)
-	switch action {
-	case recovery.ScheduleFailedPayment:
-		payID := rm.PaymentConnectorID(ev.GatewayAccountID)
-		switch {
-		case prof.RetryAlgorithm == recovery.Monitoring:
-			outcome = outcomeMonitoring
-		case fromWebhook && ev.PlatformAttemptCount <= rm.BillingConnectorRetryThreshold:
-			outcome = outcomeBelowThreshold
-		case ev.PaymentMethodToken == "" || ev.ConnectorCustomerID == "":
-			outcome = outcomeNoPaymentMethod
-		case payID == "":
-			outcome = outcomeNoPaymentAccount
-			h.Logger.Warn("no payment connector for this billing gateway: check billing_account_reference",
-				zap.String("connector_id", acct.ID.Hex()), zap.String("gateway_account_id", ev.GatewayAccountID))
-		default:
-			var recovered bool
-			if recovered, err = h.Store.InvoiceRecovered(ctx, profileID, ev.InvoiceID); err != nil {
-				h.configUnavailable(w, err)
-				return
-			}
-			if recovered {
-				outcome = outcomeAlreadyFinished
-				break
-			}
-			outcome, err = h.signalWithStart(ctx, wfID, sig, workflows.RevenueRecoveryInput{
-				ProfileID: profileID, MerchantID: prof.MerchantID, InvoiceID: ev.InvoiceID, BillingConnectorID: acct.ID.Hex(),
-				PaymentConnectorID: payID, Policy: prof.Policy(rm.MaxRetryCount), PSyncDelays: prof.PSyncDelays(),
-			})
-		}
-	case recovery.SuccessPaymentExternal, recovery.CancelInvoice, recovery.PendingPayment:
-		outcome, err = h.signal(ctx, wfID, sig)
+	case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeRecoveryConfig:
+		writeError(w, http.StatusNotFound, "unknown connector", "")
+		return
+	case waitCtx.Err() != nil && ctx.Err() == nil:
+		res = workflows.RecoveryIngestResult{Outcome: outcomeAccepted, InvoiceID: in.Event.InvoiceID}
 	default:
-		outcome = outcomeRecorded
-	}
-	if err != nil {
-		h.unavailable(w, "workflow engine", err)
+		// The run failed otherwise, or Temporal stopped answering: a redelivery runs it again.
+		h.writeUnavailable(w, "billing event", id, err)
 		return
 	}
-	rec := store.RecoveryEvent{ProfileID: profileID, ConnectorID: acct.ID.Hex(), Platform: acct.ConnectorName, EventID: ev.EventID,
-		EventType: ev.PlatformEventType, Kind: string(ev.Kind), InvoiceID: ev.InvoiceID, TransactionID: ev.TransactionID,
-		Action: string(action), Outcome: outcome, ReceivedAt: h.Now().UTC()}
-	if outcome == outcomeSignalled {
-		rec.WorkflowID = wfID
-	}
-	if err := h.Store.RecordRecoveryEvent(ctx, rec); err != nil {
-		// The event is durable in Temporal (or needs nothing); the log line is not worth a redelivery.
-		h.Logger.Error("recording a billing event failed", zap.String("invoice_id", ev.InvoiceID), zap.Error(err))
-	}
-	h.Metrics.RecoveryEvents.WithLabelValues(acct.ConnectorName, string(action), outcome).Inc()
-	h.Logger.Info("billing event handled", zap.String("profile_id", profileID), zap.String("invoice_id", ev.InvoiceID),
-		zap.String("platform", acct.ConnectorName), zap.String("event_type", ev.PlatformEventType),
-		zap.String("action", string(action)), zap.String("outcome", outcome))
-	writeJSON(w, http.StatusOK, map[string]any{"action": action, "outcome": outcome, "workflow_id": rec.WorkflowID, "invoice_id": ev.InvoiceID})
+	h.Logger.Info("billing event handed off", zap.String("ingest_id", id), zap.Bool("duplicate", duplicate),
+		zap.String("platform", in.Event.Platform), zap.String("event_type", in.Event.PlatformEventType),
+		zap.String("action", string(res.Action)), zap.String("outcome", res.Outcome))
+	writeJSON(w, http.StatusOK, map[string]any{"action": res.Action, "outcome": res.Outcome, "workflow_id": res.WorkflowID, "invoice_id": res.InvoiceID})
 }
 
-// signalWithStart hands a failed payment to the invoice's workflow, starting
-// it if needed. A recovery that already finished is not restarted.
-func (h *recoveryIngress) signalWithStart(ctx context.Context, wfID string, sig workflows.RecoverySignal, in workflows.RevenueRecoveryInput) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, temporalCallTimeout)
-	defer cancel()
-	_, err := h.Temporal.SignalWithStartWorkflow(ctx, wfID, workflows.RecoveryEventSignal, sig, client.StartWorkflowOptions{
-		ID:                    wfID,
-		TaskQueue:             h.TaskQueue,
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.InvoiceIDAttr.ValueSet(in.InvoiceID),
-			workflows.RecoveryStatusAttr.ValueSet(workflows.RecoveryAwaitingEvent),
-			workflows.RetryCountAttr.ValueSet(0)),
-	}, workflows.RevenueRecovery, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	switch {
-	case err == nil:
-		return outcomeSignalled, nil
-	case errors.As(err, &started):
-		return outcomeAlreadyFinished, nil
+// eventKey is the event's own identity for its RecoveryIngest's ID: the
+// platform's event id (redeliveries share it), or a hash of the body when it
+// has none fit for an ID.
+func eventKey(ev recovery.Event, body []byte) string {
+	if ev.EventID != "" && len(ev.EventID) <= 200 {
+		return ev.EventID
 	}
-	return "", err
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:16])
 }
 
-// signal delivers an event to a running recovery; none running is not an error.
-func (h *recoveryIngress) signal(ctx context.Context, wfID string, sig workflows.RecoverySignal) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, temporalCallTimeout)
-	defer cancel()
-	err := h.Temporal.SignalWorkflow(ctx, wfID, "", workflows.RecoveryEventSignal, sig)
-	var notFound *serviceerror.NotFound
-	switch {
-	case err == nil:
-		return outcomeSignalled, nil
-	case errors.As(err, &notFound):
-		return outcomeNotRunning, nil
-	}
-	return "", err
-}
-
-// recoveryAPI is seed 003's POST /v2/payments/recovery: the caller (a billing
+// recoveryAPI is Hyperswitch's POST /v2/payments/recovery: the caller (a billing
 // system without webhooks, or an operator) reports an attempt and names the action.
 func (h *recoveryIngress) recoveryAPI(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.MaxBodyBytes))
@@ -336,7 +199,7 @@ func (h *recoveryIngress) recoveryAPI(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, msg, field)
 		return
 	}
-	prof, acct, ok := h.billingConnector(r.Context(), w, profileID, p.BillingMerchantConnectorID)
+	acct, ok := h.billingConnector(r.Context(), w, profileID, p.BillingMerchantConnectorID)
 	if !ok {
 		return
 	}
@@ -354,16 +217,11 @@ func (h *recoveryIngress) recoveryAPI(w http.ResponseWriter, r *http.Request) {
 	if ev.EventID == "" {
 		ev.EventID = "api:" + p.MerchantReferenceID + ":" + p.ConnectorTransactionID + ":" + p.AttemptStatus
 	}
-	// The request names its payment connector: route there whatever the reference map says.
-	if md := acct.FeatureMetadata; md != nil && md.RevenueRecovery != nil {
-		rm := *md.RevenueRecovery
-		rm.BillingAccountReference = map[string]string{p.PaymentMerchantConnectorID: p.PaymentMerchantConnectorID}
-		acct.FeatureMetadata = &store.FeatureMetadata{RevenueRecovery: &rm}
-	} else {
-		acct.FeatureMetadata = &store.FeatureMetadata{RevenueRecovery: &store.RecoveryMetadata{
-			BillingAccountReference: map[string]string{p.PaymentMerchantConnectorID: p.PaymentMerchantConnectorID}}}
-	}
-	h.dispatch(r.Context(), w, prof, acct, ev, action, false)
+	// The request names its action and its payment connector: the ingest
+	// routes there whatever billing_account_reference says.
+	h.ingest(r.Context(), w, workflows.RecoveryIngestInput{ProfileID: profileID, ConnectorID: p.BillingMerchantConnectorID,
+		Event: ev, Action: action, PaymentConnectorID: p.PaymentMerchantConnectorID, FromAPI: true, ReceivedAt: h.Now().UTC()},
+		eventKey(ev, body))
 }
 
 // validateRecoveryPayload returns the action, or the field at fault and why.
@@ -414,12 +272,12 @@ func (h *recoveryIngress) state(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no recovery for this invoice (or its history has expired)", "")
 		return
 	case err != nil:
-		h.unavailable(w, "workflow engine", err)
+		h.writeUnavailable(w, "recovery state query", wfID, err)
 		return
 	}
 	var view workflows.RecoveryView
 	if err := v.Get(&view); err != nil {
-		h.unavailable(w, "workflow engine", err)
+		h.writeUnavailable(w, "recovery state query", wfID, err)
 		return
 	}
 	out["recovery"] = view

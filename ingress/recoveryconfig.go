@@ -6,9 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"orderflow/recovery"
 	"orderflow/store"
@@ -22,7 +21,7 @@ func mountRecoveryConfigAPI(mux *http.ServeMux, d Deps) {
 	s := d.Store
 	mountResource(mux, d, resource[store.BusinessProfile]{path: "profiles", repo: s.Profiles(), prepare: prepareProfile,
 		inUse: func(ctx context.Context, id string) (string, error) {
-			n, err := s.ConnectorAccounts().Count(ctx, bson.D{{Key: "profile_id", Value: id}})
+			n, err := s.ProfileConnectors(ctx, id)
 			if err != nil || n == 0 {
 				return "", err
 			}
@@ -32,7 +31,7 @@ func mountRecoveryConfigAPI(mux *http.ServeMux, d Deps) {
 	mountResource(mux, d, resource[store.ConnectorAccount]{path: "connector-accounts", repo: s.ConnectorAccounts(),
 		prepare: prepareConnectorAccount(s),
 		inUse: func(ctx context.Context, id string) (string, error) {
-			n, err := s.ConnectorAccounts().Count(ctx, bson.D{{Key: "feature_metadata.revenue_recovery.billing_account_reference." + id, Value: bson.D{{Key: "$exists", Value: true}}}})
+			n, err := s.BillingConnectorsRouting(ctx, id)
 			if err != nil || n == 0 {
 				return "", err
 			}
@@ -147,23 +146,17 @@ func keepConnectorSecrets(c, old *store.ConnectorAccount) {
 }
 
 func prepareBilling(ctx context.Context, s *store.Store, c *store.ConnectorAccount) error {
-	if !recovery.IsBillingPlatform(c.ConnectorName) {
-		return fieldError("connector_name", "must be chargebee, recurly, stripebilling or custombilling")
+	platform, ok := recovery.PlatformNamed(c.ConnectorName)
+	if !ok {
+		return fieldError("connector_name", "must be one of "+strings.Join(recovery.PlatformNames(), ", "))
 	}
 	if c.WebhookDetails.MerchantSecret == "" {
 		return fieldError("connector_webhook_details.merchant_secret", "is required: webhooks are verified with it")
 	}
-	if c.ConnectorName == recovery.Chargebee && c.WebhookDetails.Username == "" {
-		return fieldError("connector_webhook_details.username", "is required for Chargebee's HTTP Basic webhook auth")
+	if bad := platform.CheckCredentials(webhookCredentials(*c)); bad != nil {
+		return fieldError("connector_webhook_details."+bad.Field, bad.Message)
 	}
-	if c.ConnectorName == recovery.CustomBilling {
-		for _, sec := range c.WebhookDetails.Secrets() {
-			if _, err := recovery.SignStandardWebhooks(sec, "check", time.Unix(0, 0), nil); err != nil {
-				return fieldError("connector_webhook_details.merchant_secret", "a whsec_ secret must be base64 after the prefix")
-			}
-		}
-	}
-	if c.ConnectorName != recovery.CustomBilling {
+	if platform.HasAPI() {
 		if !validWebURL(c.BaseURL) {
 			return fieldError("base_url", "must be the platform's API base URL (record-back and fetches)")
 		}

@@ -51,6 +51,15 @@ func (acceptingTemporal) SignalWorkflow(context.Context, string, string, string,
 	return nil
 }
 
+// GetWorkflow answers a billing webhook's wait for its ingest with a decision.
+func (acceptingTemporal) GetWorkflow(context.Context, string, string) client.WorkflowRun {
+	return decidedRun{}
+}
+
+type decidedRun struct{ client.WorkflowRun }
+
+func (decidedRun) Get(context.Context, any) error { return nil }
+
 // webhookFuzz is the whole router on embedded FerretDB, with one business
 // profile holding a connector of each billing platform (webhook secrets set,
 // thin events completed from a fake platform API serving the fixtures).

@@ -5,24 +5,8 @@ import (
 	"time"
 )
 
-// Platform names, as connector accounts spell them (seed 003).
-const (
-	Chargebee     = "chargebee"
-	Recurly       = "recurly"
-	StripeBilling = "stripebilling"
-	CustomBilling = "custombilling"
-	// Stripe is the one payment processor: PaymentIntents, off-session.
-	Stripe = "stripe"
-)
-
-// IsBillingPlatform reports whether name is a billing processor we accept webhooks from.
-func IsBillingPlatform(name string) bool {
-	switch name {
-	case Chargebee, Recurly, StripeBilling, CustomBilling:
-		return true
-	}
-	return false
-}
+// Stripe is the one payment processor: PaymentIntents, off-session.
+const Stripe = "stripe"
 
 // EventKind is what a billing event means for recovery (Hyperswitch's IncomingWebhookEvent).
 type EventKind string

@@ -278,12 +278,17 @@ type RecoveryEvent struct {
 	ReceivedAt    time.Time     `bson:"received_at" json:"received_at"`
 }
 
-// RecordRecoveryEvent appends to the event log.
-func (s *Store) RecordRecoveryEvent(ctx context.Context, e RecoveryEvent) error {
-	if _, err := s.coll(RecoveryEventsCollection).InsertOne(ctx, e); err != nil {
-		return fmt.Errorf("recovery_events: insert: %w", err)
+// RecordRecoveryEvent writes a billing event to the event log once: recording
+// the same event (profile, connector, event id) again — an activity retried
+// after its write landed — changes nothing and reports inserted = false.
+func (s *Store) RecordRecoveryEvent(ctx context.Context, e RecoveryEvent) (inserted bool, err error) {
+	filter := bson.D{{Key: "profile_id", Value: e.ProfileID}, {Key: "connector_id", Value: e.ConnectorID}, {Key: "event_id", Value: e.EventID}}
+	res, err := s.coll(RecoveryEventsCollection).UpdateOne(ctx, filter, bson.D{{Key: "$setOnInsert", Value: e}},
+		options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return false, fmt.Errorf("recovery_events: upsert: %w", err)
 	}
-	return nil
+	return res.UpsertedCount > 0, nil
 }
 
 // RecoveryEvents lists a profile's events, newest first (invoiceID optional).

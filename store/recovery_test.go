@@ -44,3 +44,74 @@ func TestRecoveryAttemptsAreOnePerKeyAndRecognised(t *testing.T) {
 		t.Errorf("deliveries %+v %v", ds, err)
 	}
 }
+
+// A billing event recorded twice (an activity retried after its write) is one document.
+func TestRecoveryEventIsRecordedOnce(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ev := store.RecoveryEvent{ProfileID: "p1", ConnectorID: "c1", Platform: "recurly", EventID: "ev_1", Kind: "payment_failure",
+		InvoiceID: "inv", Action: "schedule_failed_payment", Outcome: "signalled", ReceivedAt: time.Now().UTC()}
+	for i, want := range []bool{true, false} {
+		inserted, err := s.RecordRecoveryEvent(ctx, ev)
+		if err != nil || inserted != want {
+			t.Fatalf("record %d: inserted %v, %v; want %v", i, inserted, err, want)
+		}
+	}
+	other := ev
+	other.EventID = "ev_2"
+	if inserted, err := s.RecordRecoveryEvent(ctx, other); err != nil || !inserted {
+		t.Fatalf("another event: inserted %v, %v", inserted, err)
+	}
+	got, err := s.RecoveryEvents(ctx, "p1", "inv")
+	if err != nil || len(got) != 2 || got[0].Outcome != "signalled" {
+		t.Fatalf("events %+v, %v", got, err)
+	}
+}
+
+// The configuration API's reference questions count what names a document.
+func TestConfigurationReferences(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	if _, err := s.Events().Insert(ctx, &store.Event{Name: "order.rto", ModuleName: "order"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Webhooks().Insert(ctx, &store.Webhook{URL: "http://crm", Events: []string{"order.rto"}, AuthID: "a1", PayloadID: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Conditions().Insert(ctx, &store.Condition{Event: "order.rto", WebhookID: "w1"}); err != nil {
+		t.Fatal(err)
+	}
+	pay := "64c000000000000000000001"
+	if _, err := s.ConnectorAccounts().Insert(ctx, &store.ConnectorAccount{ProfileID: "prof", ConnectorType: store.BillingProcessor,
+		FeatureMetadata: &store.FeatureMetadata{RevenueRecovery: &store.RecoveryMetadata{BillingAccountReference: map[string]string{pay: "gw"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(n int64, err error) int64 {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	webhooks, conditions, err := s.EventUsers(ctx, "order.rto")
+	if err != nil || webhooks != 1 || conditions != 1 {
+		t.Errorf("EventUsers = %d, %d, %v", webhooks, conditions, err)
+	}
+	exists, err := s.EventNamed(ctx, "order.rto")
+	missing, err2 := s.EventNamed(ctx, "order.lost")
+	if err != nil || err2 != nil || !exists || missing {
+		t.Errorf("EventNamed: %v %v, %v %v", exists, err, missing, err2)
+	}
+	for name, got := range map[string]int64{
+		"AuthUsers a1": count(s.AuthUsers(ctx, "a1")), "PayloadUsers p1": count(s.PayloadUsers(ctx, "p1")),
+		"WebhookUsers w1": count(s.WebhookUsers(ctx, "w1")), "ProfileConnectors prof": count(s.ProfileConnectors(ctx, "prof")),
+		"BillingConnectorsRouting": count(s.BillingConnectorsRouting(ctx, pay)),
+	} {
+		if got != 1 {
+			t.Errorf("%s = %d, want 1", name, got)
+		}
+	}
+	if n := count(s.AuthUsers(ctx, "a2")) + count(s.BillingConnectorsRouting(ctx, "64c000000000000000000002")); n != 0 {
+		t.Errorf("unreferenced documents counted %d users", n)
+	}
+}

@@ -55,6 +55,7 @@ var mainWorkflows = []any{
 	workflows.RTOCancel,
 	workflows.PushIngest,
 	workflows.RevenueRecovery,
+	workflows.RecoveryIngest,
 	workflows.TrackingSweep,
 	workflows.TrackerSweep,
 	workflows.TrackerPartition,

@@ -177,3 +177,12 @@ func TrackerSweepWorkflowID(sweepID, tracker string) string { return sweepID + "
 func TrackerPartitionWorkflowID(trackerSweepID string, seq int) string {
 	return fmt.Sprintf("%s/p%d", trackerSweepID, seq)
 }
+
+const recoveryIngestPrefix = "recovery-ingest:"
+
+// RecoveryIngestWorkflowID derives a RecoveryIngest's ID from the billing
+// event's own identity (the platform's event id, or a hash of the body when
+// it has none fit for an ID), so a redelivered event is rejected as a duplicate.
+func RecoveryIngestWorkflowID(profileID, connectorID, eventKey string) string {
+	return recoveryIngestPrefix + profileID + ":" + connectorID + ":" + eventKey
+}

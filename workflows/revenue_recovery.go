@@ -9,7 +9,6 @@ import (
 
 	"orderflow/activities"
 	"orderflow/recovery"
-	"orderflow/recovery/connector"
 )
 
 // RevenueRecoveryInput configures one invoice's recovery. Ingress resolves it
@@ -314,19 +313,19 @@ func (w *revenueRecovery) handle(ctx workflow.Context, s RecoverySignal) {
 		DeclineCode: ev.DeclineCode, EventID: ev.EventID, At: workflow.Now(ctx)}
 	switch s.Action {
 	case recovery.ScheduleFailedPayment:
-		external.Status = connector.StatusFailed
+		external.Status = activities.PaymentFailed
 		w.st.Attempts = append(w.st.Attempts, external)
 		w.updateIntent(ev)
 		w.st.LastDecline = recovery.Classify(ev.ErrorCode, ev.DeclineCode, "")
 		w.schedule(ctx)
 	case recovery.SuccessPaymentExternal:
-		external.Status = connector.StatusSucceeded
+		external.Status = activities.PaymentSucceeded
 		w.st.Attempts = append(w.st.Attempts, external)
 		w.setStatus(ctx, RecoverySucceededExternal)
 	case recovery.CancelInvoice:
 		w.setStatus(ctx, RecoveryCancelled)
 	case recovery.PendingPayment:
-		external.Status = connector.StatusProcessing
+		external.Status = activities.PaymentProcessing
 		w.st.Attempts = append(w.st.Attempts, external)
 		w.updateIntent(ev)
 		w.st.NextRetryAt = nil
@@ -423,30 +422,30 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 	w.st.NextRetryAt = nil
 	w.st.RetryCount = n
 	w.setStatus(ctx, RecoveryExecuting)
-	var res connector.PaymentResult
+	var res activities.PaymentResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recoveryPayment), ra.ChargeInvoice, in).Get(ctx, &res)
 	if err != nil {
 		w.logger.Warn("payment attempt could not be made", "retry", n, "error", err)
-		res = connector.PaymentResult{Status: connector.StatusFailed, ErrorCode: "connector_error", ErrorMessage: err.Error()}
+		res = activities.PaymentResult{Status: activities.PaymentFailed, ErrorCode: "connector_error", ErrorMessage: err.Error()}
 	}
-	if res.Status == connector.StatusProcessing {
+	if res.Status == activities.PaymentProcessing {
 		in.PaymentIntentID = res.PaymentIntentID
 		res = w.sync(ctx, in, res)
 	}
-	if err == nil && res.Status != connector.StatusProcessing {
+	if err == nil && res.Status != activities.PaymentProcessing {
 		w.st.SettledKeys++
 	}
 	w.st.Attempts = append(w.st.Attempts, RecoveryAttemptRecord{Retry: n, TriggeredBy: recovery.Internal, TransactionID: res.PaymentIntentID,
 		Status: res.Status, ErrorCode: res.ErrorCode, DeclineCode: res.DeclineCode, IdempotencyKey: in.IdempotencyKey, At: workflow.Now(ctx)})
 
 	switch res.Status {
-	case connector.StatusSucceeded:
+	case activities.PaymentSucceeded:
 		w.setStatus(ctx, RecoverySucceededInternal)
 		w.recordBack(ctx, res)
 		w.notify(ctx, recovery.EventPaymentSucceeded, res)
 	default:
 		w.st.LastDecline = recovery.Classify(res.ErrorCode, res.DeclineCode, res.AdviceCode)
-		if res.Status == connector.StatusProcessing { // never settled: count it as a transient failure
+		if res.Status == activities.PaymentProcessing { // never settled: count it as a transient failure
 			w.st.LastDecline = recovery.Decline{Class: recovery.Transient, Code: "processing_timeout"}
 		}
 		w.schedule(ctx)
@@ -469,7 +468,7 @@ func defaultPSyncDelays() []time.Duration {
 }
 
 // sync re-reads a processing payment until it settles (PSYNC).
-func (w *revenueRecovery) sync(ctx workflow.Context, in activities.ChargeInput, res connector.PaymentResult) connector.PaymentResult {
+func (w *revenueRecovery) sync(ctx workflow.Context, in activities.ChargeInput, res activities.PaymentResult) activities.PaymentResult {
 	delays := w.in.PSyncDelays
 	if len(delays) == 0 {
 		delays = defaultPSyncDelays()
@@ -479,20 +478,20 @@ func (w *revenueRecovery) sync(ctx workflow.Context, in activities.ChargeInput, 
 		if err := workflow.Sleep(ctx, d); err != nil {
 			return res
 		}
-		var synced connector.PaymentResult
+		var synced activities.PaymentResult
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recoveryPayment), ra.SyncPayment, in).Get(ctx, &synced)
 		if err != nil {
 			w.logger.Warn("payment status sync failed; trying again later", "error", err)
 			continue
 		}
-		if synced.Status != connector.StatusProcessing {
+		if synced.Status != activities.PaymentProcessing {
 			return synced
 		}
 	}
 	return res
 }
 
-func (w *revenueRecovery) recordBack(ctx workflow.Context, res connector.PaymentResult) {
+func (w *revenueRecovery) recordBack(ctx workflow.Context, res activities.PaymentResult) {
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recoveryRecordBack), ra.RecordBack, activities.RecordBackInput{
 		BillingConnectorID: w.in.BillingConnectorID, InvoiceID: w.in.InvoiceID, Amount: w.st.Intent.Amount,
 		Currency: w.st.Intent.Currency, PaymentIntentID: res.PaymentIntentID,
@@ -509,7 +508,7 @@ func (w *revenueRecovery) recordBack(ctx workflow.Context, res connector.Payment
 
 // notify sends the merchant one webhook of eventType. The body is built here,
 // once, so every delivery retry carries the same bytes and the same event_id.
-func (w *revenueRecovery) notify(ctx workflow.Context, eventType string, res connector.PaymentResult) {
+func (w *revenueRecovery) notify(ctx workflow.Context, eventType string, res activities.PaymentResult) {
 	now := workflow.Now(ctx)
 	eventID := RecoveryWebhookEventID(w.id, eventType)
 	// encoding/json on structs is deterministic (fields in declaration order,

@@ -40,6 +40,41 @@ type memRecoveryStore struct {
 	accounts   map[string]store.ConnectorAccount
 	attempts   map[string]store.RecoveryAttempt
 	deliveries []store.RecoveryWebhookDelivery
+	events     []store.RecoveryEvent
+}
+
+func (m *memRecoveryStore) IsInternalAttempt(_ context.Context, profileID, transactionID string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range m.attempts {
+		if transactionID != "" && a.ProfileID == profileID && a.PaymentIntentID == transactionID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (m *memRecoveryStore) InvoiceRecovered(_ context.Context, profileID, invoiceID string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range m.attempts {
+		if a.ProfileID == profileID && a.InvoiceID == invoiceID && a.TriggeredBy == "internal" && a.Status == "succeeded" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (m *memRecoveryStore) RecordRecoveryEvent(_ context.Context, e store.RecoveryEvent) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, old := range m.events {
+		if old.ProfileID == e.ProfileID && old.ConnectorID == e.ConnectorID && old.EventID == e.EventID {
+			return false, nil
+		}
+	}
+	m.events = append(m.events, e)
+	return true, nil
 }
 
 func (m *memRecoveryStore) Profile(_ context.Context, id string) (store.BusinessProfile, error) {
@@ -312,12 +347,12 @@ func TestRecoveryRetriedPaymentActivityDoesNotChargeTwice(t *testing.T) {
 	f := newRecoveryFixture(t)
 	var keys []string
 	f.env.OnActivity(ra.ChargeInvoice, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.ChargeInput) (connector.PaymentResult, error) {
+		func(ctx context.Context, in activities.ChargeInput) (activities.PaymentResult, error) {
 			res, err := f.acts.ChargeInvoice(ctx, in)
 			keys = append(keys, in.IdempotencyKey)
 			if len(keys) == 1 {
 				// The charge happened but the worker "died" before reporting it.
-				return connector.PaymentResult{}, errors.New("worker lost the answer")
+				return activities.PaymentResult{}, errors.New("worker lost the answer")
 			}
 			return res, err
 		})
@@ -477,11 +512,11 @@ func TestRecoveryChargeWithoutAnswerIsRetriedUnderTheSameKey(t *testing.T) {
 	f := newRecoveryFixture(t)
 	var keys []string
 	f.env.OnActivity(ra.ChargeInvoice, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.ChargeInput) (connector.PaymentResult, error) {
+		func(ctx context.Context, in activities.ChargeInput) (activities.PaymentResult, error) {
 			res, err := f.acts.ChargeInvoice(ctx, in)
 			keys = append(keys, in.IdempotencyKey)
 			if len(keys) == 1 { // charged, but every answer lost until the activity gave up
-				return connector.PaymentResult{}, temporal.NewNonRetryableApplicationError("no answer", "Timeout", nil)
+				return activities.PaymentResult{}, temporal.NewNonRetryableApplicationError("no answer", "Timeout", nil)
 			}
 			return res, err
 		})

@@ -1,0 +1,200 @@
+package recovery
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// StripeBilling is the connector_name of Stripe Billing connectors. Its
+// webhooks are signed with Stripe-Signature; a failed invoice's charge (the
+// decline and the payment method) is fetched from Stripe's API.
+const StripeBilling = "stripebilling"
+
+// StripeTolerance is stripe-go's bound on a Stripe-Signature timestamp's age.
+const StripeTolerance = 300 * time.Second
+
+type stripeBilling struct{}
+
+func (stripeBilling) Name() string { return StripeBilling }
+
+func (stripeBilling) HasAPI() bool { return true }
+
+func (stripeBilling) CheckCredentials(WebhookCredentials) *SettingError { return nil }
+
+func (stripeBilling) Verify(h http.Header, body []byte, c WebhookCredentials, now time.Time) error {
+	return VerifyStripe(h.Get("Stripe-Signature"), body, c.Secrets, now, StripeTolerance)
+}
+
+func (stripeBilling) Parse(body []byte, _ http.Header) (Event, error) { return parseStripe(body) }
+
+type stripeEvent struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Type    string `json:"type"`
+	Created int64  `json:"created"`
+	Data    struct {
+		Object json.RawMessage `json:"object"`
+	} `json:"data"`
+}
+
+type stripeInvoice struct {
+	ID                   string `json:"id"`
+	Object               string `json:"object"`
+	Customer             string `json:"customer"`
+	Currency             string `json:"currency"`
+	AmountDue            int64  `json:"amount_due"`
+	AmountRemaining      int64  `json:"amount_remaining"`
+	AttemptCount         int    `json:"attempt_count"`
+	Charge               string `json:"charge"` // dropped from API version 2025-03-31 ("basil")
+	DefaultPaymentMethod string `json:"default_payment_method"`
+	Status               string `json:"status"`
+}
+
+type stripeCharge struct {
+	ID            string `json:"id"`
+	Object        string `json:"object"`
+	Status        string `json:"status"`
+	Amount        int64  `json:"amount"`
+	Currency      string `json:"currency"`
+	Customer      string `json:"customer"`
+	PaymentMethod string `json:"payment_method"`
+	FailureCode   string `json:"failure_code"`
+	FailureMsg    string `json:"failure_message"`
+	Invoice       string `json:"invoice"`
+	Outcome       struct {
+		Reason string `json:"reason"` // the decline code, e.g. insufficient_funds
+	} `json:"outcome"`
+	PaymentMethodDetails struct {
+		Card struct {
+			Brand   string `json:"brand"`
+			Funding string `json:"funding"`
+		} `json:"card"`
+	} `json:"payment_method_details"`
+}
+
+func parseStripe(body []byte) (Event, error) {
+	var se stripeEvent
+	if err := decodeStrict(body, &se); err != nil {
+		return Event{}, err
+	}
+	if se.ID == "" || se.Type == "" || len(se.Data.Object) == 0 {
+		return Event{}, malformed("stripe event lacks id, type or data.object")
+	}
+	ev := Event{EventID: se.ID, PlatformEventType: se.Type, OccurredAt: time.Unix(se.Created, 0).UTC(), Kind: OtherEvent}
+	if se.Type == "charge.pending" {
+		var ch stripeCharge
+		if err := decodeStrict(se.Data.Object, &ch); err != nil {
+			return Event{}, err
+		}
+		ev.Kind, ev.InvoiceID = PaymentPending, ch.Invoice
+		applyStripeCharge(&ev, ch)
+		if ev.InvoiceID == "" {
+			ev.Kind = OtherEvent // a pending charge outside billing
+		}
+		return ev, nil
+	}
+	var inv stripeInvoice
+	if err := decodeStrict(se.Data.Object, &inv); err != nil {
+		return Event{}, err
+	}
+	switch se.Type {
+	case "invoice.payment_failed":
+		ev.Kind = PaymentFailure
+	case "invoice.paid":
+		ev.Kind = PaymentSuccess
+	case "invoice.voided":
+		ev.Kind = InvoiceCancel
+		// invoice.payment_succeeded is sent beside invoice.paid for the same
+		// payment: one success, not two, so it stays OtherEvent.
+	}
+	if ev.Kind == OtherEvent {
+		return ev, nil
+	}
+	ev.InvoiceID = inv.ID
+	ev.ConnectorCustomerID = inv.Customer
+	ev.PaymentMethodToken = inv.DefaultPaymentMethod
+	ev.Currency = normaliseCurrency(inv.Currency)
+	ev.Amount = inv.AmountDue // amount_remaining is 0 on paid invoices
+	ev.PlatformAttemptCount = inv.AttemptCount
+	ev.TransactionID = inv.Charge
+	if ev.Kind == PaymentFailure && inv.Charge != "" {
+		ev.Lookup = &Lookup{Object: "charge", ID: inv.Charge}
+	}
+	return ev, nil
+}
+
+// CompleteStripe adds the failed charge (payment method, failure and decline codes).
+func CompleteStripe(ev Event, chargeJSON []byte) (Event, error) {
+	var ch stripeCharge
+	if err := decodeStrict(chargeJSON, &ch); err != nil {
+		return Event{}, err
+	}
+	if ch.ID == "" {
+		return Event{}, malformed("stripe charge lacks id")
+	}
+	applyStripeCharge(&ev, ch)
+	ev.Lookup = nil
+	return ev, nil
+}
+
+func applyStripeCharge(ev *Event, ch stripeCharge) {
+	ev.TransactionID = ch.ID
+	if ch.PaymentMethod != "" {
+		ev.PaymentMethodToken = ch.PaymentMethod
+	}
+	if ch.Customer != "" {
+		ev.ConnectorCustomerID = ch.Customer
+	}
+	if ch.Amount > 0 {
+		ev.Amount, ev.Currency = ch.Amount, normaliseCurrency(ch.Currency)
+	}
+	ev.ErrorCode, ev.ErrorMessage = ch.FailureCode, ch.FailureMsg
+	if ch.Outcome.Reason != "" && ch.Outcome.Reason != ch.FailureCode {
+		ev.DeclineCode = ch.Outcome.Reason
+	}
+	ev.CardNetwork, ev.CardFunding = ch.PaymentMethodDetails.Card.Brand, ch.PaymentMethodDetails.Card.Funding
+}
+
+// SignStripe makes a Stripe-Signature header value for body at t (sandbox and tests).
+func SignStripe(secret string, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	return "t=" + ts + ",v1=" + hmacSHA256Hex([]byte(secret), []byte(ts+"."+string(body)))
+}
+
+// VerifyStripe checks a Stripe-Signature header: any v1 signature made with any
+// of our secrets (the whole whsec_ string is the key) over "<t>.<body>", and t
+// within tolerance of now. Stripe sends one v1 per active secret while a secret rolls.
+func VerifyStripe(header string, body []byte, secrets []string, now time.Time, tolerance time.Duration) error {
+	var ts string
+	var sigs []string
+	for _, part := range strings.Split(header, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			sigs = append(sigs, v)
+		}
+	}
+	if ts == "" || len(sigs) == 0 {
+		return unverified("Stripe-Signature lacks t or v1")
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return unverified("Stripe-Signature timestamp is not a number")
+	}
+	var expected []string
+	for _, s := range secrets {
+		expected = append(expected, hmacSHA256Hex([]byte(s), []byte(ts+"."+string(body))))
+	}
+	if !anyHexMatches(sigs, expected) {
+		return unverified("no matching Stripe v1 signature")
+	}
+	return withinTolerance(time.Unix(sec, 0), now, tolerance)
+}
