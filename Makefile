@@ -18,19 +18,18 @@ unit-test:
 integration-test: $(BIN)/temporal
 	go test $(GO_TEST_FLAGS) -tags integration -timeout 20m ./tests/...
 
-lint: $(BIN)/workflowcheck
+lint: $(BIN)/workflowcheck provenance
 	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)
 	go vet ./...
 	go vet -tags integration ./tests/...
 	$(BIN)/workflowcheck ./workflows/...
 	go vet -tags chaos ./dev/chaos/...
 
-## provenance: fail when a Go or Markdown file cites a requirement document by its number
+## provenance: fail when code, docs or config cite a requirement document by its number
 ## instead of naming the rule and where it comes from ("the in-house cron's only-once guard").
-## Not part of lint yet: the integrator wires it in once every package is clean.
 PROVENANCE_RE := seeds? [0-9]{3}|issues? [0-9]+
 provenance:
-	@grep -rnIE --include='*.go' --include='*.md' --exclude-dir=bin --exclude-dir=data --exclude-dir=.git \
+	@grep -rnIiE --include='*.go' --include='*.md' --include='*.yaml' --include='*.yml' --include='*.sh' --include=Makefile --exclude-dir=bin --exclude-dir=data --exclude-dir=.git \
 		'$(PROVENANCE_RE)' . ; status=$$?; \
 	if [ $$status -eq 0 ]; then echo "provenance: say what the rule is and where it comes from, not its document number"; exit 1; fi; \
 	test $$status -eq 1

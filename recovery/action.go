@@ -1,9 +1,10 @@
 package recovery
 
-// Action is seed 004's RecoveryAction: what to do with a billing event.
+// Action is Hyperswitch's RecoveryAction: what to do with a billing event
+// (docs/billing-platforms.md).
 type Action string
 
-// The actions of seed 004.
+// The actions of Hyperswitch's RecoveryAction enum.
 const (
 	// CancelInvoice stops the invoice's recovery.
 	CancelInvoice Action = "cancel_invoice"
@@ -19,7 +20,8 @@ const (
 	InvalidAction Action = "invalid_action"
 )
 
-// DecideAction is seed 004's table from (event, attempt triggered_by). An empty
+// DecideAction is Hyperswitch's RecoveryAction table: the action follows from
+// the event and who triggered the attempt (triggered_by). An empty
 // triggeredBy (attempt unknown to us) counts as external.
 func DecideAction(kind EventKind, by TriggeredBy) Action {
 	switch kind {

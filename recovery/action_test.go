@@ -2,7 +2,7 @@ package recovery
 
 import "testing"
 
-// Every row of seed 004's table.
+// Every row of Hyperswitch's RecoveryAction table.
 func TestDecideActionTable(t *testing.T) {
 	for _, tc := range []struct {
 		kind EventKind

@@ -22,7 +22,7 @@ const (
 	RecoveryWebhookDeliveriesCollection = "recovery_webhook_deliveries"
 )
 
-// Connector types (seed 003).
+// Connector types, as Hyperswitch's merchant connector accounts name them.
 const (
 	BillingProcessor = "billing_processor"
 	PaymentProcessor = "payment_processor"
@@ -92,7 +92,7 @@ func (p BusinessProfile) Policy(maxRetryCount int) recovery.Policy {
 	return pol
 }
 
-// ConnectorAccount is seed 003's merchant connector account: a billing
+// ConnectorAccount is a merchant connector account, shaped like Hyperswitch's: a billing
 // processor (webhook credentials + feature_metadata.revenue_recovery) or a
 // payment processor (API key + base URL). Secrets are write-only.
 type ConnectorAccount struct {
