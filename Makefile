@@ -41,15 +41,15 @@ run: $(BIN)/temporal build
 
 ## rto ORDER=<id>: move a demo order to rto through the status-update path (while `make run` runs)
 rto: build
-	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo rto $(ORDER)
+	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/dev.yaml} $(BIN)/demo rto $(ORDER)
 
 ## push: the sandbox Clickpost and fulfilment senders push the demo orders' events (while `make run` runs)
 push: build
-	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo push
+	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/dev.yaml} $(BIN)/demo push
 
 ## recovery: the sandbox billing platforms report failed invoice payments (while `make run` runs)
 recovery: build
-	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo recovery
+	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/dev.yaml} $(BIN)/demo recovery
 
 build:
 	go build -o $(BIN)/ ./cmd/... ./dev/cmd/...
