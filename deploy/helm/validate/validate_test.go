@@ -204,12 +204,7 @@ func checkSearchAttributes(t *testing.T, args []string) {
 	}
 	var want []string
 	for name, typ := range workflows.SearchAttributes {
-		// The CLI's spelling: Keyword, Int, KeywordList.
-		parts := strings.Split(strings.TrimPrefix(typ.String(), "INDEXED_VALUE_TYPE_"), "_")
-		for i, p := range parts {
-			parts[i] = p[:1] + strings.ToLower(p[1:])
-		}
-		want = append(want, name+"="+strings.Join(parts, ""))
+		want = append(want, name+"="+typ.String()) // Keyword, Int, KeywordList: the CLI's spelling
 	}
 	got := strings.Fields(m[1])
 	slices.Sort(got)
