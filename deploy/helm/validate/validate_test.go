@@ -241,3 +241,13 @@ func hasSecretVolume(spec corev1.PodSpec, secret string) bool {
 	}
 	return false
 }
+
+// Development mode is for config/dev.yaml on a development machine: the chart
+// refuses to render it.
+func TestChartRefusesDevMode(t *testing.T) {
+	cmd := exec.Command(helmBinary(t), "template", "orderflow", chartDir, "--set", "config.dev_mode=true")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "config.dev_mode: development mode is for config/dev.yaml") {
+		t.Fatalf("want the render refused naming config.dev_mode, got %v:\n%s", err, out)
+	}
+}
