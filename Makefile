@@ -3,14 +3,15 @@
 
 TEMPORAL_CLI_VERSION  := v1.5.1
 WORKFLOWCHECK_VERSION := v0.6.0
+HELM_VERSION          := v4.3.2
 BIN                   := $(CURDIR)/bin
 GO_TEST_FLAGS         ?= -race -count=1
 
-.PHONY: test unit-test integration-test lint run rto push recovery build clean
+.PHONY: test unit-test integration-test lint helm-check run rto push recovery build clean
 .PHONY: bench chaos chaos-long fuzz provenance
 
-## test: lint, unit tests, integration tests on a real Temporal dev server and FerretDB, then the short chaos run
-test: lint unit-test integration-test chaos
+## test: lint, the Helm chart's check, unit tests, integration tests on a real Temporal dev server and FerretDB, then the short chaos run
+test: lint helm-check unit-test integration-test chaos
 
 unit-test:
 	go test $(GO_TEST_FLAGS) ./...
@@ -24,6 +25,12 @@ lint: $(BIN)/workflowcheck provenance
 	go vet -tags integration ./tests/...
 	$(BIN)/workflowcheck ./workflows/...
 	go vet -tags chaos ./dev/chaos/...
+
+## helm-check: lint the Helm chart, render it with each values set (defaults, deploy/helm/orderflow/ci/*)
+## and validate every object offline against the Kubernetes and prometheus-operator types
+## (deploy/helm/validate, its own Go module so these dependencies stay out of orderflow's)
+helm-check: $(BIN)/helm
+	cd deploy/helm/validate && HELM=$(BIN)/helm go test -count=1 ./...
 
 ## provenance: fail when code, docs or config cite a requirement document by its number
 ## instead of naming the rule and where it comes from ("the in-house cron's only-once guard").
@@ -40,15 +47,15 @@ run: $(BIN)/temporal build
 
 ## rto ORDER=<id>: move a demo order to rto through the status-update path (while `make run` runs)
 rto: build
-	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo rto $(ORDER)
+	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/dev.yaml} $(BIN)/demo rto $(ORDER)
 
 ## push: the sandbox Clickpost and fulfilment senders push the demo orders' events (while `make run` runs)
 push: build
-	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo push
+	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/dev.yaml} $(BIN)/demo push
 
 ## recovery: the sandbox billing platforms report failed invoice payments (while `make run` runs)
 recovery: build
-	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo recovery
+	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/dev.yaml} $(BIN)/demo recovery
 
 build:
 	go build -o $(BIN)/ ./cmd/... ./dev/cmd/...
@@ -58,6 +65,9 @@ $(BIN)/temporal:
 
 $(BIN)/workflowcheck:
 	GOBIN=$(BIN) go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+$(BIN)/helm:
+	GOBIN=$(BIN) go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 
 ## bench: measure orderflow (PostgreSQL + FerretDB + dev server, installed/started as needed); BENCH_FLAGS= for the full run
 BENCH_FLAGS ?= -short

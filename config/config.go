@@ -23,6 +23,9 @@ const EnvPrefix = "ORDERFLOW_"
 
 // Config is the whole configuration of the worker and the starter.
 type Config struct {
+	// DevMode allows the development credentials of config/dev.yaml, which are
+	// published with this repository; only config/dev.yaml sets it.
+	DevMode  bool     `yaml:"dev_mode" env:"DEV_MODE"`
 	Temporal Temporal `yaml:"temporal" envPrefix:"TEMPORAL_"`
 	Mongo    Mongo    `yaml:"mongo" envPrefix:"MONGO_"`
 	HTTP     HTTP     `yaml:"http" envPrefix:"HTTP_"`
@@ -234,6 +237,7 @@ func (c Config) Validate() error {
 	validateCredentials(bad, "push.fulfilment_secrets", c.Push.FulfilmentSecrets)
 	c.Couriers.validate(bad)
 	c.Sweep.validate(bad)
+	c.checkDevCredentials(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

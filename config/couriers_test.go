@@ -79,8 +79,8 @@ func TestCourierAndSweepValidationNamesTheKey(t *testing.T) {
 	}
 }
 
-func TestShippedConfigConfiguresEveryCourier(t *testing.T) {
-	cfg, err := Load("orderflow.yaml")
+func TestDevConfigConfiguresEveryCourier(t *testing.T) {
+	cfg, err := Load("dev.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,11 +96,16 @@ func TestShippedConfigConfiguresEveryCourier(t *testing.T) {
 // fewer, the sweep polls fewer batches at once than it is sized for and uses
 // less of the courier's limit than it may.
 func TestDefaultPartitionsFillTheirParallelPolls(t *testing.T) {
+	t.Setenv("ORDERFLOW_HTTP_API_KEY", "0123456789abcdef")
 	shipped, err := Load("orderflow.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, cfg := range map[string]Config{"defaults": {Couriers: DefaultCouriers(), Sweep: DefaultSweep()}, "orderflow.yaml": shipped} {
+	dev, err := Load("dev.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cfg := range map[string]Config{"defaults": {Couriers: DefaultCouriers(), Sweep: DefaultSweep()}, "orderflow.yaml": shipped, "dev.yaml": dev} {
 		for courier, c := range map[string]Courier{"delhivery": cfg.Couriers.Delhivery, "delhivery_b2b": cfg.Couriers.DelhiveryB2B, "shiprocket": cfg.Couriers.Shiprocket} {
 			if batches := cfg.Sweep.PartitionSize / c.BatchSize; batches < cfg.Sweep.MaxParallelPolls {
 				t.Errorf("%s: a %s partition of %d orders is %d batches of %d, fewer than max_parallel_polls %d",

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-export ORDERFLOW_CONFIG=${ORDERFLOW_CONFIG:-config/orderflow.yaml}
+export ORDERFLOW_CONFIG=${ORDERFLOW_CONFIG:-config/dev.yaml}
 mkdir -p data/temporal data/mongo data/logs
 pids=()
 

@@ -49,7 +49,7 @@ type Options struct {
 	RecordCalls bool
 }
 
-// DefaultOptions are the real limits and the credentials of config/orderflow.yaml.
+// DefaultOptions are the real limits and the credentials of config/dev.yaml.
 func DefaultOptions() Options {
 	return Options{
 		DelhiveryToken: "sandbox-delhivery-token", B2BUsername: "sandbox-b2b-user", B2BPassword: "sandbox-b2b-password",

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// goodManifest is a small, valid render: a Deployment, its Service and a
+// ServiceMonitor. Each case below breaks one thing in it.
+const goodManifest = `
+# Source: orderflow/templates/starter.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      enableServiceLinks: false
+      containers:
+        - name: starter
+          image: orderflow:1
+          env:
+            - name: ORDERFLOW_CONFIG
+              value: /etc/orderflow/config/orderflow.yaml
+            - name: ORDERFLOW_HTTP_API_KEY
+              valueFrom:
+                secretKeyRef: {name: orderflow, key: http-api-key}
+          ports:
+            - {name: http, containerPort: 8080}
+          readinessProbe:
+            httpGet: {path: /healthz, port: http}
+          resources:
+            requests: {cpu: 100m, memory: 64Mi}
+            limits: {cpu: 200m, memory: 128Mi}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: api
+  labels: {app: api}
+spec:
+  selector: {app: api}
+  ports:
+    - {name: http, port: 80, targetPort: http}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: api
+spec:
+  selector:
+    matchLabels: {app: api}
+  endpoints:
+    - port: http
+`
+
+func TestValidatorAcceptsAGoodManifest(t *testing.T) {
+	if err := Validate([]byte(goodManifest)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidatorRejectsBadManifests(t *testing.T) {
+	cases := []struct {
+		name, old, new, want string
+	}{
+		{"unknown field in a Deployment", "  selector:\n    matchLabels: {app: api}\n  template:",
+			"  replica: 2\n  selector:\n    matchLabels: {app: api}\n  template:", `unknown field "spec.replica"`},
+		{"misspelt field in a container", "          ports:\n", "          port:\n", `unknown field "spec.template.spec.containers[0].port"`},
+		{"unknown field in a ServiceMonitor", "    - port: http\n", "    - port: http\n      scrapeEvery: 10s\n", `unknown field "spec.endpoints[0].scrapeEvery"`},
+		{"wrong type", "containerPort: 8080", "containerPort: eighty", "containerPort"},
+		{"unknown kind", "kind: Service\n", "kind: Ingress\n", `kind "Ingress" is not one the chart may render`},
+		{"selector that misses the pod labels", "    matchLabels: {app: api}\n  template:", "    matchLabels: {app: web}\n  template:",
+			"does not match its pod labels"},
+		{"Service selecting no pod", "  selector: {app: api}\n  ports:", "  selector: {app: apl}\n  ports:", "Service api: its selector map[app:apl] matches no rendered pod"},
+		{"probe on a missing port", "httpGet: {path: /healthz, port: http}", "httpGet: {path: /healthz, port: metrics}",
+			"readinessProbe: port metrics is not a port the container declares"},
+		{"Service target port missing", "targetPort: http}", "targetPort: admin}", "port http targets admin"},
+		{"ServiceMonitor on a missing port", "    - port: http\n", "    - port: metrics\n", `endpoint port "metrics" is no port of a selected Service`},
+		{"unknown ORDERFLOW_ variable", "name: ORDERFLOW_CONFIG\n", "name: ORDERFLOW_CONFIG_FILE\n", "ORDERFLOW_CONFIG_FILE is no configuration key"},
+		{"secret as a literal", "              valueFrom:\n                secretKeyRef: {name: orderflow, key: http-api-key}",
+			"              value: not-from-a-secret-0123", "ORDERFLOW_HTTP_API_KEY holds a secret"},
+		{"service links on", "enableServiceLinks: false", "enableServiceLinks: true", "enableServiceLinks must be false"},
+		{"no limits", "            limits: {cpu: 200m, memory: 128Mi}\n", "", "needs CPU and memory requests and limits"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(goodManifest, tc.old) {
+				t.Fatalf("the good manifest has no %q", tc.old)
+			}
+			err := Validate([]byte(strings.Replace(goodManifest, tc.old, tc.new, 1)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want an error containing %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
+
+func TestValidatorRejectsACredentialInTheConfigMap(t *testing.T) {
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  orderflow.yaml: |\n    http:\n      api_key: a-key-in-a-configmap-0123\n"
+	if err := Validate([]byte(cm)); err == nil || !strings.Contains(err.Error(), "http.api_key holds a credential") {
+		t.Fatalf("want the api key refused, got %v", err)
+	}
+	cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  orderflow.yaml: |\n    htp:\n      listen: 0.0.0.0:8080\n"
+	if err := Validate([]byte(cm)); err == nil || !strings.Contains(err.Error(), "field htp not found") {
+		t.Fatalf("want the unknown key refused, got %v", err)
+	}
+}
