@@ -3,6 +3,7 @@ package push
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -79,4 +80,21 @@ func (v *LooseBool) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("want a boolean or 0/1, got %.20q", string(s))
 	}
 	return nil
+}
+
+// DescribeJSONError says what was wrong with a body json.Unmarshal refused,
+// without echoing any of it (a body may carry customer data).
+func DescribeJSONError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		return typeErr.Field + " has the wrong type"
+	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) {
+		return "not valid JSON"
+	}
+	if strings.HasPrefix(err.Error(), "want ") { // a Loose value that means nothing
+		return "a field has the wrong type"
+	}
+	return "not a JSON object"
 }

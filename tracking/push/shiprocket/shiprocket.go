@@ -71,7 +71,7 @@ var ErrInvalid = errors.New("invalid shiprocket event")
 func Parse(body []byte) (Event, error) {
 	var ev Event
 	if err := json.Unmarshal(body, &ev); err != nil {
-		return Event{}, fmt.Errorf("%w: %s", ErrInvalid, describe(err))
+		return Event{}, fmt.Errorf("%w: %s", ErrInvalid, push.DescribeJSONError(err))
 	}
 	if ev.AWB == "" && ev.OrderID == "" {
 		return Event{}, fmt.Errorf("%w: awb or order_id is required", ErrInvalid)
@@ -88,22 +88,6 @@ func Parse(body []byte) (Event, error) {
 		return Event{}, fmt.Errorf("%w: current_timestamp is required", ErrInvalid)
 	}
 	return ev, nil
-}
-
-// describe names what was wrong without echoing the body.
-func describe(err error) string {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		return typeErr.Field + " has the wrong type"
-	}
-	var syntaxErr *json.SyntaxError
-	if errors.As(err, &syntaxErr) {
-		return "not valid JSON"
-	}
-	if strings.HasPrefix(err.Error(), "want ") { // a Loose value that means nothing
-		return "a field has the wrong type"
-	}
-	return "not a JSON object"
 }
 
 // statusCode is the event's status in the shipment_status numbering:
