@@ -85,6 +85,9 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzWebhookKey$$' -fuzztime $(FUZZTIME) ./tracking/push/clickpost/
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/push/fulfilment/
 	go test -run '^$$' -fuzz '^FuzzSignature$$' -fuzztime $(FUZZTIME) ./tracking/push/fulfilment/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/push/shiprocket/
+	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./tracking/push/shiprocket/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/push/delhivery/
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/couriers/delhivery/
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/couriers/delhiveryb2b/
 	go test -run '^$$' -fuzz '^FuzzJWTExpiry$$' -fuzztime $(FUZZTIME) ./tracking/couriers/delhiveryb2b/
