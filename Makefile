@@ -43,7 +43,7 @@ run: $(BIN)/temporal build
 rto: build
 	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo rto $(ORDER)
 
-## push: the sandbox Clickpost and fulfilment senders push the demo orders' events (while `make run` runs)
+## push: the sandbox Clickpost, fulfilment, Shiprocket and Delhivery senders push the demo orders' events (while `make run` runs)
 push: build
 	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/orderflow.yaml} $(BIN)/demo push
 
