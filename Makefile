@@ -49,7 +49,7 @@ run: $(BIN)/temporal build
 rto: build
 	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/dev.yaml} $(BIN)/demo rto $(ORDER)
 
-## push: the sandbox Clickpost and fulfilment senders push the demo orders' events (while `make run` runs)
+## push: the sandbox Clickpost, fulfilment, Shiprocket and Delhivery senders push the demo orders' events (while `make run` runs)
 push: build
 	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/dev.yaml} $(BIN)/demo push
 
@@ -94,6 +94,9 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzWebhookKey$$' -fuzztime $(FUZZTIME) ./tracking/push/clickpost/
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/push/fulfilment/
 	go test -run '^$$' -fuzz '^FuzzSignature$$' -fuzztime $(FUZZTIME) ./tracking/push/fulfilment/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/push/shiprocket/
+	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./tracking/push/shiprocket/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/push/delhivery/
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/couriers/delhivery/
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./tracking/couriers/delhiveryb2b/
 	go test -run '^$$' -fuzz '^FuzzJWTExpiry$$' -fuzztime $(FUZZTIME) ./tracking/couriers/delhiveryb2b/

@@ -44,6 +44,12 @@ type Push struct {
 	ClickpostKeys Credentials `yaml:"clickpost_keys" env:"CLICKPOST_KEYS"`
 	// FulfilmentSecrets: account → secrets of X-Event-Signature = sha256(body + secret).
 	FulfilmentSecrets Credentials `yaml:"fulfilment_secrets" env:"FULFILMENT_SECRETS"`
+	// ShiprocketTokens: account → the security token set in Shiprocket's
+	// webhook settings, which Shiprocket sends in the x-api-key header.
+	ShiprocketTokens Credentials `yaml:"shiprocket_tokens" env:"SHIPROCKET_TOKENS"`
+	// DelhiveryTokens: account → the token Delhivery was asked, at the push
+	// webhook's registration, to send in the Authorization header.
+	DelhiveryTokens Credentials `yaml:"delhivery_tokens" env:"DELHIVERY_TOKENS"`
 }
 
 // Credentials maps an account to its valid secrets. In the environment it is
@@ -235,6 +241,8 @@ func (c Config) Validate() error {
 	positive(bad, "crm.marketplace_lookup_timeout", c.CRM.MarketplaceLookupTimeout)
 	validateCredentials(bad, "push.clickpost_keys", c.Push.ClickpostKeys)
 	validateCredentials(bad, "push.fulfilment_secrets", c.Push.FulfilmentSecrets)
+	validateCredentials(bad, "push.shiprocket_tokens", c.Push.ShiprocketTokens)
+	validateCredentials(bad, "push.delhivery_tokens", c.Push.DelhiveryTokens)
 	c.Couriers.validate(bad)
 	c.Sweep.validate(bad)
 	c.checkDevCredentials(bad)

@@ -54,6 +54,10 @@ func TestLoadRejectsBadValuesNamingTheKey(t *testing.T) {
 		{"three push secrets", "push:\n  fulfilment_secrets:\n    acme: [aaaaaaaaaaaaaaaa1, aaaaaaaaaaaaaaaa2, aaaaaaaaaaaaaaaa3]\n", nil, "push.fulfilment_secrets.acme"},
 		{"bad account name", "push:\n  clickpost_keys:\n    Acme/1: [aaaaaaaaaaaaaaaa1]\n", nil, "push.clickpost_keys"},
 		{"env bad credentials", "", map[string]string{"ORDERFLOW_PUSH_CLICKPOST_KEYS": "nocolon"}, "PUSH_CLICKPOST_KEYS"},
+		{"short shiprocket token", "push:\n  shiprocket_tokens:\n    acme: [short]\n", nil, "push.shiprocket_tokens.acme"},
+		{"three delhivery tokens", "push:\n  delhivery_tokens:\n    acme: [aaaaaaaaaaaaaaaa1, aaaaaaaaaaaaaaaa2, aaaaaaaaaaaaaaaa3]\n", nil, "push.delhivery_tokens.acme"},
+		{"env bad shiprocket account", "", map[string]string{"ORDERFLOW_PUSH_SHIPROCKET_TOKENS": "Acme/1:aaaaaaaaaaaaaaaa1"}, "push.shiprocket_tokens"},
+		{"env bad delhivery credentials", "", map[string]string{"ORDERFLOW_PUSH_DELHIVERY_TOKENS": "nocolon"}, "PUSH_DELHIVERY_TOKENS"},
 		{"env bad duration", "", map[string]string{"ORDERFLOW_CRM_TOKEN_TIMEOUT": "soon"}, "CRM_TOKEN_TIMEOUT"},
 		{"env zero sticky cache", "", map[string]string{"ORDERFLOW_WORKER_STICKY_CACHE_SIZE": "0"}, "worker.sticky_cache_size"},
 	}
@@ -110,5 +114,20 @@ func TestPushCredentialsFromEnvironmentAllowRotation(t *testing.T) {
 	}
 	if len(cfg.Push.ClickpostKeys["beta"]) != 1 {
 		t.Errorf("beta keys = %v", cfg.Push.ClickpostKeys["beta"])
+	}
+}
+
+func TestCourierPushTokensFromEnvironmentAllowRotation(t *testing.T) {
+	t.Setenv("ORDERFLOW_PUSH_SHIPROCKET_TOKENS", "acme:sr-old-0123456789|sr-new-0123456789")
+	t.Setenv("ORDERFLOW_PUSH_DELHIVERY_TOKENS", "acme:dl-key-0123456789,beta:dl-beta-0123456789")
+	cfg, err := Load(writeFile(t, "http:\n  api_key: "+validKey+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Push.ShiprocketTokens["acme"]; len(got) != 2 || got[0] != "sr-old-0123456789" || got[1] != "sr-new-0123456789" {
+		t.Errorf("shiprocket tokens = %v", got)
+	}
+	if got := cfg.Push.DelhiveryTokens; len(got) != 2 || len(got["beta"]) != 1 {
+		t.Errorf("delhivery tokens = %v", got)
 	}
 }

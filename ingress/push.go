@@ -10,78 +10,53 @@ import (
 
 	"orderflow/store"
 	"orderflow/tracking/push"
-	"orderflow/tracking/push/clickpost"
-	"orderflow/tracking/push/fulfilment"
 	"orderflow/workflows"
 )
 
-// mountPushWebhooks serves the push tracking webhooks. They are outside /v1
-// and its API key: each sender authenticates with its own per-account key
-// (Clickpost) or signature (fulfilment). /webhooks/<source>/{account} names the
-// account; the plain /webhooks/<source> lets the key or signature identify it.
+// mountPushWebhooks serves every push tracking webhook of the registry
+// (pushSources). They are outside /v1 and its API key: each sender
+// authenticates with its own per-account key, token or signature.
+// /webhooks/<source>/{account} names the account; where a source has a plain
+// /webhooks/<source> route, the key or signature identifies the account.
 func mountPushWebhooks(mux *http.ServeMux, d Deps, creds *pushCredentials) {
-	cp := d.clickpostWebhook(creds)
-	mux.HandleFunc("POST /webhooks/clickpost", cp)
-	mux.HandleFunc("POST /webhooks/clickpost/{account}", cp)
-	ff := d.fulfilmentWebhook(creds)
-	mux.HandleFunc("POST /webhooks/fulfilment", ff)
-	mux.HandleFunc("POST /webhooks/fulfilment/{account}", ff)
-}
-
-// clickpostWebhook: size (413), webhook key (401), body (400), then Temporal
-// (503 when unreachable) before the 200 Clickpost waits for. Clickpost has no
-// event id: the PushIngest's ID derives from a hash of the event (Event.Key).
-func (d Deps) clickpostWebhook(creds *pushCredentials) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		body, ok := d.readPushBody(w, r)
-		if !ok {
-			return
+	for _, src := range pushSources {
+		h := d.pushWebhook(src, creds)
+		mux.HandleFunc("POST /webhooks/"+src.name+"/{account}", h)
+		if src.plainRoute {
+			mux.HandleFunc("POST /webhooks/"+src.name, h)
 		}
-		key := clickpost.KeyFromRequest(r.Header.Get("webhook_key"), r.Header.Get("Authorization"))
-		account, ok := d.authenticatePush(w, r, creds, clickpost.Source, func(keys []string) bool {
-			return clickpost.VerifyKey(key, keys)
-		})
-		if !ok {
-			return
+		for _, alias := range src.aliases {
+			mux.HandleFunc("POST "+alias, h)
 		}
-		ev, err := clickpost.Parse(body)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error(), "")
-			return
-		}
-		id := workflows.PushIngestWorkflowID(clickpost.Source, account, ev.Key(account))
-		d.startIngest(w, r, clickpost.Ingest(ev, account, id, d.Now().UTC()))
 	}
 }
 
-// fulfilmentWebhook: size (413), X-Event-Signature over the raw bytes (401),
-// X-Event-Delivery and body (400), then Temporal (503) before answering 200.
-// The PushIngest's ID derives from the X-Event-Delivery id.
-func (d Deps) fulfilmentWebhook(creds *pushCredentials) http.HandlerFunc {
+// pushWebhook is every source's hand-off, in this order: size (413), the
+// source's key, token or signature against the account's secrets (401, an
+// unknown account included), the body (400), then Temporal (503 when
+// unreachable) before the 200 the sender waits for. The PushIngest's ID
+// derives from the event, so a redelivery is answered 200 as a duplicate.
+func (d Deps) pushWebhook(src pushSource, creds *pushCredentials) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, ok := d.readPushBody(w, r)
 		if !ok {
 			return
 		}
-		sig := r.Header.Get("X-Event-Signature")
-		account, ok := d.authenticatePush(w, r, creds, fulfilment.Source, func(secrets []string) bool {
-			return fulfilment.Verify(body, sig, secrets)
-		})
+		account, ok := d.authenticatePush(w, r, creds, src.name, src.verifier(r, body))
 		if !ok {
 			return
 		}
-		delivery, err := fulfilment.ParseDelivery(r.Header.Get("X-Event-Delivery"))
+		ev, err := src.event(r, body, account, d.Now().UTC())
 		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error(), "X-Event-Delivery")
+			field := ""
+			var bad *pushInputError
+			if errors.As(err, &bad) {
+				field = bad.field
+			}
+			writeError(w, http.StatusBadRequest, err.Error(), field)
 			return
 		}
-		ev, err := fulfilment.Parse(body)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error(), "")
-			return
-		}
-		id := workflows.PushIngestWorkflowID(fulfilment.Source, account, delivery)
-		d.startIngest(w, r, fulfilment.Ingest(ev, account, id, d.Now().UTC()))
+		d.startIngest(w, r, ev)
 	}
 }
 

@@ -11,12 +11,7 @@ import (
 
 	"orderflow/config"
 	"orderflow/store"
-	"orderflow/tracking/push/clickpost"
-	"orderflow/tracking/push/fulfilment"
 )
-
-// pushSources are the push connectors; anything else is a 404.
-var pushSources = []string{clickpost.Source, fulfilment.Source}
 
 // accountPattern is what an account name may look like: it appears in routes,
 // workflow IDs and stock keys.
@@ -43,13 +38,11 @@ type pushCredentials struct {
 }
 
 func newPushCredentials(d Deps) *pushCredentials {
-	return &pushCredentials{
-		static: map[string]config.Credentials{
-			clickpost.Source:  d.Push.ClickpostKeys,
-			fulfilment.Source: d.Push.FulfilmentSecrets,
-		},
-		store: d.Store, now: d.Now, ttl: 5 * time.Second,
+	static := map[string]config.Credentials{}
+	for _, src := range pushSources {
+		static[src.name] = src.configured(d.Push)
 	}
+	return &pushCredentials{static: static, store: d.Store, now: d.Now, ttl: 5 * time.Second}
 }
 
 // identify finds the account whose secrets verify the request. With account
@@ -138,7 +131,7 @@ type pushCredentialBody struct {
 func mountPushCredentialsAPI(mux *http.ServeMux, d Deps, creds *pushCredentials) {
 	mux.HandleFunc("GET /v1/push-credentials", func(w http.ResponseWriter, r *http.Request) {
 		items := []pushCredentialView{}
-		for _, src := range pushSources {
+		for _, src := range pushSourceNames() {
 			for acc, secrets := range creds.static[src] {
 				items = append(items, pushCredentialView{Source: src, Account: acc, Origin: "config", SecretsSet: len(secrets)})
 			}
@@ -199,8 +192,8 @@ func mountPushCredentialsAPI(mux *http.ServeMux, d Deps, creds *pushCredentials)
 
 func credentialPath(w http.ResponseWriter, r *http.Request) (source, account string, ok bool) {
 	source, account = r.PathValue("source"), r.PathValue("account")
-	if !slices.Contains(pushSources, source) {
-		writeError(w, http.StatusNotFound, "unknown push source (clickpost, fulfilment)", "source")
+	if !slices.Contains(pushSourceNames(), source) {
+		writeError(w, http.StatusNotFound, "unknown push source (one of: "+strings.Join(pushSourceNames(), ", ")+")", "source")
 		return "", "", false
 	}
 	if !accountPattern.MatchString(account) {

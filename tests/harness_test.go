@@ -53,6 +53,9 @@ const (
 	// Push webhook credentials of account "acme" (tests/push_test.go).
 	clickpostKey     = "cpkey-DISTINCT-7a2b9c4d1e55"
 	fulfilmentSecret = "ffsec-DISTINCT-3c8e1f7a2b66"
+	// Courier push tokens of account "acme" (tests/courierpush_test.go).
+	shiprocketPushToken = "srtok-DISTINCT-5e1a9d3c7b44"
+	delhiveryPushToken  = "dltok-DISTINCT-9b2f6e4a1c88"
 )
 
 var env struct {
@@ -156,6 +159,8 @@ func newStack(t *testing.T) *stack {
 	cfg.CRM.RequestTimeout = 3 * time.Second
 	cfg.Push.ClickpostKeys = config.Credentials{"acme": {clickpostKey}}
 	cfg.Push.FulfilmentSecrets = config.Credentials{"acme": {fulfilmentSecret}}
+	cfg.Push.ShiprocketTokens = config.Credentials{"acme": {shiprocketPushToken}}
+	cfg.Push.DelhiveryTokens = config.Credentials{"acme": {delhiveryPushToken}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +458,8 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 
 // assertNoSecretLeaked fails the test if a secret reached a log line or an API response.
 func (s *stack) assertNoSecretLeaked() {
-	secrets := append([]string{apiKey, crmClientSecret, clickpostKey, fulfilmentSecret, rotatedKeyOld, rotatedKeyNew},
+	secrets := append([]string{apiKey, crmClientSecret, clickpostKey, fulfilmentSecret, shiprocketPushToken, delhiveryPushToken,
+		rotatedKeyOld, rotatedKeyNew},
 		s.crm.IssuedTokens()...)
 	secrets = append(secrets, recoverySecrets...)
 	for _, where := range []struct {

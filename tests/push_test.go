@@ -542,7 +542,7 @@ func TestPushKeysRotateThroughTheAPI(t *testing.T) {
 		t.Errorf("plain route with beta's key: %d %v", code, out)
 	}
 	list := s.items("/v1/push-credentials")
-	if len(list) != 3 { // acme clickpost + acme fulfilment (config), beta clickpost (api)
+	if len(list) != 5 { // acme clickpost, fulfilment, shiprocket, delhivery (config), beta clickpost (api)
 		t.Errorf("credentials listed: %v", list)
 	}
 	for _, bad := range []struct {
@@ -550,7 +550,7 @@ func TestPushKeysRotateThroughTheAPI(t *testing.T) {
 		body any
 		want int
 	}{
-		{"/v1/push-credentials/shiprocket/beta", map[string]any{"secrets": []string{rotatedKeyNew}}, 404},
+		{"/v1/push-credentials/bluedart/beta", map[string]any{"secrets": []string{rotatedKeyNew}}, 404},
 		{"/v1/push-credentials/clickpost/beta", map[string]any{"secrets": []string{"short"}}, 400},
 		{"/v1/push-credentials/clickpost/beta", map[string]any{"secrets": []string{"a-0123456789abcdef", "b-0123456789abcdef", "c-0123456789abcdef"}}, 400},
 		{"/v1/push-credentials/clickpost/Bad%20Name", map[string]any{"secrets": []string{rotatedKeyNew}}, 400},

@@ -21,8 +21,10 @@ import (
 // RTOs to finish and shows what the sandbox CRM received for them.
 func pushDemo(cfg config.Config, api *resty.Client) error {
 	keys, secrets := cfg.Push.ClickpostKeys["demo"], cfg.Push.FulfilmentSecrets["demo"]
-	if len(keys) == 0 || len(secrets) == 0 {
-		return fmt.Errorf("push.clickpost_keys.demo and push.fulfilment_secrets.demo must be configured")
+	srTokens, dlTokens := cfg.Push.ShiprocketTokens["demo"], cfg.Push.DelhiveryTokens["demo"]
+	if len(keys) == 0 || len(secrets) == 0 || len(srTokens) == 0 || len(dlTokens) == 0 {
+		return fmt.Errorf("push.clickpost_keys.demo, push.fulfilment_secrets.demo, push.shiprocket_tokens.demo " +
+			"and push.delhivery_tokens.demo must be configured")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -41,9 +43,11 @@ func pushDemo(cfg config.Config, api *resty.Client) error {
 	}
 	sender := pushers.Sender{
 		BaseURL: "http://" + cfg.HTTP.Listen, Account: "demo", ClickpostKey: keys[len(keys)-1],
-		FulfilmentSecret: secrets[len(secrets)-1], Attempts: 5, Client: resty.New().SetTimeout(10 * time.Second),
+		FulfilmentSecret: secrets[len(secrets)-1], ShiprocketToken: srTokens[len(srTokens)-1],
+		DelhiveryToken: dlTokens[len(dlTokens)-1], Attempts: 5, Client: resty.New().SetTimeout(10 * time.Second),
 	}
-	fmt.Println("sandbox senders pushing (Clickpost: webhook_key; fulfilment: X-Event-Signature):")
+	fmt.Println("sandbox senders pushing (Clickpost: webhook_key; fulfilment: X-Event-Signature; " +
+		"Shiprocket: x-api-key; Delhivery: Authorization):")
 	for _, d := range pushers.DemoScript(orders, time.Now().UTC().Truncate(time.Second).Add(-24*time.Hour)) {
 		code, body, err := sender.Send(ctx, d)
 		if err != nil {

@@ -1,8 +1,10 @@
-// Package pushers stands in for the two push tracking senders of the
-// sandbox: Clickpost (a webhook_key header, per Clickpost's webhook docs) and
-// the fulfilment platform (its webhook docs: X-Event-Delivery and X-Event-Signature = hex
-// sha256(body + secret)). Like the real ones they retry until they get a 200,
-// and the demo script sends duplicates and out-of-order deliveries.
+// Package pushers stands in for the push tracking senders of the sandbox:
+// Clickpost (a webhook_key header, per Clickpost's webhook docs), the
+// fulfilment platform (its webhook docs: X-Event-Delivery and
+// X-Event-Signature = hex sha256(body + secret)), Shiprocket (the panel's
+// security token in x-api-key) and Delhivery (an agreed Authorization
+// token). Like the real ones they retry until they get a 200, and the demo
+// script sends duplicates and out-of-order deliveries.
 // Development only.
 package pushers
 
@@ -19,7 +21,7 @@ import (
 
 // Delivery is one push the script sends.
 type Delivery struct {
-	Sender string // "clickpost" or "fulfilment"
+	Sender string // "clickpost", "fulfilment", "shiprocket" or "delhivery"
 	ID     int    // X-Event-Delivery (fulfilment)
 	Body   []byte
 	Note   string // what it demonstrates, for the console
@@ -32,6 +34,8 @@ type Sender struct {
 	Account          string
 	ClickpostKey     string
 	FulfilmentSecret string
+	ShiprocketToken  string
+	DelhiveryToken   string
 	Attempts         int
 	Client           *resty.Client
 }
@@ -46,6 +50,10 @@ func (s Sender) Send(ctx context.Context, d Delivery) (int, string, error) {
 	case "fulfilment":
 		req.SetHeader("X-Event-Delivery", fmt.Sprint(d.ID)).
 			SetHeader("X-Event-Signature", fulfilment.Sign(d.Body, s.FulfilmentSecret))
+	case "shiprocket":
+		req.SetHeader("x-api-key", s.ShiprocketToken)
+	case "delhivery":
+		req.SetHeader("Authorization", "Bearer "+s.DelhiveryToken)
 	default:
 		return 0, "", fmt.Errorf("unknown sender %q", d.Sender)
 	}
@@ -85,8 +93,10 @@ type Order struct {
 //   - order 3 through the fulfilment platform (order code = the order id):
 //     DELIVERING, FAILED_DELIVERY, RETURN (the same delivery sent twice), an older
 //     DELIVERING delivered late, RETURN_COMPLETED;
-//   - order 4: a customer return (is_rvp) — recorded, never RTO;
-//   - an unknown waybill (recorded as unmatched), Clickpost's test webhook, and
+//   - order 4: a customer return, reported by Clickpost (is_rvp), Shiprocket
+//     (a return shipment, is_return, reusing the RTO Initiated code) and
+//     Delhivery (PU reverse pickup, then DL+DTO) — recorded, never RTO;
+//   - unknown waybills (recorded as unmatched), Clickpost's test webhook, and
 //     two SKU.CHANGE_STOCK events out of order (the newer stays).
 //
 // Orders 2 and 3 each reach the CRM exactly once; order 1 is left for `make rto`.
@@ -120,7 +130,15 @@ func DemoScript(orders []Order, start time.Time) []Delivery {
 		ff("order 3: RETURN_COMPLETED", 6, o3.ID, "RETURN", "RETURN_COMPLETED", t(7)),
 		cp("order 4: customer return picked up (is_rvp: never RTO)", "RVP"+o4.AWB, 12, t(3), map[string]any{
 			"is_rvp": true, "forward_awb": o4.AWB}),
+		{Sender: "shiprocket", Note: "order 4: Shiprocket return shipment, code 9 reused (is_return: never RTO)",
+			Body: shiprocketBody("SRRET"+o4.AWB, o4.ID, 9, t(3), 1)},
+		{Sender: "delhivery", Note: "order 4: Delhivery reverse pickup in transit (PU: never RTO)",
+			Body: delhiveryBody("DLRET"+o4.AWB, o4.ID, "PU", "In Transit", t(4))},
+		{Sender: "delhivery", Note: "order 4: Delhivery DL+DTO, delivered back to origin (never RTO)",
+			Body: delhiveryBody("DLRET"+o4.AWB, o4.ID, "DL", "DTO", t(6))},
 		cp("an unknown waybill (recorded as unmatched)", "UNKNOWN-"+fmt.Sprint(id), 21, t(3), nil),
+		{Sender: "shiprocket", Note: "an unknown Shiprocket AWB (recorded as unmatched)",
+			Body: shiprocketBody("UNKNOWN-SR-"+fmt.Sprint(id), "", 18, t(3), 0)},
 		{Sender: "clickpost", Note: "Clickpost's test webhook (recorded, no order changes)", Body: []byte(fmt.Sprintf(
 			`{"test_url":"http://www.clickpost.in/","test_data":{"status":"Return Order Placed","remark":"Return Order Placed","waybill":"",`+
 				`"location":"","timestamp":%q,"clickpost_status_code":101,"clickpost_status_description":"Return Order Placed","cp_id":1,`+
@@ -156,6 +174,30 @@ func stockChange(product string, qty int, at time.Time) []byte {
 			"warehouse_code": "WH1", "stock": map[string]any{"id": 543, "product_id": 29, "sku_id": 189, "warehouse_id": 25,
 				"warehouse_area_id": 61, "quantity": qty, "real_quantity": qty, "updated_at": at.UTC().Format(time.RFC3339)},
 		}},
+	}})
+	return raw
+}
+
+// shiprocketBody is a Shiprocket tracking webhook body; current_status_id is
+// the other numbering (20 for in transit), never mapped.
+func shiprocketBody(awb, orderID string, code int, at time.Time, isReturn int) []byte {
+	local := at.In(time.FixedZone("IST", 5*3600+1800))
+	raw, _ := json.Marshal(map[string]any{
+		"awb": awb, "courier_name": "Delhivery Surface", "current_status": "X", "current_status_id": 20,
+		"shipment_status": "X", "shipment_status_id": code, "current_timestamp": local.Format("02 01 2006 15:04:05"),
+		"order_id": orderID, "sr_order_id": 512208871, "etd": "", "is_return": isReturn, "channel_id": 4418021,
+		"scans": []any{map[string]any{"date": local.Format("2006-01-02 15:04:05"), "status": "X-PPOM", "activity": "scan",
+			"location": "Jaipur_Sitapura_H (Rajasthan)", "sr-status": fmt.Sprint(code), "sr-status-label": "X"}},
+	})
+	return raw
+}
+
+// delhiveryBody is a Delhivery push body (one scan), IST without an offset.
+func delhiveryBody(awb, reference, statusType, status string, at time.Time) []byte {
+	raw, _ := json.Marshal(map[string]any{"Shipment": map[string]any{
+		"Status": map[string]any{"Status": status, "StatusType": statusType, "StatusLocation": "Mohali_Phase8_D (Punjab)",
+			"StatusDateTime": at.In(time.FixedZone("IST", 5*3600+1800)).Format("2006-01-02T15:04:05.000"), "Instructions": "scan"},
+		"NSLCode": "X-PPOM", "Sortcode": "IXC/MOH", "ReferenceNo": reference, "AWB": awb,
 	}})
 	return raw
 }

@@ -42,6 +42,41 @@ func TestMapEveryLRStatus(t *testing.T) {
 	}
 }
 
+// The tracking may answer with a human-readable string instead of the code:
+// both forms of every status map alike, whatever their case and separators.
+func TestHumanReadableAndCodeFormsMapAlike(t *testing.T) {
+	for human, code := range map[string]string{
+		"Manifested":                "MANIFESTED",
+		"Not Picked":                "NOT_PICKED",
+		"Picked Up":                 "PICKED_UP",
+		"In Transit":                "LEFT_ORIGIN",
+		"Left Origin":               "LEFT_ORIGIN",
+		"Reached Destination":       "REACH_DESTINATION",
+		"Undelivered - Reattempt":   "UNDEL_REATTEMPT",
+		"Out for Delivery":          "OFD",
+		"out-for-delivery":          "OFD",
+		"Partially Delivered":       "PART_DEL",
+		"Delivered":                 "DELIVERED",
+		"  delivered ":              "DELIVERED",
+		"Lost":                      "LOST",
+		"Returned In Transit":       "RETURNED_INTRANSIT",
+		"RTO In Transit":            "RETURNED_INTRANSIT",
+		"Received at Return Centre": "RECEIVED_AT_RETURN_CENTER",
+		"Return Out for Delivery":   "RETURN_OFD",
+		"Return Delivered":          "RETURN_DELIVERED",
+		"RTO Delivered":             "RETURN_DELIVERED",
+	} {
+		if got, want := Map(human), Map(code); got != want || got.Kind == couriers.Unknown {
+			t.Errorf("Map(%q) = %+v, want %+v as for %s", human, got, want, code)
+		}
+	}
+	for _, unknown := range []string{"Returned", "Return", "In", "Transit In", "RTO"} {
+		if got := Map(unknown); got.Kind != couriers.Unknown {
+			t.Errorf("Map(%q) = %+v, want Unknown (not guessed)", unknown, got)
+		}
+	}
+}
+
 func TestParseRealBodies(t *testing.T) {
 	body, _ := os.ReadFile("testdata/track.json")
 	got, err := Parse(body, "220011223")
