@@ -144,7 +144,9 @@ type stack struct {
 	stopWorker func()
 }
 
-func newStack(t *testing.T) *stack {
+// newStack builds a stack; opts adjust its configuration before it is
+// validated and the Temporal client is dialled (e.g. turning the codec on).
+func newStack(t *testing.T, opts ...func(*config.Config)) *stack {
 	t.Helper()
 	n := env.seq.Add(1)
 	cfg := config.Default()
@@ -156,6 +158,9 @@ func newStack(t *testing.T) *stack {
 	cfg.CRM.RequestTimeout = 3 * time.Second
 	cfg.Push.ClickpostKeys = config.Credentials{"acme": {clickpostKey}}
 	cfg.Push.FulfilmentSecrets = config.Credentials{"acme": {fulfilmentSecret}}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
