@@ -16,9 +16,9 @@ import (
 // http(s)://<http.listen>/codec, to which they add /encode and /decode.
 const CodecPath = "/codec"
 
-// withCodecServer serves the codec server next to api when
+// WithCodecServer serves the codec server at CodecPath next to api when
 // temporal.codec.server.enabled is set; otherwise api alone.
-func withCodecServer(api http.Handler, cfg config.Config, logger *zap.Logger, metrics *observability.Metrics) (http.Handler, error) {
+func WithCodecServer(api http.Handler, cfg config.Config, logger *zap.Logger, metrics *observability.Metrics) (http.Handler, error) {
 	s := cfg.Temporal.Codec.Server
 	if !s.Enabled {
 		return api, nil

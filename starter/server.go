@@ -41,7 +41,7 @@ func Serve(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: metrics,
 		Push: cfg.Push,
 	})
-	handler, err := withCodecServer(api, cfg, logger, metrics)
+	handler, err := WithCodecServer(api, cfg, logger, metrics)
 	if err != nil {
 		return err
 	}

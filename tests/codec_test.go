@@ -7,8 +7,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +30,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -32,6 +39,7 @@ import (
 	"orderflow/dev/sandbox/payments"
 	"orderflow/observability"
 	"orderflow/recovery"
+	"orderflow/starter"
 	"orderflow/store"
 	"orderflow/temporalclient"
 	"orderflow/temporalclient/codec"
@@ -411,4 +419,152 @@ func decodeFailureCount(t *testing.T, m *observability.Metrics, keyID string) fl
 		}
 	}
 	return total
+}
+
+const codecToken = "codec-token-DISTINCT-0b7e4a19"
+
+// The starter's codec server, as the Temporal UI and CLI use it: a bearer
+// token, CORS for the UI's origin only, and decoded payloads of a real history
+// (the CLI's `workflow show --codec-endpoint … --codec-auth "Bearer …"`).
+func TestCodecServerServesTheUIAndTheCLI(t *testing.T) {
+	s := newStack(t, withCodec(config.CodecKeys{"it-cs": newKey(t)}, "it-cs"), func(c *config.Config) {
+		c.Temporal.Codec.Server = config.CodecServer{Enabled: true, Token: codecToken, AllowedOrigins: []string{"http://127.0.0.1:8233"}}
+	})
+	handler, err := starter.WithCodecServer(http.NotFoundHandler(), s.cfg, zap.NewNop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	endpoint := srv.URL + starter.CodecPath
+
+	ctx := context.Background()
+	queue := s.cfg.Temporal.TaskQueue + "-probe"
+	defer startProbeWorker(t, s.temporal, queue).Stop()
+	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "codec-server-" + queue, TaskQueue: queue},
+		probeWorkflow, probeOrder{Phone: codecPhone, Name: codecName, Total: codecTotal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var input *commonpb.Payloads
+	for _, ev := range history(t, plainClient(t), run.GetID()) {
+		if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+			input = a.GetInput()
+		}
+	}
+	body, err := protojson.Marshal(input)
+	if err != nil || len(input.GetPayloads()) != 1 || string(input.GetPayloads()[0].GetMetadata()["encoding"]) != codec.Encoding {
+		t.Fatalf("the started event's input is not one encrypted payload: %s, %v", body, err)
+	}
+
+	codecCall := func(method, path string, headers map[string]string, body []byte) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, endpoint+path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, string(out)
+	}
+	for name, auth := range map[string]string{"no token": "", "a wrong token": "Bearer codec-token-DISTINCT-0b7e4a18"} {
+		if resp, out := codecCall("POST", "/decode", map[string]string{"Authorization": auth, "Content-Type": "application/json"}, body); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: %d %s, want 401", name, resp.StatusCode, out)
+		}
+	}
+	preflight := map[string]string{"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,x-namespace"}
+	preflight["Origin"] = "http://127.0.0.1:8233"
+	if resp, _ := codecCall("OPTIONS", "/decode", preflight, nil); resp.StatusCode != http.StatusNoContent ||
+		resp.Header.Get("Access-Control-Allow-Origin") != "http://127.0.0.1:8233" {
+		t.Errorf("preflight from the UI's origin: %d %v", resp.StatusCode, resp.Header)
+	}
+	preflight["Origin"] = "http://127.0.0.1:8234"
+	if resp, _ := codecCall("OPTIONS", "/decode", preflight, nil); resp.StatusCode != http.StatusForbidden ||
+		resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from another origin: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, out := codecCall("POST", "/decode", map[string]string{"Authorization": "Bearer " + codecToken,
+		"Content-Type": "application/json", "X-Namespace": "default"}, body)
+	var decoded commonpb.Payloads
+	if resp.StatusCode != http.StatusOK || protojson.Unmarshal([]byte(out), &decoded) != nil || len(decoded.Payloads) != 1 ||
+		!bytes.Contains(decoded.Payloads[0].GetData(), []byte(codecPhone)) {
+		t.Fatalf("decode: %d %s", resp.StatusCode, out)
+	}
+
+	// The Temporal CLI shows the same history decoded through the endpoint, and only through it.
+	root, _ := filepath.Abs("..")
+	show := func(extra ...string) string {
+		args := append([]string{"workflow", "show", "--address", env.temporalAddr, "--namespace", "default",
+			"--workflow-id", run.GetID(), "--output", "json"}, extra...)
+		out, err := exec.Command(filepath.Join(root, "bin", "temporal"), args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("temporal %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if data := payloadData(t, show("--codec-endpoint", endpoint, "--codec-auth", "Bearer "+codecToken)); !strings.Contains(data, codecPhone) {
+		t.Errorf("the CLI through the codec server does not show the phone number; its payloads:\n%s", data)
+	}
+	if data := payloadData(t, show()); strings.Contains(data, codecPhone) || !strings.Contains(data, codec.Encoding) {
+		t.Errorf("the CLI without the codec shows the phone number or no encrypted payload:\n%s", data)
+	}
+	if err := s.temporal.SignalWorkflow(ctx, run.GetID(), "", probeSignal, "pm_cli"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// payloadData is every payload of a `temporal … --output json` answer: its
+// metadata and data, base64-decoded, one a line.
+func payloadData(t *testing.T, out string) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("the CLI's JSON: %v", err)
+	}
+	var b strings.Builder
+	var visit func(any)
+	visit = func(v any) {
+		switch x := v.(type) {
+		case []any:
+			for _, e := range x {
+				visit(e)
+			}
+		case map[string]any:
+			if data, ok := x["data"].(string); ok {
+				if meta, ok := x["metadata"].(map[string]any); ok {
+					for _, m := range meta {
+						s, _ := m.(string)
+						b.Write(unbase64(t, s))
+						b.WriteByte(' ')
+					}
+					b.Write(unbase64(t, data))
+					b.WriteByte('\n')
+				}
+			}
+			for _, e := range x {
+				visit(e)
+			}
+		}
+	}
+	visit(v)
+	return b.String()
+}
+
+func unbase64(t *testing.T, s string) []byte {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Errorf("a payload field of the CLI's JSON is not base64: %v", err)
+	}
+	return raw
 }
