@@ -5,6 +5,19 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 export ORDERFLOW_CONFIG=${ORDERFLOW_CONFIG:-config/orderflow.yaml}
+
+# Payload encryption with a DEVELOPMENT-ONLY key: it is published in this
+# repository, so it protects nothing; it only makes `make run` encrypt like a
+# deployment does. The starter's codec server (http://127.0.0.1:8080/codec)
+# decrypts for the dev server's UI, whose origin is allowed without a token
+# because the starter listens on loopback only. These are environment
+# variables rather than config/orderflow.yaml keys because docker-compose
+# mounts that file, and no deployment may run on a published key.
+export ORDERFLOW_TEMPORAL_CODEC_ENABLED=${ORDERFLOW_TEMPORAL_CODEC_ENABLED:-true}
+export ORDERFLOW_TEMPORAL_CODEC_KEYS=${ORDERFLOW_TEMPORAL_CODEC_KEYS:-dev-only-not-secret:3gBuGyBp1kXUBBrJcNWnmdMjBSoKQF4PtzmBokOGuTs=}
+export ORDERFLOW_TEMPORAL_CODEC_ACTIVE_KEY_ID=${ORDERFLOW_TEMPORAL_CODEC_ACTIVE_KEY_ID:-dev-only-not-secret}
+export ORDERFLOW_TEMPORAL_CODEC_SERVER_ENABLED=${ORDERFLOW_TEMPORAL_CODEC_SERVER_ENABLED:-true}
+export ORDERFLOW_TEMPORAL_CODEC_SERVER_ALLOWED_ORIGINS=${ORDERFLOW_TEMPORAL_CODEC_SERVER_ALLOWED_ORIGINS:-http://127.0.0.1:8233,http://localhost:8233}
 mkdir -p data/temporal data/mongo data/logs
 pids=()
 
@@ -37,6 +50,7 @@ wait_port() { # name, host, port
 
 # shellcheck disable=SC2046
 start temporal bin/temporal server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
+  --ui-codec-endpoint http://127.0.0.1:8080/codec \
   --db-filename data/temporal/temporal.db --log-level warn $(bin/demo dev-server-flags)
 start devstore bin/devstore -addr 127.0.0.1:27017 -dir data/mongo
 start sandbox bin/sandbox -listen 127.0.0.1:8090 -recovery-listen 127.0.0.1:8092
@@ -67,6 +81,8 @@ cat <<'INFO'
 
 orderflow is running.
   Temporal Web UI     http://127.0.0.1:8233   (filter by OrderID, AWB, Courier, TrackingStatus, InvoiceID, RecoveryStatus)
+  codec server        http://127.0.0.1:8080/codec   (payloads are encrypted with a development key; the UI decodes through it;
+                      CLI: bin/temporal workflow show -w <id> --codec-endpoint http://127.0.0.1:8080/codec)
   API + OpenAPI       http://127.0.0.1:8080/openapi.yaml   (X-API-Key: dev-api-key-change-me)
   sandbox CRM         http://127.0.0.1:8090   (cancel-order calls it received)
   recovery sandbox    http://127.0.0.1:8092   (billing platform, payment processor, merchant webhooks verified)
