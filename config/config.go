@@ -213,6 +213,7 @@ func (c Config) Validate() error {
 		bad("temporal.task_queue", "must not be empty")
 	}
 	c.Temporal.validate(bad)
+	c.Temporal.Codec.validate(bad, c.HTTP.Listen)
 	if u, err := url.Parse(c.Mongo.URI); err != nil || (u.Scheme != "mongodb" && u.Scheme != "mongodb+srv") {
 		bad("mongo.uri", "must be a mongodb:// or mongodb+srv:// URI")
 	}

@@ -24,6 +24,8 @@ type Temporal struct {
 	// rotated key is used without a restart. Set one of the two.
 	APIKey     string `yaml:"api_key" env:"API_KEY"`
 	APIKeyFile string `yaml:"api_key_file" env:"API_KEY_FILE"`
+	// Codec encrypts payloads before they reach Temporal (config/codec.go).
+	Codec Codec `yaml:"codec" envPrefix:"CODEC_"`
 }
 
 // TemporalTLS configures TLS to the frontend. TLS is on when Enabled is true or

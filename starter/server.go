@@ -1,5 +1,6 @@
-// Package starter is the client side of orderflow: the HTTP server (ingress
-// and configuration API) and, in later issues, the tracking-schedule commands.
+// Package starter is the client side of orderflow: the HTTP server (ingress,
+// configuration API and the codec server for the Temporal UI and CLI) and the
+// tracking sweep's Schedule commands.
 package starter
 
 import (
@@ -35,13 +36,18 @@ func Serve(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	}
 	defer tc.Close()
 
+	api := ingress.Router(ingress.Deps{
+		Store: st, Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue, APIKey: cfg.HTTP.APIKey,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: metrics,
+		Push: cfg.Push,
+	})
+	handler, err := WithCodecServer(api, cfg, logger, metrics)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Addr: cfg.HTTP.Listen,
-		Handler: ingress.Router(ingress.Deps{
-			Store: st, Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue, APIKey: cfg.HTTP.APIKey,
-			MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: metrics,
-			Push: cfg.Push,
-		}),
+		Addr:              cfg.HTTP.Listen,
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -1,7 +1,8 @@
 // Package temporalclient dials Temporal the same way in every orderflow
 // process: address and namespace, TLS with the configured or the system's
 // CAs, an mTLS client certificate and a Temporal Cloud API key, each re-read
-// from its file when the file changes, so rotating them needs no restart.
+// from its file when the file changes, so rotating them needs no restart; and
+// the payload codec (package codec) that encrypts what orderflow hands Temporal.
 package temporalclient
 
 import (
@@ -18,12 +19,13 @@ import (
 
 	"orderflow/config"
 	"orderflow/observability"
+	"orderflow/temporalclient/codec"
 )
 
 // Dial connects to the configured frontend with the zap logger as the SDK's
 // logger and, when metrics is not nil, the SDK's metrics on its registry.
 func Dial(cfg config.Temporal, logger *zap.Logger, metrics *observability.Metrics) (client.Client, error) {
-	opts, err := Options(cfg, logger)
+	opts, err := options(cfg, logger, metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -77,12 +79,24 @@ func probeTLS(tc *tls.Config, cfg config.Temporal) error {
 }
 
 // Options are the SDK client options for cfg: everything but metrics. They
-// read the certificate, CA bundle and API key now, so a bad one fails here.
+// read the certificate, CA bundle, API key and codec keys now, so a bad one
+// fails here.
 func Options(cfg config.Temporal, logger *zap.Logger) (client.Options, error) {
+	return options(cfg, logger, nil)
+}
+
+func options(cfg config.Temporal, logger *zap.Logger, metrics *observability.Metrics) (client.Options, error) {
+	c, err := NewCodec(cfg.Codec, logger, metrics)
+	if err != nil {
+		return client.Options{}, err
+	}
+	dc := codec.DataConverter(c)
 	opts := client.Options{
-		HostPort:  cfg.Address,
-		Namespace: cfg.Namespace,
-		Logger:    observability.TemporalLogger(logger),
+		HostPort:         cfg.Address,
+		Namespace:        cfg.Namespace,
+		Logger:           observability.TemporalLogger(logger),
+		DataConverter:    dc,
+		FailureConverter: codec.FailureConverter(c, dc),
 	}
 	tlsCfg, err := tlsConfig(cfg, logger)
 	if err != nil {

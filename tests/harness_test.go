@@ -147,7 +147,9 @@ type stack struct {
 	stopWorker func()
 }
 
-func newStack(t *testing.T) *stack {
+// newStack builds a stack; opts adjust its configuration before it is
+// validated and the Temporal client is dialled (e.g. turning the codec on).
+func newStack(t *testing.T, opts ...func(*config.Config)) *stack {
 	t.Helper()
 	n := env.seq.Add(1)
 	cfg := config.Default()
@@ -161,6 +163,9 @@ func newStack(t *testing.T) *stack {
 	cfg.Push.FulfilmentSecrets = config.Credentials{"acme": {fulfilmentSecret}}
 	cfg.Push.ShiprocketTokens = config.Credentials{"acme": {shiprocketPushToken}}
 	cfg.Push.DelhiveryTokens = config.Credentials{"acme": {delhiveryPushToken}}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"orderflow/config"
 	"orderflow/dev/sandbox/billing"
 	"orderflow/dev/sandbox/merchant"
 	"orderflow/dev/sandbox/payments"
@@ -53,9 +54,9 @@ type recoveryStack struct {
 	connectors map[string]string // platform → billing connector id
 }
 
-func newRecoveryStack(t *testing.T) *recoveryStack {
+func newRecoveryStack(t *testing.T, opts ...func(*config.Config)) *recoveryStack {
 	t.Helper()
-	r := &recoveryStack{stack: newStack(t), billing: billing.New(billingAPIKey), processor: payments.New(stripeAPIKey),
+	r := &recoveryStack{stack: newStack(t, opts...), billing: billing.New(billingAPIKey), processor: payments.New(stripeAPIKey),
 		merchant: merchant.New(merchantHashKey), connectors: map[string]string{}}
 	return r
 }

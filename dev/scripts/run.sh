@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 export ORDERFLOW_CONFIG=${ORDERFLOW_CONFIG:-config/dev.yaml}
+
 mkdir -p data/temporal data/mongo data/logs
 pids=()
 
@@ -37,6 +38,7 @@ wait_port() { # name, host, port
 
 # shellcheck disable=SC2046
 start temporal bin/temporal server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
+  --ui-codec-endpoint http://127.0.0.1:8080/codec \
   --db-filename data/temporal/temporal.db --log-level warn $(bin/demo dev-server-flags)
 start devstore bin/devstore -addr 127.0.0.1:27017 -dir data/mongo
 start sandbox bin/sandbox -listen 127.0.0.1:8090 -recovery-listen 127.0.0.1:8092
@@ -67,6 +69,8 @@ cat <<'INFO'
 
 orderflow is running.
   Temporal Web UI     http://127.0.0.1:8233   (filter by OrderID, AWB, Courier, TrackingStatus, InvoiceID, RecoveryStatus)
+  codec server        http://127.0.0.1:8080/codec   (payloads are encrypted with a development key; the UI decodes through it;
+                      CLI: bin/temporal workflow show -w <id> --codec-endpoint http://127.0.0.1:8080/codec)
   API + OpenAPI       http://127.0.0.1:8080/openapi.yaml   (X-API-Key: dev-api-key-change-me)
   sandbox CRM         http://127.0.0.1:8090   (cancel-order calls it received)
   recovery sandbox    http://127.0.0.1:8092   (billing platform, payment processor, merchant webhooks verified)
