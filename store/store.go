@@ -96,6 +96,9 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 	for coll, models := range recoveryIndexes() {
 		indexes[coll] = append(indexes[coll], models...)
 	}
+	for coll, models := range deliveryRecordIndexes() {
+		indexes[coll] = append(indexes[coll], models...)
+	}
 	for coll, models := range indexes {
 		if err := s.ensureCollectionIndexes(ctx, coll, models); err != nil {
 			return err
