@@ -365,11 +365,31 @@ func deliveryRecordIndexes() map[string][]mongo.IndexModel {
 			{Keys: bson.D{{Key: "destination_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("destination_id")},
 			{Keys: bson.D{{Key: "order_id", Value: 1}}, Options: options.Index().SetName("order").SetSparse(true)},
 			{Keys: bson.D{{Key: "invoice_id", Value: 1}}, Options: options.Index().SetName("invoice").SetSparse(true)},
-			// TTL: a record is removed once expires_at passes.
-			{Keys: bson.D{{Key: "expires_at", Value: 1}}, Options: options.Index().SetName("expires_ttl").SetExpireAfterSeconds(0)},
 		},
 		RedriveOutcomesCollection: {
 			{Keys: bson.D{{Key: "redrive_id", Value: 1}, {Key: "record_id", Value: 1}}, Options: options.Index().SetName("redrive_record")},
 		},
 	}
+}
+
+// recordsTTLIndex removes a delivery record once its expires_at passes.
+var recordsTTLIndex = mongo.IndexModel{Keys: bson.D{{Key: "expires_at", Value: 1}}, Options: options.Index().SetName("expires_ttl").SetExpireAfterSeconds(0)}
+
+// ensureRecordsTTL creates the delivery records' TTL index. The development
+// store (FerretDB v1) does not implement TTL indexes: there the records are
+// kept, which only a long-running development database would notice.
+func (s *Store) ensureRecordsTTL(ctx context.Context) error {
+	missing, err := s.missingIndexes(ctx, DeliveryRecordsCollection, []mongo.IndexModel{recordsTTLIndex})
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	_, err = s.coll(DeliveryRecordsCollection).Indexes().CreateOne(ctx, recordsTTLIndex)
+	var ce mongo.CommandError
+	if errors.As(err, &ce) && ce.Name == "NotImplemented" {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mongo: TTL index on %s: %w", DeliveryRecordsCollection, err)
+	}
+	return nil
 }

@@ -104,7 +104,7 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return s.ensureRecordsTTL(ctx)
 }
 
 // ensureCollectionIndexes creates the missing indexes of one collection. The
