@@ -30,6 +30,7 @@ type Activities struct {
 	Push     PushStore        // push tracking webhooks (activities/push.go)
 	Webhooks *delivery.Sender // sends the CRM's webhooks (activities/rto.go)
 	Tokens   *webhook.Tokens  // the CRM webhooks' auth tokens
+	Records  *DeliveryRecords // one record per delivery (activities/records.go); nil keeps none
 	Metrics  *observability.Metrics
 	// MarketplaceLookupTimeout bounds the marketplace read (the in-house cron's 5 s bound).
 	MarketplaceLookupTimeout time.Duration

@@ -66,6 +66,8 @@ type Recovery struct {
 	Connectors *connector.Client
 	// WebhookClient sends merchant webhooks; its timeout bounds one POST.
 	WebhookClient *delivery.Sender
+	// Records keeps one record per merchant webhook (activities/records.go); nil keeps none.
+	Records *DeliveryRecords
 	// WebhookRetryDelays is the outgoing webhook's own retry schedule.
 	WebhookRetryDelays []time.Duration
 	Metrics            *observability.Metrics
@@ -248,33 +250,67 @@ type RecoveryWebhookResult struct {
 // the shared sender, signed with its payment_response_hash_key:
 // X-Webhook-Signature-512 (hex HMAC-SHA512 of the body) and Standard Webhooks
 // headers (webhook-id = event_id). Every attempt is logged to
-// recovery_webhook_deliveries. Any non-2xx is retried after the next delay of
-// WebhookRetryDelays (through NextRetryDelay); past the last, it gives up
-// with ErrTypeRecoveryWebhookGaveUp.
+// recovery_webhook_deliveries, and the delivery's record in delivery_records
+// (keyed by the event id, holding the body for a re-drive) follows its
+// status. Any non-2xx is retried after the next delay of WebhookRetryDelays
+// (through NextRetryDelay); past the last, it gives up with
+// ErrTypeRecoveryWebhookGaveUp.
 func (r *Recovery) DeliverRecoveryWebhook(ctx context.Context, in RecoveryWebhookInput) (RecoveryWebhookResult, error) {
-	prof, err := r.Store.Profile(ctx, in.ProfileID)
-	if err != nil {
-		return RecoveryWebhookResult{}, configError("profile "+in.ProfileID, err)
+	rec := merchantRecord(in)
+	if err := r.Records.start(ctx, rec); err != nil {
+		return RecoveryWebhookResult{}, err
 	}
-	msg := delivery.Message{
-		URL: prof.WebhookURL, Event: in.EventType, ID: in.EventID, Body: in.Body,
-		Attempt: int(activity.GetInfo(ctx).Attempt),
-		Log: delivery.LogFunc(func(ctx context.Context, attempts []delivery.Attempt) error {
-			return r.recordWebhookAttempts(ctx, in, attempts)
-		}),
-	}
-	if key := prof.PaymentResponseHashKey; key != "" {
-		msg.Signers = []delivery.Signer{delivery.HMACSHA512{Key: key}, delivery.StandardWebhooks{Secret: key}}
-	}
-	client := r.WebhookClient
-	if client == nil {
-		client = NewRecoveryWebhookClient(30 * time.Second)
-	}
-	res, err := client.Deliver(ctx, r.merchantChannel(), msg)
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	var attempts []delivery.Attempt
+	res, err := r.deliverMerchant(ctx, in, attempt, func(ctx context.Context, ats []delivery.Attempt) error {
+		attempts = ats
+		return r.recordWebhookAttempts(ctx, in, ats)
+	})
+	r.Records.finish(ctx, rec, recordStatus(ctx, err, []string{ErrTypeRecoveryConfig}, ErrTypeRecoveryWebhookGaveUp), attempts, "")
 	if err != nil {
 		return RecoveryWebhookResult{}, err
 	}
-	return RecoveryWebhookResult{StatusCode: res.StatusCode, Attempts: msg.Attempt}, nil
+	return RecoveryWebhookResult{StatusCode: res.StatusCode, Attempts: attempt}, nil
+}
+
+// merchantRecord is the delivery record of one (invoice, event type)
+// webhook: the exact body, sent unchanged on a re-drive.
+func merchantRecord(in RecoveryWebhookInput) store.DeliveryRecord {
+	return store.DeliveryRecord{
+		ID: in.EventID, Kind: store.KindMerchantWebhook, DestinationID: in.ProfileID, Event: in.EventType,
+		InvoiceID: in.InvoiceID, WorkflowID: in.WorkflowID, EventID: in.EventID, Body: in.Body,
+	}
+}
+
+// merchantMessage builds a merchant webhook's POST from the profile's current
+// URL and signing key.
+func (r *Recovery) merchantMessage(ctx context.Context, in RecoveryWebhookInput, attempt int) (delivery.Message, error) {
+	prof, err := r.Store.Profile(ctx, in.ProfileID)
+	if err != nil {
+		return delivery.Message{}, configError("profile "+in.ProfileID, err)
+	}
+	msg := delivery.Message{URL: prof.WebhookURL, Event: in.EventType, ID: in.EventID, Body: in.Body, Attempt: attempt}
+	if key := prof.PaymentResponseHashKey; key != "" {
+		msg.Signers = []delivery.Signer{delivery.HMACSHA512{Key: key}, delivery.StandardWebhooks{Secret: key}}
+	}
+	return msg, nil
+}
+
+// deliverMerchant builds and sends one merchant webhook on the merchant channel.
+func (r *Recovery) deliverMerchant(ctx context.Context, in RecoveryWebhookInput, attempt int, log delivery.LogFunc) (delivery.Result, error) {
+	msg, err := r.merchantMessage(ctx, in, attempt)
+	if err != nil {
+		return delivery.Result{}, err
+	}
+	msg.Log = log
+	return r.webhookClient().Deliver(ctx, r.merchantChannel(), msg)
+}
+
+func (r *Recovery) webhookClient() *delivery.Sender {
+	if r.WebhookClient == nil {
+		return NewRecoveryWebhookClient(30 * time.Second)
+	}
+	return r.WebhookClient
 }
 
 // merchantChannel is the merchant as a receiver: every non-2xx is retried on

@@ -144,37 +144,86 @@ func (a *Activities) crmChannel() delivery.Channel {
 
 // DeliverWebhook builds the webhook's payload from the data, authenticates and
 // POSTs it with the idempotency key through the shared sender, which logs
-// every attempt to webhook_deliveries. A final 4xx is a non-retryable
+// every attempt to webhook_deliveries. The delivery's record in
+// delivery_records (keyed by the idempotency key) is created before the first
+// POST and updated after each attempt's POSTs. A final 4xx is a non-retryable
 // ErrTypeWebhookRejected; 5xx, timeouts, 401 and 429 are retryable on
 // CRMWebhookRetry, 429 after its Retry-After.
 func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	defer keepHeartbeating(ctx, DeliveryHeartbeatInterval)()
-	cfg, err := a.Store.DeliveryConfig(ctx, in.WebhookID)
-	if errors.Is(err, store.ErrNotFound) {
-		return DeliverResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeWebhookConfig, nil)
-	}
-	if err != nil {
+	rec := crmRecord(in)
+	if err := a.Records.start(ctx, rec); err != nil {
 		return DeliverResult{}, err
 	}
-	body, err := json.Marshal(cfg.Payload.Mapping.Build(in.Data))
-	if err != nil {
-		return DeliverResult{}, temporal.NewNonRetryableApplicationError("the payload cannot be encoded as JSON", ErrTypeWebhookConfig, nil)
-	}
-	msg := delivery.Message{
-		URL: cfg.Webhook.URL, Event: in.Event, Body: body, IdempotencyKey: in.IdempotencyKey,
+	var attempts []delivery.Attempt
+	res, err := a.deliverCRM(ctx, crmSend{
+		WebhookID: in.WebhookID, Event: in.Event, IdempotencyKey: in.IdempotencyKey, Data: in.Data,
 		Attempt: int(activity.GetInfo(ctx).Attempt),
-		Log: delivery.LogFunc(func(ctx context.Context, attempts []delivery.Attempt) error {
-			return a.Store.RecordDeliveries(ctx, deliveryRecords(in, attempts))
-		}),
-	}
-	if cfg.Auth != nil {
-		msg.Auth = a.Tokens.For(cfg.Auth.TokenAuth())
-	}
-	res, err := a.Webhooks.Deliver(ctx, a.crmChannel(), msg)
+		Log: func(ctx context.Context, ats []delivery.Attempt) error {
+			attempts = ats
+			return a.Store.RecordDeliveries(ctx, deliveryRecords(in, ats))
+		},
+	})
+	a.Records.finish(ctx, rec, recordStatus(ctx, err, []string{ErrTypeWebhookRejected, ErrTypeWebhookConfig}, ""), attempts, "")
 	if err != nil {
 		return DeliverResult{}, err
 	}
 	return DeliverResult{StatusCode: res.StatusCode}, nil
+}
+
+// crmRecord is the delivery record of one (order, webhook) delivery: the
+// payload's input data, so a re-drive can build it through the webhook's
+// mapping of the day.
+func crmRecord(in DeliverInput) store.DeliveryRecord {
+	return store.DeliveryRecord{
+		ID: in.IdempotencyKey, Kind: store.KindCRMWebhook, DestinationID: in.WebhookID, Event: in.Event,
+		OrderID: in.OrderID, WorkflowID: in.WorkflowID, IdempotencyKey: in.IdempotencyKey, Data: in.Data,
+	}
+}
+
+// crmSend is one CRM delivery as the sender makes it, from a workflow or a re-drive.
+type crmSend struct {
+	WebhookID      string
+	Event          string
+	IdempotencyKey string
+	Data           map[string]any
+	Attempt        int
+	Log            delivery.LogFunc
+}
+
+// crmMessage builds a CRM webhook's POST from its current configuration: URL,
+// payload mapping and token auth.
+func (a *Activities) crmMessage(ctx context.Context, s crmSend) (delivery.Message, error) {
+	cfg, err := a.Store.DeliveryConfig(ctx, s.WebhookID)
+	if errors.Is(err, store.ErrNotFound) {
+		return delivery.Message{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeWebhookConfig, nil)
+	}
+	if err != nil {
+		return delivery.Message{}, err
+	}
+	body, err := json.Marshal(cfg.Payload.Mapping.Build(s.Data))
+	if err != nil {
+		return delivery.Message{}, temporal.NewNonRetryableApplicationError("the payload cannot be encoded as JSON", ErrTypeWebhookConfig, nil)
+	}
+	msg := delivery.Message{
+		URL: cfg.Webhook.URL, Event: s.Event, Body: body, IdempotencyKey: s.IdempotencyKey, Attempt: s.Attempt,
+	}
+	if s.Log != nil {
+		msg.Log = s.Log
+	}
+	if cfg.Auth != nil {
+		msg.Auth = a.Tokens.For(cfg.Auth.TokenAuth())
+	}
+	return msg, nil
+}
+
+// deliverCRM builds and sends one CRM delivery on the CRM channel.
+func (a *Activities) deliverCRM(ctx context.Context, s crmSend) (delivery.Result, error) {
+	msg, err := a.crmMessage(ctx, s)
+	if err != nil {
+		return delivery.Result{}, err
+	}
+	return a.Webhooks.Deliver(ctx, a.crmChannel(), msg)
 }
 
 // deliveryRecords are the attempts as webhook_deliveries stores them.

@@ -31,6 +31,7 @@ type Config struct {
 	HTTP     HTTP     `yaml:"http" envPrefix:"HTTP_"`
 	Worker   Worker   `yaml:"worker" envPrefix:"WORKER_"`
 	CRM      CRM      `yaml:"crm" envPrefix:"CRM_"`
+	Delivery Delivery `yaml:"delivery" envPrefix:"DELIVERY_"`
 	Log      Log      `yaml:"log" envPrefix:"LOG_"`
 	Push     Push     `yaml:"push" envPrefix:"PUSH_"`
 	Couriers Couriers `yaml:"couriers" envPrefix:"COURIERS_"`
@@ -127,6 +128,13 @@ type CRM struct {
 	MarketplaceLookupTimeout time.Duration `yaml:"marketplace_lookup_timeout" env:"MARKETPLACE_LOOKUP_TIMEOUT"`
 }
 
+// Delivery configures what is kept of outgoing webhooks (CRM and merchant).
+type Delivery struct {
+	// RecordRetention is how long a delivery record (kept for re-drives)
+	// outlives its last write before MongoDB's TTL index removes it.
+	RecordRetention time.Duration `yaml:"record_retention" env:"RECORD_RETENTION"`
+}
+
 // Log configures the zap JSON logger.
 type Log struct {
 	Level string `yaml:"level" env:"LEVEL"`
@@ -145,6 +153,7 @@ func Default() Config {
 			TokenDefaultTTL:          10 * time.Minute,
 			MarketplaceLookupTimeout: 5 * time.Second,
 		},
+		Delivery: Delivery{RecordRetention: 90 * 24 * time.Hour},
 		Log:      Log{Level: "info"},
 		Couriers: DefaultCouriers(),
 		Sweep:    DefaultSweep(),
@@ -240,6 +249,7 @@ func (c Config) Validate() error {
 	positive(bad, "crm.token_timeout", c.CRM.TokenTimeout)
 	positive(bad, "crm.token_default_ttl", c.CRM.TokenDefaultTTL)
 	positive(bad, "crm.marketplace_lookup_timeout", c.CRM.MarketplaceLookupTimeout)
+	positive(bad, "delivery.record_retention", c.Delivery.RecordRetention)
 	validateCredentials(bad, "push.clickpost_keys", c.Push.ClickpostKeys)
 	validateCredentials(bad, "push.fulfilment_secrets", c.Push.FulfilmentSecrets)
 	validateCredentials(bad, "push.shiprocket_tokens", c.Push.ShiprocketTokens)

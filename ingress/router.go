@@ -51,6 +51,7 @@ func Router(d Deps) http.Handler {
 	pushCreds := newPushCredentials(d)
 	mountPushCredentialsAPI(api, d, pushCreds)
 	mountPushAPI(api, d)
+	mountRedriveAPI(api, d)
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", d.requireAPIKey(api))

@@ -96,12 +96,15 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 	for coll, models := range recoveryIndexes() {
 		indexes[coll] = append(indexes[coll], models...)
 	}
+	for coll, models := range deliveryRecordIndexes() {
+		indexes[coll] = append(indexes[coll], models...)
+	}
 	for coll, models := range indexes {
 		if err := s.ensureCollectionIndexes(ctx, coll, models); err != nil {
 			return err
 		}
 	}
-	return nil
+	return s.ensureRecordsTTL(ctx)
 }
 
 // ensureCollectionIndexes creates the missing indexes of one collection. The

@@ -201,6 +201,12 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		"/v1/recoveries/{profile_id}/{invoice_id}":               {"get"},
 		"/v2/payments/recovery":                                  {"post"},
 		"/webhooks/revenue_recovery/{profile_id}/{connector_id}": {"post"},
+		// Re-drives and test events (tests/redrive_test.go).
+		"/v1/redrives":              {"post"},
+		"/v1/redrives/{id}":         {"get"},
+		"/v1/delivery-records/{id}": {"get"},
+		"/v1/webhooks/{id}/test":    {"post"},
+		"/v1/profiles/{id}/test":    {"post"},
 	}
 	for _, r := range []string{"events", "auths", "payloads", "conditions", "webhooks", "profiles", "connector-accounts"} {
 		for suffix, methods := range crud {

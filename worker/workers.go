@@ -36,6 +36,7 @@ type Activities struct {
 	Tracking *activities.Activities      // status updates, push ingest, RTO cancel
 	Recovery *activities.Recovery        // revenue recovery
 	Sweep    *activities.SweepActivities // the tracking sweep; alone on each courier queue too
+	Redrive  *activities.Redrive         // re-drives and test events of CRM and merchant webhooks
 }
 
 // activities builds every activity struct from d.
@@ -44,6 +45,11 @@ func (d Deps) activities() *Activities {
 		Tracking: NewActivities(d.Store, d.Config.CRM, d.Metrics),
 		Recovery: NewRecoveryActivities(d.Store, d.Metrics),
 		Sweep:    NewSweepActivities(d.Store, d.Config.Couriers, d.Metrics),
+	}
+	acts.Redrive = &activities.Redrive{Store: d.Store, CRM: acts.Tracking, Merchant: acts.Recovery, Now: d.Now}
+	if d.Store != nil {
+		records := &activities.DeliveryRecords{Store: d.Store, Retention: d.Config.Delivery.RecordRetention, Now: d.Now}
+		acts.Tracking.Records, acts.Recovery.Records, acts.Redrive.Records = records, records, records
 	}
 	acts.Tracking.Now, acts.Recovery.Now, acts.Sweep.Now = d.Now, d.Now, d.Now
 	return acts
@@ -59,11 +65,13 @@ var mainWorkflows = []any{
 	workflows.TrackingSweep,
 	workflows.TrackerSweep,
 	workflows.TrackerPartition,
+	workflows.Redrive,
+	workflows.TestEvent,
 }
 
 // mainActivities are the activity structs served on the main task queue.
 func (a *Activities) mainActivities() []any {
-	return []any{a.Tracking, a.Recovery, a.Sweep}
+	return []any{a.Tracking, a.Recovery, a.Sweep, a.Redrive}
 }
 
 // courierActivities are the activity structs served on a courier's task
