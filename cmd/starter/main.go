@@ -1,5 +1,6 @@
 // Command starter runs orderflow's HTTP server (configuration API and
-// ingress), and with `schedule …` manages the tracking sweep's Schedule.
+// ingress), with `schedule …` manages the tracking sweep's Schedule, and with
+// `deploy …` the workers' deployment versions (docs/deploys.md).
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"orderflow/cmd/internal/cli"
 	"orderflow/config"
 	"orderflow/starter"
+	"orderflow/worker"
 )
 
 func main() {
@@ -19,6 +21,13 @@ func main() {
 		os.Args = append(os.Args[:1], os.Args[2:]...)
 		cli.Main("starter schedule", func(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 			return starter.ScheduleCommand(ctx, cfg, logger, flag.Args(), os.Stdout)
+		})
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "deploy" {
+		os.Args = append(os.Args[:1], os.Args[2:]...)
+		cli.Main("starter deploy", func(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
+			return worker.DeployCommand(ctx, cfg, logger, flag.Args(), os.Stdout)
 		})
 		return
 	}
