@@ -4,7 +4,10 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -o /out/ ./cmd/worker ./cmd/starter
+# The worker's Worker Deployment version (docs/deploys.md): pass the source
+# revision, e.g. --build-arg BUILD_ID=$(git describe --always --dirty).
+ARG BUILD_ID=dev
+RUN CGO_ENABLED=0 go build -ldflags "-X main.buildID=${BUILD_ID}" -o /out/ ./cmd/worker ./cmd/starter
 
 FROM gcr.io/distroless/static-debian12
 COPY --from=build /out/ /usr/local/bin/

@@ -6,9 +6,13 @@ WORKFLOWCHECK_VERSION := v0.6.0
 HELM_VERSION          := v4.3.2
 BIN                   := $(CURDIR)/bin
 GO_TEST_FLAGS         ?= -race -count=1
+# BUILD_ID is the worker's Worker Deployment version (docs/deploys.md): the
+# source revision, linked into the binaries; worker.build_id overrides it.
+BUILD_ID              ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS               := -X main.buildID=$(BUILD_ID)
 
 .PHONY: test unit-test integration-test lint helm-check run rto push recovery build clean
-.PHONY: bench chaos chaos-long fuzz provenance
+.PHONY: bench chaos chaos-long fuzz provenance deploy-status deploy-current deploy-ramp deploy-rollback
 
 ## test: lint, the Helm chart's check, unit tests, integration tests on a real Temporal dev server and FerretDB, then the short chaos run
 test: lint helm-check unit-test integration-test chaos
@@ -58,7 +62,18 @@ recovery: build
 	ORDERFLOW_CONFIG=$${ORDERFLOW_CONFIG:-config/dev.yaml} $(BIN)/demo recovery
 
 build:
-	go build -o $(BIN)/ ./cmd/... ./dev/cmd/...
+	go build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/... ./dev/cmd/...
+
+## deploy-status / deploy-current BUILD=<id> / deploy-ramp BUILD=<id> PERCENT=<n> / deploy-rollback BUILD=<id>:
+## the workers' deployment versions (worker.versioning on; docs/deploys.md)
+deploy-status: build
+	$(BIN)/starter deploy status
+deploy-current: build
+	$(BIN)/starter deploy current $(BUILD)
+deploy-ramp: build
+	$(BIN)/starter deploy ramp $(BUILD) $(PERCENT)
+deploy-rollback: build
+	$(BIN)/starter deploy rollback $(BUILD)
 
 $(BIN)/temporal:
 	GOBIN=$(BIN) go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)

@@ -118,6 +118,9 @@ type Worker struct {
 	// recovery's long timer waits, and it caps the worker's memory at ~50 KB
 	// per cached workflow (make bench, revenue-recovery row).
 	StickyCacheSize int `yaml:"sticky_cache_size" env:"STICKY_CACHE_SIZE"`
+	// Worker Deployment Versioning: worker.versioning, worker.deployment_name,
+	// worker.build_id (config/versioning.go).
+	WorkerDeployment `yaml:",inline"`
 }
 
 // CRM bounds every outgoing call of the RTO → CRM delivery.
@@ -146,7 +149,8 @@ func Default() Config {
 		Temporal: Temporal{Address: "127.0.0.1:7233", Namespace: "default", TaskQueue: "orderflow"},
 		Mongo:    Mongo{URI: "mongodb://127.0.0.1:27017", Database: "orderflow", ConnectTimeout: 10 * time.Second},
 		HTTP:     HTTP{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
-		Worker:   Worker{MetricsListen: "127.0.0.1:9090", StickyCacheSize: 2000},
+		Worker: Worker{MetricsListen: "127.0.0.1:9090", StickyCacheSize: 2000,
+			WorkerDeployment: WorkerDeployment{DeploymentName: DefaultDeploymentName}},
 		CRM: CRM{
 			RequestTimeout:           10 * time.Second,
 			TokenTimeout:             10 * time.Second,
@@ -245,6 +249,7 @@ func (c Config) Validate() error {
 	if c.Worker.StickyCacheSize < 1 {
 		bad("worker.sticky_cache_size", "must be at least 1")
 	}
+	c.Worker.WorkerDeployment.validate(bad)
 	positive(bad, "crm.request_timeout", c.CRM.RequestTimeout)
 	positive(bad, "crm.token_timeout", c.CRM.TokenTimeout)
 	positive(bad, "crm.token_default_ttl", c.CRM.TokenDefaultTTL)

@@ -48,6 +48,9 @@ func NewActivities(st *store.Store, cfg config.CRM, m *observability.Metrics) *a
 
 // Run connects to Mongo and Temporal and works until ctx is done.
 func Run(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
+	if err := CheckDeployment(cfg.Worker.WorkerDeployment); err != nil {
+		return err
+	}
 	st, err := store.Connect(ctx, cfg.Mongo.URI, cfg.Mongo.Database, cfg.Mongo.ConnectTimeout)
 	if err != nil {
 		return err
@@ -78,7 +81,9 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 		return err
 	}
 	defer workers.Stop()
-	logger.Info("worker started", zap.String("task_queue", cfg.Temporal.TaskQueue), zap.String("metrics", cfg.Worker.MetricsListen))
+	logger.Info("worker started", zap.String("task_queue", cfg.Temporal.TaskQueue), zap.String("metrics", cfg.Worker.MetricsListen),
+		zap.Bool("versioning", cfg.Worker.Versioning), zap.String("deployment", cfg.Worker.DeploymentName),
+		zap.String("build_id", cfg.Worker.BuildID))
 	select {
 	case <-ctx.Done():
 		return nil

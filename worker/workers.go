@@ -1,11 +1,16 @@
 package worker
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
 	"orderflow/config"
@@ -29,6 +34,11 @@ type Deps struct {
 	// client or connector) after the activities are built and before they
 	// are registered. Production leaves it nil.
 	Adjust func(*Activities)
+	// Workflows, when set, registers a function under a workflow type's name
+	// in place of the listed one, keeping its versioning behaviour: how a test
+	// runs a new build's changed workflow beside the old build. Production
+	// leaves it nil.
+	Workflows map[string]any
 }
 
 // Activities are the activity structs a process serves.
@@ -55,18 +65,74 @@ func (d Deps) activities() *Activities {
 	return acts
 }
 
-// mainWorkflows are every workflow type the process serves, all on the main task queue.
+// mainWorkflows are every workflow type the process serves, all on the main
+// task queue, each with its Worker Deployment Versioning behaviour
+// (docs/deploys.md). Pinned: a run finishes on the build it started on, so
+// only short runs are pinned. Auto-upgrade: a run moves to the current build
+// at its next workflow task, so every change to it is patched behind
+// workflow.GetVersion and replayed against the histories in workflows/testdata.
+// A workflow listed bare, without pinned or autoUpgrade, fails registration.
 var mainWorkflows = []any{
-	workflows.StatusUpdate,
-	workflows.RTOCancel,
-	workflows.PushIngest,
-	workflows.RevenueRecovery,
-	workflows.RecoveryIngest,
-	workflows.TrackingSweep,
-	workflows.TrackerSweep,
-	workflows.TrackerPartition,
-	workflows.Redrive,
-	workflows.TestEvent,
+	pinned(workflows.StatusUpdate),         // one status report: seconds
+	pinned(workflows.PushIngest),           // one push event: seconds
+	autoUpgrade(workflows.RTOCancel),       // the CRM delivery may retry for 72 hours
+	autoUpgrade(workflows.RevenueRecovery), // retries on durable timers for days
+	autoUpgrade(workflows.RecoveryIngest),  // short, but waits on the invoice's recovery
+	autoUpgrade(workflows.TrackingSweep),   // the sweeps: started by a Schedule, long polls
+	autoUpgrade(workflows.TrackerSweep),
+	autoUpgrade(workflows.TrackerPartition),
+	pinned(workflows.Redrive),   // continues as new in bounded runs; pinned, so a re-drive finishes on the build it started on
+	pinned(workflows.TestEvent), // one test delivery: seconds
+}
+
+// registration is a workflow and how its open runs move between deployment versions.
+type registration struct {
+	workflow any
+	behavior workflow.VersioningBehavior
+}
+
+// pinned registers a workflow whose runs stay on the version they started on.
+func pinned(wf any) registration {
+	return registration{workflow: wf, behavior: workflow.VersioningBehaviorPinned}
+}
+
+// autoUpgrade registers a workflow whose runs move to the current version;
+// every change to it must replay its old histories (workflow.GetVersion).
+func autoUpgrade(wf any) registration {
+	return registration{workflow: wf, behavior: workflow.VersioningBehaviorAutoUpgrade}
+}
+
+// registrations checks that every workflow in list says its versioning
+// behaviour, and names each one that does not.
+func registrations(list []any) ([]registration, error) {
+	out := make([]registration, 0, len(list))
+	var errs []error
+	for _, entry := range list {
+		r, ok := entry.(registration)
+		if !ok || r.behavior == workflow.VersioningBehaviorUnspecified {
+			wf := entry
+			if ok {
+				wf = r.workflow
+			}
+			errs = append(errs, fmt.Errorf("worker: workflow %s has no versioning behaviour: list it in "+
+				"mainWorkflows (worker/workers.go) as pinned(…) when its runs are short and must finish on the build "+
+				"they started on, or autoUpgrade(…) when they run long and every change to it is patched "+
+				"with workflow.GetVersion (docs/deploys.md)", workflowName(wf)))
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, errors.Join(errs...)
+}
+
+// workflowName is the workflow type a function registers as.
+func workflowName(wf any) string {
+	v := reflect.ValueOf(wf)
+	if v.Kind() != reflect.Func {
+		return fmt.Sprintf("%T", wf)
+	}
+	name := runtime.FuncForPC(v.Pointer()).Name()
+	return name[strings.LastIndex(name, ".")+1:]
 }
 
 // mainActivities are the activity structs served on the main task queue.
@@ -85,7 +151,7 @@ type queue struct {
 	name     string
 	options  sdkworker.Options
 	activity func(*Activities) []any
-	workflow []any
+	workflow []registration
 }
 
 // queues are the workers a process with cfg runs: the main task queue, and
@@ -93,19 +159,57 @@ type queue struct {
 // only the poll activities at a rate the server enforces across every worker
 // process: the courier's limit times its safety margin, divided by the calls
 // one poll activity makes.
-func queues(cfg config.Config, pollers *couriers.Registry) []queue {
-	out := []queue{{name: cfg.Temporal.TaskQueue, options: mainOptions(),
-		activity: (*Activities).mainActivities, workflow: mainWorkflows}}
+func queues(cfg config.Config, pollers *couriers.Registry) ([]queue, error) {
+	wfs, err := registrations(mainWorkflows)
+	if err != nil {
+		return nil, err
+	}
+	main := mainOptions()
+	main.DeploymentOptions = deploymentOptions(cfg.Worker.WorkerDeployment)
+	out := []queue{{name: cfg.Temporal.TaskQueue, options: main,
+		activity: (*Activities).mainActivities, workflow: wfs}}
 	settings := cfg.Couriers.ByAPI()
 	for _, api := range pollers.APIs() {
 		p, _ := pollers.Poller(api)
 		out = append(out, queue{
-			name:     workflows.CourierTaskQueue(cfg.Temporal.TaskQueue, api),
-			options:  sdkworker.Options{TaskQueueActivitiesPerSecond: settings[api].ActivitiesPerSecond(p.MaxPerCall())},
+			name: workflows.CourierTaskQueue(cfg.Temporal.TaskQueue, api),
+			options: sdkworker.Options{
+				TaskQueueActivitiesPerSecond: settings[api].ActivitiesPerSecond(p.MaxPerCall()),
+				// The courier queues join the main queue's version: a version
+				// is made current only once every queue it serves is polled.
+				DeploymentOptions: deploymentOptions(cfg.Worker.WorkerDeployment),
+			},
 			activity: (*Activities).courierActivities,
 		})
 	}
-	return out
+	return out, nil
+}
+
+// deploymentOptions put a worker in the configured deployment version, or
+// leave it unversioned when worker.versioning is off. No default behaviour is
+// set: the SDK refuses a workflow registered without its own.
+func deploymentOptions(d config.WorkerDeployment) sdkworker.DeploymentOptions {
+	if !d.Versioning {
+		return sdkworker.DeploymentOptions{}
+	}
+	return sdkworker.DeploymentOptions{
+		UseVersioning: true,
+		Version:       sdkworker.WorkerDeploymentVersion{DeploymentName: d.DeploymentName, BuildID: d.BuildID},
+	}
+}
+
+// CheckDeployment reports a deployment the workers cannot join: versioning on
+// without a build id (a binary built without make's link flags, and no
+// worker.build_id).
+func CheckDeployment(d config.WorkerDeployment) error {
+	if !d.Versioning {
+		return nil
+	}
+	if msg := config.CheckBuildID(d.BuildID); msg != "" {
+		return fmt.Errorf("config: worker.build_id: %s when worker.versioning is on (build with make, "+
+			"which links the source revision in, or set ORDERFLOW_WORKER_BUILD_ID)", msg)
+	}
+	return nil
 }
 
 // Workers are every worker one process runs, built and registered, not started.
@@ -116,8 +220,14 @@ type Workers struct {
 
 // New builds every worker the process runs from d and registers every
 // workflow and activity on it. It sets the process-wide sticky workflow
-// cache size first, as the SDK requires before any worker is created.
+// cache size first, as the SDK requires before any worker is created. A
+// workflow without a versioning behaviour, or versioning on without a build
+// id, is a programming error: New panics naming it (Run checks the build id
+// first and returns the error).
 func New(d Deps) *Workers {
+	if err := CheckDeployment(d.Config.Worker.WorkerDeployment); err != nil {
+		panic(err)
+	}
 	if d.Metrics == nil {
 		d.Metrics = observability.NewMetrics()
 	}
@@ -127,10 +237,18 @@ func New(d Deps) *Workers {
 		d.Adjust(acts)
 	}
 	ws := &Workers{Activities: acts}
-	for _, q := range queues(d.Config, acts.Sweep.Couriers) {
+	qs, err := queues(d.Config, acts.Sweep.Couriers)
+	if err != nil {
+		panic(err)
+	}
+	for _, q := range qs {
 		w := sdkworker.New(d.Temporal, q.name, q.options)
 		for _, wf := range q.workflow {
-			w.RegisterWorkflow(wf)
+			fn, name := wf.workflow, workflowName(wf.workflow)
+			if changed, ok := d.Workflows[name]; ok {
+				fn = changed
+			}
+			w.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name, VersioningBehavior: wf.behavior})
 		}
 		for _, a := range q.activity(acts) {
 			w.RegisterActivity(a)

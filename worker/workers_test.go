@@ -15,7 +15,7 @@ import (
 
 func TestQueuesWithoutCouriersIsTheMainQueueAlone(t *testing.T) {
 	cfg := config.Default()
-	qs := queues(cfg, NewCourierRegistry(cfg.Couriers))
+	qs := mustQueues(t, cfg)
 	if len(qs) != 1 {
 		t.Fatalf("got %d queues, want the main one only", len(qs))
 	}
@@ -31,7 +31,7 @@ func TestQueuesHaveOneRateLimitedWorkerPerEnabledCourier(t *testing.T) {
 	cfg := config.Default()
 	cfg.Couriers.Delhivery.BaseURL = "http://delhivery.invalid"
 	cfg.Couriers.Shiprocket.BaseURL = "http://shiprocket.invalid"
-	qs := queues(cfg, NewCourierRegistry(cfg.Couriers))
+	qs := mustQueues(t, cfg)
 	want := map[string]float64{
 		// Delhivery B2C and Shiprocket's bulk APIs take 50 AWBs per call.
 		workflows.CourierTaskQueue(cfg.Temporal.TaskQueue, tracking.APIDelhivery):  cfg.Couriers.Delhivery.ActivitiesPerSecond(50),
@@ -84,4 +84,13 @@ func TestNewBuildsAndRegistersEveryWorker(t *testing.T) {
 			t.Errorf("%s activities do not read the deps' clock", name)
 		}
 	}
+}
+
+func mustQueues(t *testing.T, cfg config.Config) []queue {
+	t.Helper()
+	qs, err := queues(cfg, NewCourierRegistry(cfg.Couriers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return qs
 }

@@ -1,6 +1,7 @@
 // Command starter runs orderflow's HTTP server (configuration API and
-// ingress); with `schedule …` it manages the tracking sweep's Schedule, and
-// with `redrive …` it sends recorded webhook deliveries again.
+// ingress); with `schedule …` it manages the tracking sweep's Schedule, with
+// `redrive …` it sends recorded webhook deliveries again, and with `deploy …`
+// it manages the workers' deployment versions (docs/deploys.md).
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"orderflow/cmd/internal/cli"
 	"orderflow/config"
 	"orderflow/starter"
+	"orderflow/worker"
 )
 
 func main() {
@@ -27,6 +29,13 @@ func main() {
 		os.Args = append(os.Args[:1], os.Args[2:]...)
 		cli.Main("starter redrive", func(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 			return starter.RedriveCommand(ctx, cfg, logger, flag.Args(), os.Stdout)
+		})
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "deploy" {
+		os.Args = append(os.Args[:1], os.Args[2:]...)
+		cli.Main("starter deploy", func(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
+			return worker.DeployCommand(ctx, cfg, logger, flag.Args(), os.Stdout)
 		})
 		return
 	}
