@@ -24,6 +24,10 @@ func TestRecordedHistoriesReplayThroughTheCodec(t *testing.T) {
 		t.Fatal(err)
 	}
 	dc := codec.DataConverter(c)
+	regs, err := registrations(mainWorkflows)
+	if err != nil {
+		t.Fatal(err)
+	}
 	files, err := filepath.Glob("../workflows/testdata/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no recorded histories: %v", err)
@@ -45,8 +49,8 @@ func TestRecordedHistoriesReplayThroughTheCodec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, wf := range mainWorkflows {
-				r.RegisterWorkflow(wf)
+			for _, reg := range regs {
+				r.RegisterWorkflow(reg.workflow)
 			}
 			err = r.ReplayWorkflowHistoryWithOptions(nil, hist, sdkworker.ReplayWorkflowHistoryOptions{OriginalExecution: recordedExecution(hist)})
 			if err != nil {
