@@ -94,6 +94,12 @@ func (r *Recovery) complete(ctx context.Context, ba connector.BillingAccount, ev
 			return ev, err
 		}
 		return recovery.CompleteRecurly(ev, nil, inv)
+	case "billing_info":
+		bi, err := r.Connectors.FetchRecurlyBillingInfo(ctx, ba, ev.Lookup.ID)
+		if err != nil {
+			return ev, err
+		}
+		return recovery.CompleteRecurlyBillingInfo(ev, bi)
 	}
 	return ev, recovery.ErrMalformed
 }
