@@ -179,6 +179,9 @@ type RevenueRecoveryStart struct {
 	PaymentConnectorID string          `json:"payment_connector_id"`
 	Policy             recovery.Policy `json:"policy"`
 	PSyncDelays        []time.Duration `json:"psync_delays,omitempty"`
+	// Generation and Restart are set by a restart (RestartRecovery) only.
+	Generation int              `json:"generation,omitempty"`
+	Restart    *RecoveryRestart `json:"restart,omitempty"`
 }
 
 // RecoveryHandOffInput is a billing event for its invoice's RevenueRecovery.
