@@ -84,7 +84,9 @@ type Recovery struct {
 	// card update still restarts it (0: DefaultCardUpdateResumeWithin).
 	CardUpdateResumeWithin time.Duration
 	// Logger is for restarts asked outside an activity (the HTTP API, the CLI); nil logs nothing.
-	Logger interface{ Error(msg string, keyvals ...any) }
+	Logger interface {
+		Error(msg string, keyvals ...any)
+	}
 }
 
 func (r *Recovery) now() time.Time {

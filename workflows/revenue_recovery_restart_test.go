@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-
 	"orderflow/activities"
 	"orderflow/dev/sandbox/payments"
 	"orderflow/recovery"
@@ -59,7 +58,9 @@ func (m *memRecoveryStore) ClaimRecoveryGeneration(_ context.Context, id string,
 	return true, nil
 }
 
-func (m *memRecoveryStore) InvoiceSettledElsewhere(context.Context, string, string) (bool, error) { return false, nil }
+func (m *memRecoveryStore) InvoiceSettledElsewhere(context.Context, string, string) (bool, error) {
+	return false, nil
+}
 
 func (m *memRecoveryStore) MaxRecoveryAttempt(_ context.Context, profileID, invoiceID string) (int, error) {
 	m.mu.Lock()
