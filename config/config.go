@@ -32,6 +32,7 @@ type Config struct {
 	Push     Push     `yaml:"push" envPrefix:"PUSH_"`
 	Couriers Couriers `yaml:"couriers" envPrefix:"COURIERS_"`
 	Sweep    Sweep    `yaml:"sweep" envPrefix:"SWEEP_"`
+	Recovery Recovery `yaml:"recovery" envPrefix:"RECOVERY_"`
 }
 
 // Push holds the credentials of the push tracking webhooks, per account. Two
@@ -139,6 +140,7 @@ func Default() Config {
 		Log:      Log{Level: "info"},
 		Couriers: DefaultCouriers(),
 		Sweep:    DefaultSweep(),
+		Recovery: DefaultRecovery(),
 	}
 }
 
@@ -204,6 +206,7 @@ func (c Config) Validate() error {
 		bad("temporal.task_queue", "must not be empty")
 	}
 	c.Temporal.validate(bad)
+	c.Recovery.validate(bad)
 	if u, err := url.Parse(c.Mongo.URI); err != nil || (u.Scheme != "mongodb" && u.Scheme != "mongodb+srv") {
 		bad("mongo.uri", "must be a mongodb:// or mongodb+srv:// URI")
 	}

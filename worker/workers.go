@@ -46,6 +46,7 @@ func (d Deps) activities() *Activities {
 		Sweep:    NewSweepActivities(d.Store, d.Config.Couriers, d.Metrics),
 	}
 	acts.Tracking.Now, acts.Recovery.Now, acts.Sweep.Now = d.Now, d.Now, d.Now
+	acts.Recovery.CardUpdateResumeWithin = d.Config.Recovery.CardUpdateResumeWithin
 	return acts
 }
 

@@ -1,5 +1,6 @@
 // Command starter runs orderflow's HTTP server (configuration API and
-// ingress), and with `schedule …` manages the tracking sweep's Schedule.
+// ingress), with `schedule …` manages the tracking sweep's Schedule, and with
+// `recovery restart …` restarts a closed revenue recovery.
 package main
 
 import (
@@ -19,6 +20,13 @@ func main() {
 		os.Args = append(os.Args[:1], os.Args[2:]...)
 		cli.Main("starter schedule", func(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 			return starter.ScheduleCommand(ctx, cfg, logger, flag.Args(), os.Stdout)
+		})
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "recovery" {
+		os.Args = append(os.Args[:1], os.Args[2:]...)
+		cli.Main("starter recovery", func(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
+			return starter.RecoveryCommand(ctx, cfg, logger, flag.Args(), os.Stdout)
 		})
 		return
 	}
