@@ -100,9 +100,10 @@ func RecoveryIngest(ctx workflow.Context, in RecoveryIngestInput) (RecoveryInges
 		res.WorkflowID = wfID
 	}
 	if action == recovery.RetryWithUpdatedPaymentMethod && workflow.GetVersion(ctx, changeCardUpdateIngest, workflow.DefaultVersion, 1) >= 1 {
-		if res.Outcome, res.WorkflowID, err = handOffCardUpdate(ctx, in, ev); err != nil {
+		if outcome, res.WorkflowID, err = handOffCardUpdate(ctx, in, ev); err != nil {
 			return RecoveryIngestResult{}, err
 		}
+		res.Outcome = outcome
 	}
 	err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, recoveryLookup), ra.RecordRecoveryEvent,
 		activities.RecordRecoveryEventInput{ProfileID: in.ProfileID, ConnectorID: in.ConnectorID, Event: ev, Action: action,
