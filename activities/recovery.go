@@ -38,6 +38,14 @@ type RecoveryStore interface {
 	IsInternalAttempt(ctx context.Context, profileID, transactionID string) (bool, error)
 	InvoiceRecovered(ctx context.Context, profileID, invoiceID string) (bool, error)
 	RecordRecoveryEvent(ctx context.Context, e store.RecoveryEvent) (inserted bool, err error)
+	// Restarts and card updates (activities/recovery_restart.go).
+	SaveRecovery(ctx context.Context, r store.Recovery) error
+	RecoveryByWorkflowID(ctx context.Context, workflowID string) (store.Recovery, error)
+	CustomerRecoveries(ctx context.Context, profileID, customerID string) ([]store.Recovery, error)
+	ClaimRecoveryGeneration(ctx context.Context, workflowID string, from int, now time.Time) (bool, error)
+	InvoiceSettledElsewhere(ctx context.Context, profileID, invoiceID string) (bool, error)
+	MaxRecoveryAttempt(ctx context.Context, profileID, invoiceID string) (int, error)
+	RecordRecoveryRestart(ctx context.Context, a store.RecoveryRestart) error
 }
 
 // DefaultRecoveryWebhookRetryDelays is Hyperswitch's outgoing webhook schedule:
@@ -74,6 +82,13 @@ type Recovery struct {
 	Now                func() time.Time
 	// Temporal hands billing events to RevenueRecovery; nil uses the worker's own client.
 	Temporal client.Client
+	// CardUpdateResumeWithin is how long after a recovery ended resumable a
+	// card update still restarts it (0: DefaultCardUpdateResumeWithin).
+	CardUpdateResumeWithin time.Duration
+	// Logger is for restarts asked outside an activity (the HTTP API, the CLI); nil logs nothing.
+	Logger interface {
+		Error(msg string, keyvals ...any)
+	}
 }
 
 func (r *Recovery) now() time.Time {

@@ -94,6 +94,12 @@ func (r *Recovery) complete(ctx context.Context, ba connector.BillingAccount, ev
 			return ev, err
 		}
 		return recovery.CompleteRecurly(ev, nil, inv)
+	case "billing_info":
+		bi, err := r.Connectors.FetchRecurlyBillingInfo(ctx, ba, ev.Lookup.ID)
+		if err != nil {
+			return ev, err
+		}
+		return recovery.CompleteRecurlyBillingInfo(ev, bi)
 	}
 	return ev, recovery.ErrMalformed
 }
@@ -173,6 +179,9 @@ type RevenueRecoveryStart struct {
 	PaymentConnectorID string          `json:"payment_connector_id"`
 	Policy             recovery.Policy `json:"policy"`
 	PSyncDelays        []time.Duration `json:"psync_delays,omitempty"`
+	// Generation and Restart are set by a restart (RestartRecovery) only.
+	Generation int              `json:"generation,omitempty"`
+	Restart    *RecoveryRestart `json:"restart,omitempty"`
 }
 
 // RecoveryHandOffInput is a billing event for its invoice's RevenueRecovery.

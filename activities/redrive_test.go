@@ -14,8 +14,11 @@ import (
 )
 
 // memRedrive is an in-memory store for the merchant re-drive path: profiles,
-// delivery records, attempt rows and audit outcomes.
+// delivery records, attempt rows and audit outcomes. The rest of
+// RecoveryStore is left nil: the re-drive path must not call it, and a call
+// would fail the test with a nil dereference.
 type memRedrive struct {
+	RecoveryStore
 	mu       sync.Mutex
 	profiles map[string]store.BusinessProfile
 	records  map[string]store.DeliveryRecord
@@ -35,15 +38,6 @@ func (m *memRedrive) ConnectorAccount(context.Context, string) (store.ConnectorA
 	return store.ConnectorAccount{}, store.ErrNotFound
 }
 func (m *memRedrive) RecordRecoveryAttempt(context.Context, store.RecoveryAttempt) error { return nil }
-func (m *memRedrive) IsInternalAttempt(context.Context, string, string) (bool, error) {
-	return false, nil
-}
-func (m *memRedrive) InvoiceRecovered(context.Context, string, string) (bool, error) {
-	return false, nil
-}
-func (m *memRedrive) RecordRecoveryEvent(context.Context, store.RecoveryEvent) (bool, error) {
-	return true, nil
-}
 func (m *memRedrive) RecordRecoveryWebhookDelivery(_ context.Context, d store.RecoveryWebhookDelivery) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

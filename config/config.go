@@ -36,6 +36,7 @@ type Config struct {
 	Push     Push     `yaml:"push" envPrefix:"PUSH_"`
 	Couriers Couriers `yaml:"couriers" envPrefix:"COURIERS_"`
 	Sweep    Sweep    `yaml:"sweep" envPrefix:"SWEEP_"`
+	Recovery Recovery `yaml:"recovery" envPrefix:"RECOVERY_"`
 }
 
 // Push holds the credentials of the push tracking webhooks, per account. Two
@@ -161,6 +162,7 @@ func Default() Config {
 		Log:      Log{Level: "info"},
 		Couriers: DefaultCouriers(),
 		Sweep:    DefaultSweep(),
+		Recovery: DefaultRecovery(),
 	}
 }
 
@@ -227,6 +229,7 @@ func (c Config) Validate() error {
 	}
 	c.Temporal.validate(bad)
 	c.Temporal.Codec.validate(bad, c.HTTP.Listen)
+	c.Recovery.validate(bad)
 	if u, err := url.Parse(c.Mongo.URI); err != nil || (u.Scheme != "mongodb" && u.Scheme != "mongodb+srv") {
 		bad("mongo.uri", "must be a mongodb:// or mongodb+srv:// URI")
 	}

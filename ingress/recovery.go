@@ -35,6 +35,7 @@ func mountRecovery(root, api *http.ServeMux, d Deps) {
 	root.Handle("/v2/", d.requireAPIKey(api))
 	api.HandleFunc("POST /v2/payments/recovery", h.recoveryAPI)
 	api.HandleFunc("GET /v1/recoveries/{profile_id}/{invoice_id}", h.state)
+	api.HandleFunc("POST /v1/recoveries/{profile_id}/{invoice_id}/restart", h.restartRecovery)
 	mountRecoveryConfigAPI(api, d)
 }
 

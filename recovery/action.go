@@ -18,6 +18,10 @@ const (
 	NoAction Action = "no_action"
 	// InvalidAction: an event recovery does not use; recorded, nothing started.
 	InvalidAction Action = "invalid_action"
+	// RetryWithUpdatedPaymentMethod is not Hyperswitch's: the customer's card
+	// changed, so each open recovery of theirs retries at once and a recently
+	// closed one resumes.
+	RetryWithUpdatedPaymentMethod Action = "retry_updated_payment_method"
 )
 
 // DecideAction is Hyperswitch's RecoveryAction table: the action follows from
@@ -39,6 +43,8 @@ func DecideAction(kind EventKind, by TriggeredBy) Action {
 		return PendingPayment
 	case InvoiceCancel:
 		return CancelInvoice
+	case PaymentMethodUpdated:
+		return RetryWithUpdatedPaymentMethod
 	}
 	return InvalidAction
 }

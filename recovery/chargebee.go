@@ -63,6 +63,15 @@ type chargebeeEvent struct {
 				ReferenceID string `json:"reference_id"` // "cus_x/card_y"
 			} `json:"payment_method"`
 		} `json:"customer"`
+		// PaymentSource is the card of payment_source_added / payment_source_updated.
+		PaymentSource *struct {
+			ReferenceID      string `json:"reference_id"` // "cus_x/pm_y" at the gateway
+			GatewayAccountID string `json:"gateway_account_id"`
+			Card             *struct {
+				Brand       string `json:"brand"`
+				FundingType string `json:"funding_type"`
+			} `json:"card"`
+		} `json:"payment_source"`
 	} `json:"content"`
 }
 
@@ -84,6 +93,8 @@ func parseChargebee(body []byte) (Event, error) {
 		ev.Kind = PaymentPending
 	case "invoice_deleted":
 		ev.Kind = InvoiceCancel
+	case "payment_source_added", "payment_source_updated":
+		return chargebeeCardUpdate(ev, cb), nil
 	case "invoice_updated":
 		// Chargebee has no invoice_voided event: a void is an update to status voided.
 		ev.Kind = OtherEvent
@@ -119,6 +130,22 @@ func parseChargebee(body []byte) (Event, error) {
 		ev.ConnectorCustomerID, ev.PaymentMethodToken, _ = strings.Cut(c.PaymentMethod.ReferenceID, "/")
 	}
 	return ev, nil
+}
+
+// chargebeeCardUpdate reads the customer and the new payment method at the
+// gateway from the payment source's reference_id ("cus_x/pm_y").
+func chargebeeCardUpdate(ev Event, cb chargebeeEvent) Event {
+	ev.Kind = PaymentMethodUpdated
+	ps := cb.Content.PaymentSource
+	if ps == nil {
+		return ev
+	}
+	ev.ConnectorCustomerID, ev.PaymentMethodToken, _ = strings.Cut(ps.ReferenceID, "/")
+	ev.GatewayAccountID = ps.GatewayAccountID
+	if ps.Card != nil {
+		ev.CardNetwork, ev.CardFunding = ps.Card.Brand, ps.Card.FundingType
+	}
+	return ev
 }
 
 // chargebeeCard reads brand and funding from payment_method_details, a JSON

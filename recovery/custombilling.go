@@ -45,6 +45,10 @@ const (
 	CustomPaid           = "invoice.paid"
 	CustomPaymentPending = "invoice.payment_pending"
 	CustomVoided         = "invoice.voided"
+	// CustomPaymentMethodUpdated: data names the customer
+	// (connector_customer_id) and the new method
+	// (payment_method_data.primary_processor_payment_method_token); no invoice.
+	CustomPaymentMethodUpdated = "customer.payment_method_updated"
 )
 
 type customEnvelope struct {
@@ -64,6 +68,7 @@ func parseCustom(body []byte, h http.Header) (Event, error) {
 	kind := map[string]EventKind{
 		CustomPaymentFailed: PaymentFailure, CustomPaid: PaymentSuccess,
 		CustomPaymentPending: PaymentPending, CustomVoided: InvoiceCancel,
+		CustomPaymentMethodUpdated: PaymentMethodUpdated,
 	}[env.Type]
 	if kind == "" {
 		kind = OtherEvent

@@ -11,13 +11,17 @@ const Stripe = "stripe"
 // EventKind is what a billing event means for recovery (Hyperswitch's IncomingWebhookEvent).
 type EventKind string
 
-// The four recovery events, and everything else.
+// The four invoice events, the customer's card update, and everything else.
 const (
 	PaymentFailure EventKind = "payment_failure"
 	PaymentSuccess EventKind = "payment_success"
 	PaymentPending EventKind = "payment_pending"
 	InvoiceCancel  EventKind = "invoice_cancel"
-	OtherEvent     EventKind = "other"
+	// PaymentMethodUpdated: the customer updated or added a payment method.
+	// It names a customer (ConnectorCustomerID), not an invoice, and the new
+	// method (PaymentMethodToken) when the platform says which it is.
+	PaymentMethodUpdated EventKind = "payment_method_updated"
+	OtherEvent           EventKind = "other"
 )
 
 // TriggeredBy says who made a payment attempt: our own retry (internal) or the

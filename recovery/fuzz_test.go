@@ -60,7 +60,10 @@ func FuzzParse(f *testing.F) {
 		if ev.Platform != p || ev.Kind == "" {
 			t.Fatalf("accepted %s event without platform or kind: %+v", p, ev)
 		}
-		if ev.Kind != OtherEvent && ev.InvoiceID == "" && ev.Lookup == nil {
+		switch {
+		case ev.Kind == PaymentMethodUpdated && ev.ConnectorCustomerID == "" && ev.Lookup == nil:
+			t.Fatalf("accepted %s card update names no customer", p)
+		case ev.Kind != OtherEvent && ev.Kind != PaymentMethodUpdated && ev.InvoiceID == "" && ev.Lookup == nil:
 			t.Fatalf("accepted %s %s event names no invoice", p, ev.Kind)
 		}
 	})

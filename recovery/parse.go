@@ -17,7 +17,8 @@ func malformed(format string, args ...any) error {
 
 // Parse turns a verified webhook body of platform into an Event. Parsing is
 // lenient (platforms' own samples lack fields) and fails only on what recovery
-// needs: an event type, and an invoice for the events it acts on. Events of
+// needs: an event type, an invoice for the invoice events it acts on, and a
+// customer for a card update. Events of
 // other types parse as OtherEvent. A Recurly event, or a Stripe failure with a
 // charge, comes back with Lookup set: complete it with the Complete* functions.
 func Parse(platform string, body []byte, h http.Header) (Event, error) {
@@ -30,6 +31,12 @@ func Parse(platform string, body []byte, h http.Header) (Event, error) {
 		return Event{}, err
 	}
 	ev.Platform = platform
+	if ev.Kind == PaymentMethodUpdated {
+		if ev.ConnectorCustomerID == "" && ev.Lookup == nil {
+			return Event{}, malformed("%s event %s names no customer", platform, ev.PlatformEventType)
+		}
+		return ev, nil
+	}
 	if ev.Kind != OtherEvent && ev.InvoiceID == "" && ev.Lookup == nil {
 		return Event{}, malformed("%s event %s names no invoice", platform, ev.PlatformEventType)
 	}

@@ -88,7 +88,7 @@ func TestParseStripeBilling(t *testing.T) {
 	}
 	for file, kind := range map[string]EventKind{
 		"stripe_invoice_voided.json":            InvoiceCancel,
-		"stripe_invoice_payment_succeeded.json": OtherEvent, // the twin of invoice.paid: one success, not two
+		"stripe_invoice_payment_succeeded.json": PaymentSuccess, // the twin of invoice.paid; the recovery counts one success
 		"stripe_customer_updated.json":          OtherEvent,
 	} {
 		if ev := mustParse(t, StripeBilling, file, nil); ev.Kind != kind {

@@ -57,6 +57,8 @@ func parseRecurly(body []byte) (Event, error) {
 		ev.Kind = PaymentPending
 	case strings.HasSuffix(n.ObjectType, "invoice") && n.EventType == "voided":
 		ev.Kind = InvoiceCancel
+	case n.ObjectType == "account" && n.EventType == "billing_info_updated":
+		ev.Kind = PaymentMethodUpdated
 	}
 	if ev.Kind == OtherEvent {
 		return ev, nil
@@ -66,9 +68,12 @@ func parseRecurly(body []byte) (Event, error) {
 	}
 	// Thin notifications carry ids only: the transaction (and through it the
 	// invoice) or the invoice comes from Recurly's API.
-	if ev.Kind == InvoiceCancel {
+	switch ev.Kind {
+	case InvoiceCancel:
 		ev.Lookup = &Lookup{Object: "invoice", ID: n.UUID}
-	} else {
+	case PaymentMethodUpdated: // the account's billing info names the card at the gateway
+		ev.Lookup = &Lookup{Object: "billing_info", ID: n.UUID}
+	default:
 		ev.Lookup = &Lookup{Object: "transaction", ID: n.UUID}
 	}
 	return ev, nil
@@ -142,6 +147,36 @@ func CompleteRecurly(ev Event, txJSON, invJSON []byte) (Event, error) {
 		ev.ConnectorCustomerID = tx.PaymentMethod.GatewayAttributes.AccountReference
 		ev.CardNetwork = tx.PaymentMethod.CardType
 		ev.GatewayAccountID = tx.PaymentGateway.ID
+	}
+	ev.Lookup = nil
+	return ev, nil
+}
+
+// RecurlyBillingInfo is what recovery reads of GET /accounts/{account_id}/billing_info.
+type RecurlyBillingInfo struct {
+	ID            string `json:"id"`
+	AccountID     string `json:"account_id"`
+	PaymentMethod struct {
+		CardType          string `json:"card_type"`
+		GatewayToken      string `json:"gateway_token"`
+		GatewayAttributes struct {
+			AccountReference string `json:"account_reference"`
+		} `json:"gateway_attributes"`
+	} `json:"payment_method"`
+}
+
+// CompleteRecurlyBillingInfo fills a card update from the account's billing
+// info: the customer and the payment method at the payment gateway.
+func CompleteRecurlyBillingInfo(ev Event, billingInfoJSON []byte) (Event, error) {
+	var bi RecurlyBillingInfo
+	if err := decodeStrict(billingInfoJSON, &bi); err != nil {
+		return Event{}, err
+	}
+	ev.ConnectorCustomerID = bi.PaymentMethod.GatewayAttributes.AccountReference
+	ev.PaymentMethodToken = bi.PaymentMethod.GatewayToken
+	ev.CardNetwork = bi.PaymentMethod.CardType
+	if ev.ConnectorCustomerID == "" {
+		return Event{}, malformed("recurly billing info names no customer at the gateway")
 	}
 	ev.Lookup = nil
 	return ev, nil

@@ -36,7 +36,8 @@ type stripeEvent struct {
 	Type    string `json:"type"`
 	Created int64  `json:"created"`
 	Data    struct {
-		Object json.RawMessage `json:"object"`
+		Object             json.RawMessage `json:"object"`
+		PreviousAttributes json.RawMessage `json:"previous_attributes"`
 	} `json:"data"`
 }
 
@@ -96,6 +97,12 @@ func parseStripe(body []byte) (Event, error) {
 		}
 		return ev, nil
 	}
+	switch se.Type {
+	case "payment_method.attached":
+		return stripeMethodAttached(ev, se.Data.Object)
+	case "customer.updated":
+		return stripeDefaultMethodChanged(ev, se.Data.Object, se.Data.PreviousAttributes)
+	}
 	var inv stripeInvoice
 	if err := decodeStrict(se.Data.Object, &inv); err != nil {
 		return Event{}, err
@@ -103,12 +110,13 @@ func parseStripe(body []byte) (Event, error) {
 	switch se.Type {
 	case "invoice.payment_failed":
 		ev.Kind = PaymentFailure
-	case "invoice.paid":
+	case "invoice.paid", "invoice.payment_succeeded":
+		// Stripe sends both for one payment, under different event ids: a
+		// merchant may subscribe to either. The invoice's RevenueRecovery counts
+		// one external success; the second finds the recovery over.
 		ev.Kind = PaymentSuccess
 	case "invoice.voided":
 		ev.Kind = InvoiceCancel
-		// invoice.payment_succeeded is sent beside invoice.paid for the same
-		// payment: one success, not two, so it stays OtherEvent.
 	}
 	if ev.Kind == OtherEvent {
 		return ev, nil
@@ -123,6 +131,63 @@ func parseStripe(body []byte) (Event, error) {
 	if ev.Kind == PaymentFailure && inv.Charge != "" {
 		ev.Lookup = &Lookup{Object: "charge", ID: inv.Charge}
 	}
+	return ev, nil
+}
+
+type stripePaymentMethod struct {
+	ID       string `json:"id"`
+	Customer string `json:"customer"`
+	Card     struct {
+		Brand   string `json:"brand"`
+		Funding string `json:"funding"`
+	} `json:"card"`
+}
+
+// stripeMethodAttached reads payment_method.attached: the payment method and
+// the customer it now belongs to.
+func stripeMethodAttached(ev Event, object []byte) (Event, error) {
+	var pm stripePaymentMethod
+	if err := decodeStrict(object, &pm); err != nil {
+		return Event{}, err
+	}
+	ev.Kind = PaymentMethodUpdated
+	ev.ConnectorCustomerID, ev.PaymentMethodToken = pm.Customer, pm.ID
+	ev.CardNetwork, ev.CardFunding = pm.Card.Brand, pm.Card.Funding
+	return ev, nil
+}
+
+type stripeCustomer struct {
+	ID              string `json:"id"`
+	InvoiceSettings struct {
+		DefaultPaymentMethod *string `json:"default_payment_method"`
+	} `json:"invoice_settings"`
+}
+
+// stripeDefaultMethodChanged reads customer.updated: a card update only when
+// previous_attributes shows the invoices' default payment method changed and
+// the new one is set (any other change of the customer is OtherEvent).
+func stripeDefaultMethodChanged(ev Event, object, previous []byte) (Event, error) {
+	var cus stripeCustomer
+	if err := decodeStrict(object, &cus); err != nil {
+		return Event{}, err
+	}
+	var prev struct {
+		InvoiceSettings *struct {
+			DefaultPaymentMethod json.RawMessage `json:"default_payment_method"`
+		} `json:"invoice_settings"`
+	}
+	if len(previous) > 0 {
+		if err := decodeStrict(previous, &prev); err != nil {
+			return Event{}, err
+		}
+	}
+	changed := prev.InvoiceSettings != nil && prev.InvoiceSettings.DefaultPaymentMethod != nil
+	now := cus.InvoiceSettings.DefaultPaymentMethod
+	if !changed || now == nil || *now == "" {
+		return ev, nil
+	}
+	ev.Kind = PaymentMethodUpdated
+	ev.ConnectorCustomerID, ev.PaymentMethodToken = cus.ID, *now
 	return ev, nil
 }
 

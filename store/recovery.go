@@ -334,7 +334,7 @@ func (s *Store) RecoveryWebhookDeliveries(ctx context.Context, profileID, invoic
 
 // recoveryIndexes are EnsureIndexes' additions for revenue recovery.
 func recoveryIndexes() map[string][]mongo.IndexModel {
-	return map[string][]mongo.IndexModel{
+	m := map[string][]mongo.IndexModel{
 		ConnectorAccountsCollection: {{Keys: bson.D{{Key: "profile_id", Value: 1}}, Options: options.Index().SetName("profile")}},
 		RecoveryAttemptsCollection: {
 			{Keys: bson.D{{Key: "profile_id", Value: 1}, {Key: "payment_intent_id", Value: 1}}, Options: options.Index().SetName("profile_intent")},
@@ -343,6 +343,10 @@ func recoveryIndexes() map[string][]mongo.IndexModel {
 		RecoveryEventsCollection:            {{Keys: bson.D{{Key: "profile_id", Value: 1}, {Key: "invoice_id", Value: 1}, {Key: "received_at", Value: -1}}, Options: options.Index().SetName("profile_invoice_received")}},
 		RecoveryWebhookDeliveriesCollection: {{Keys: bson.D{{Key: "profile_id", Value: 1}, {Key: "invoice_id", Value: 1}, {Key: "created_at", Value: 1}}, Options: options.Index().SetName("profile_invoice_created")}},
 	}
+	for coll, models := range recoveryRestartIndexes() {
+		m[coll] = append(m[coll], models...)
+	}
+	return m
 }
 
 // Profile loads a business profile by id, or ErrNotFound.

@@ -62,6 +62,7 @@ func (d Deps) activities() *Activities {
 		acts.Tracking.Records, acts.Recovery.Records, acts.Redrive.Records = records, records, records
 	}
 	acts.Tracking.Now, acts.Recovery.Now, acts.Sweep.Now = d.Now, d.Now, d.Now
+	acts.Recovery.CardUpdateResumeWithin = d.Config.Recovery.CardUpdateResumeWithin
 	return acts
 }
 

@@ -125,6 +125,10 @@ func PushIngestWorkflowID(source, account, eventKey string) string {
 // RecoveryEventSignal carries a billing event (RecoverySignal) to a RevenueRecovery.
 const RecoveryEventSignal = "recovery_event"
 
+// PaymentMethodUpdatedSignal carries a customer's card update
+// (activities.PaymentMethodUpdate) to each open RevenueRecovery of theirs.
+const PaymentMethodUpdatedSignal = "payment_method_updated"
+
 // RecoveryStateQuery returns a RevenueRecovery's RecoveryView: schedule and attempts.
 const RecoveryStateQuery = "recovery_state"
 
@@ -150,6 +154,26 @@ func InvoiceFromRevenueRecoveryWorkflowID(id string) (profileID, invoiceID strin
 // Hashed so it stays within Stripe's 255 characters whatever the invoice id.
 func RecoveryPaymentIdempotencyKey(workflowID string, retry int) string {
 	return fmt.Sprintf("rr_%s_%d", shortHash(workflowID), retry)
+}
+
+// RecoveryGenerationPaymentIdempotencyKey is the Idempotency-Key of a retry of
+// a generation of the recovery: generation 0 (never restarted) keeps
+// RecoveryPaymentIdempotencyKey's keys, so runs started before generations
+// existed keep theirs; a restarted generation's keys name it.
+func RecoveryGenerationPaymentIdempotencyKey(workflowID string, generation, retry int) string {
+	if generation == 0 {
+		return RecoveryPaymentIdempotencyKey(workflowID, retry)
+	}
+	return fmt.Sprintf("rr_%s_g%d_%d", shortHash(workflowID), generation, retry)
+}
+
+// RecoveryGenerationWebhookEventID is RecoveryWebhookEventID for a generation:
+// a restarted generation's webhooks are new events to the merchant.
+func RecoveryGenerationWebhookEventID(workflowID string, generation int, eventType string) string {
+	if generation == 0 {
+		return RecoveryWebhookEventID(workflowID, eventType)
+	}
+	return RecoveryWebhookEventID(fmt.Sprintf("%s#g%d", workflowID, generation), eventType)
 }
 
 // RecoveryWebhookEventID is the event_id of an invoice's outgoing webhook of a

@@ -82,6 +82,18 @@ var (
 	}
 )
 
+// recoveryRecordState writes the recoveries record; past its window the
+// recovery goes on and the next change writes it again.
+var recoveryRecordState = workflow.ActivityOptions{
+	StartToCloseTimeout:    30 * time.Second,
+	ScheduleToCloseTimeout: 10 * time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    time.Minute,
+	},
+}
+
 // ra gives type-checked references to the recovery activities.
 var ra *activities.Recovery
 

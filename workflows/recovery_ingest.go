@@ -99,6 +99,12 @@ func RecoveryIngest(ctx workflow.Context, in RecoveryIngestInput) (RecoveryInges
 	if outcome == OutcomeSignalled {
 		res.WorkflowID = wfID
 	}
+	if action == recovery.RetryWithUpdatedPaymentMethod && workflow.GetVersion(ctx, changeCardUpdateIngest, workflow.DefaultVersion, 1) >= 1 {
+		if outcome, res.WorkflowID, err = handOffCardUpdate(ctx, in, ev); err != nil {
+			return RecoveryIngestResult{}, err
+		}
+		res.Outcome = outcome
+	}
 	err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, recoveryLookup), ra.RecordRecoveryEvent,
 		activities.RecordRecoveryEventInput{ProfileID: in.ProfileID, ConnectorID: in.ConnectorID, Event: ev, Action: action,
 			Outcome: outcome, WorkflowID: res.WorkflowID, ReceivedAt: in.ReceivedAt}).Get(ctx, nil)
@@ -108,6 +114,33 @@ func RecoveryIngest(ctx workflow.Context, in RecoveryIngestInput) (RecoveryInges
 	logger.Info("billing event handled", "invoice_id", ev.InvoiceID, "platform", ev.Platform,
 		"event_type", ev.PlatformEventType, "action", action, "outcome", outcome)
 	return res, nil
+}
+
+// changeCardUpdateIngest versions the card-update hand-off: events of that
+// kind were recorded as invalid_action before it.
+const changeCardUpdateIngest = "card-update-ingest"
+
+// handOffCardUpdate reaches every recovery of the event's customer: open ones
+// retry at once, recently closed resumable ones restart. A customer with none
+// is recorded as no_recovery: nothing starts, nothing is charged. workflowID
+// is the first recovery reached (all of them are in the worker's log).
+func handOffCardUpdate(ctx workflow.Context, in RecoveryIngestInput, ev recovery.Event) (outcome, workflowID string, err error) {
+	var reached activities.HandOffPaymentMethodUpdateResult
+	err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, recoveryHandOff), ra.HandOffPaymentMethodUpdate,
+		activities.HandOffPaymentMethodUpdateInput{ProfileID: in.ProfileID, TaskQueue: workflow.GetInfo(ctx).TaskQueueName,
+			Update: activities.PaymentMethodUpdate{EventID: ev.EventID, Platform: ev.Platform, EventType: ev.PlatformEventType,
+				ConnectorCustomerID: ev.ConnectorCustomerID, PaymentMethodToken: ev.PaymentMethodToken,
+				CardNetwork: ev.CardNetwork, CardFunding: ev.CardFunding}}).Get(ctx, &reached)
+	if err != nil {
+		return "", "", err
+	}
+	all := append(append([]string{}, reached.Signalled...), reached.Restarted...)
+	if len(all) == 0 {
+		return OutcomeNotRunning, "", nil
+	}
+	workflow.GetLogger(ctx).Info("card update handed to the customer's recoveries",
+		"signalled", reached.Signalled, "restarted", reached.Restarted)
+	return OutcomeSignalled, all[0], nil
 }
 
 // decideOutcome applies the action: a failed payment starts (or reaches) the

@@ -24,6 +24,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 		{"testdata/push_ingest_history_pre_local_steps.json", PushIngest},
 		{"testdata/revenue_recovery_history.json", RevenueRecovery},
 		{"testdata/revenue_recovery_external_success_history.json", RevenueRecovery},
+		// Started before generations and card-update retries: no version marker.
+		{"testdata/revenue_recovery_hard_declined_pre_restart_history.json", RevenueRecovery},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

@@ -30,7 +30,17 @@ type RevenueRecoveryInput struct {
 	ContinueAsNewAfter int `json:"continue_as_new_after,omitempty"`
 	// State is carried across continue-as-new; nil on the first run.
 	State *RecoveryState `json:"state,omitempty"`
+	// Generation counts the restarts of the invoice's recovery (0: never
+	// restarted). It enters the payment idempotency keys and webhook event
+	// ids, so a restarted recovery never reuses an earlier run's.
+	Generation int `json:"generation,omitempty"`
+	// Restart is set on the first run of a restarted generation only.
+	Restart *activities.RecoveryRestart `json:"restart,omitempty"`
 }
+
+// changeRestartAndCardUpdates versions restarted generations, card-update
+// signals and the recoveries record: runs started before it behave as they did.
+const changeRestartAndCardUpdates = "restart-generations-card-updates"
 
 // RecoverySignal is a billing event and the action ingress decided for it.
 type RecoverySignal struct {
@@ -114,6 +124,9 @@ type RecoveryState struct {
 	SettledKeys int       `json:"settled_keys,omitempty"`
 	StartedAt   time.Time `json:"started_at"`
 	Runs        int       `json:"runs"`
+	// RetryBase is the retries of earlier generations: RetryCount counts on
+	// from it, while this generation's schedule and max_retry_count start at 0.
+	RetryBase int `json:"retry_base,omitempty"`
 }
 
 // RecoveryView is the answer of RecoveryStateQuery: the state and the
@@ -153,6 +166,10 @@ type revenueRecovery struct {
 	id      string
 	signals workflow.ReceiveChannel
 	logger  log.Logger
+	// version is changeRestartAndCardUpdates' for this run; cardUpdates is nil before it.
+	version     workflow.Version
+	cardUpdates workflow.ReceiveChannel
+	recorded    string // what was last written to the recoveries record
 }
 
 func newRevenueRecovery(ctx workflow.Context, in RevenueRecoveryInput) (*revenueRecovery, error) {
@@ -164,6 +181,10 @@ func newRevenueRecovery(ctx workflow.Context, in RevenueRecoveryInput) (*revenue
 		id:      workflow.GetInfo(ctx).WorkflowExecution.ID,
 		signals: workflow.GetSignalChannel(ctx, RecoveryEventSignal),
 		logger:  log.With(workflow.GetLogger(ctx), "invoice_id", in.InvoiceID, "profile_id", in.ProfileID),
+		version: workflow.GetVersion(ctx, changeRestartAndCardUpdates, workflow.DefaultVersion, 1),
+	}
+	if w.version >= 1 {
+		w.cardUpdates = workflow.GetSignalChannel(ctx, PaymentMethodUpdatedSignal)
 	}
 	if in.State != nil {
 		w.st = *in.State
@@ -173,6 +194,10 @@ func newRevenueRecovery(ctx workflow.Context, in RevenueRecoveryInput) (*revenue
 	}
 	w.st.Runs++
 	w.in.State = nil
+	if w.version >= 1 && in.State == nil && in.Restart != nil {
+		w.restartFrom(ctx, *in.Restart)
+	}
+	w.in.Restart = nil
 	err := workflow.SetQueryHandler(ctx, RecoveryStateQuery, func() (RecoveryView, error) {
 		return RecoveryView{InvoiceID: w.in.InvoiceID, State: w.st, Schedule: w.projectedSchedule()}, nil
 	})
@@ -186,6 +211,7 @@ func newRevenueRecovery(ctx workflow.Context, in RevenueRecoveryInput) (*revenue
 func (w *revenueRecovery) run(ctx workflow.Context) (RecoveryResult, error) {
 	retriesThisRun := 0
 	for !isTerminal(w.st.Status) {
+		w.recordState(ctx)
 		if retriesThisRun >= w.continueAsNewAfter() || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			w.drainSignals(ctx)
 			if isTerminal(w.st.Status) {
@@ -209,6 +235,7 @@ func (w *revenueRecovery) run(ctx workflow.Context) (RecoveryResult, error) {
 		}
 	}
 	w.drainSignals(ctx)
+	w.recordState(ctx)
 	w.logger.Info("revenue recovery finished", "status", w.st.Status, "retry_count", w.st.RetryCount)
 	// Through the SDK's metrics handler (on the worker's Prometheus registry), which stays silent on replay.
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"status": w.st.Status}).Counter("orderflow_recovery_outcomes").Inc(1)
@@ -236,9 +263,16 @@ func (w *revenueRecovery) drainSignals(ctx workflow.Context) {
 	for {
 		var s RecoverySignal
 		if !w.signals.ReceiveAsync(&s) {
-			return
+			break
 		}
 		w.handle(ctx, s)
+	}
+	for w.cardUpdates != nil {
+		var u activities.PaymentMethodUpdate
+		if !w.cardUpdates.ReceiveAsync(&u) {
+			return
+		}
+		w.handleCardUpdate(ctx, u)
 	}
 }
 
@@ -260,7 +294,18 @@ func (w *revenueRecovery) waitForRetry(ctx workflow.Context) bool {
 		c.Receive(ctx, &s)
 		w.handle(ctx, s)
 	})
+	updated := false
+	if w.cardUpdates != nil {
+		sel.AddReceive(w.cardUpdates, func(c workflow.ReceiveChannel, _ bool) {
+			var u activities.PaymentMethodUpdate
+			c.Receive(ctx, &u)
+			updated = w.handleCardUpdate(ctx, u)
+		})
+	}
 	sel.Select(ctx)
+	if updated { // the customer's new card: retry now, not at the timer
+		return w.st.Status == RecoveryScheduled && !w.st.NextRetryAt.After(workflow.Now(ctx))
+	}
 	if fired {
 		// The selector prefers the timer when an event was delivered in the
 		// same task (a backlog after an outage): handle those events first, so
@@ -382,7 +427,7 @@ func (w *revenueRecovery) updateIntent(ev recovery.Event) {
 
 // schedule sets the next retry time from the policy, or stops.
 func (w *revenueRecovery) schedule(ctx workflow.Context) {
-	delay, stop := recovery.NextRetry(w.in.Policy, w.st.RetryCount, w.st.LastDecline)
+	delay, stop := recovery.NextRetry(w.in.Policy, w.st.RetryCount-w.st.RetryBase, w.st.LastDecline)
 	switch stop {
 	case recovery.Continue:
 		at := workflow.Now(ctx).Add(delay + w.jitter(ctx))
@@ -416,7 +461,7 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 	n := w.st.RetryCount + 1
 	in := activities.ChargeInput{
 		WorkflowID: w.id, ProfileID: w.in.ProfileID, InvoiceID: w.in.InvoiceID, PaymentConnectorID: w.in.PaymentConnectorID,
-		Attempt: n, IdempotencyKey: RecoveryPaymentIdempotencyKey(w.id, w.st.SettledKeys+1), Amount: w.st.Intent.Amount,
+		Attempt: n, IdempotencyKey: RecoveryGenerationPaymentIdempotencyKey(w.id, w.in.Generation, w.st.SettledKeys+1), Amount: w.st.Intent.Amount,
 		Currency: w.st.Intent.Currency, CustomerID: w.st.Intent.ConnectorCustomerID, PaymentMethodToken: w.st.Intent.PaymentMethodToken,
 	}
 	w.st.NextRetryAt = nil
@@ -510,7 +555,7 @@ func (w *revenueRecovery) recordBack(ctx workflow.Context, res activities.Paymen
 // once, so every delivery retry carries the same bytes and the same event_id.
 func (w *revenueRecovery) notify(ctx workflow.Context, eventType string, res activities.PaymentResult) {
 	now := workflow.Now(ctx)
-	eventID := RecoveryWebhookEventID(w.id, eventType)
+	eventID := RecoveryGenerationWebhookEventID(w.id, w.in.Generation, eventType)
 	// encoding/json on structs is deterministic (fields in declaration order,
 	// map keys sorted); workflowcheck flags it only for its reflection caches.
 	//workflowcheck:ignore
@@ -569,7 +614,7 @@ func (w *revenueRecovery) projectedSchedule() []time.Time {
 	}
 	out := []time.Time{*w.st.NextRetryAt}
 	at := *w.st.NextRetryAt
-	for done := w.st.RetryCount + 1; len(out) < 20; done++ {
+	for done := w.st.RetryCount - w.st.RetryBase + 1; len(out) < 20; done++ {
 		d, stop := recovery.NextRetry(w.in.Policy, done, recovery.Decline{Class: recovery.Soft})
 		if stop != recovery.Continue {
 			break
@@ -578,4 +623,76 @@ func (w *revenueRecovery) projectedSchedule() []time.Time {
 		out = append(out, at)
 	}
 	return out
+}
+
+// restartFrom sets up the first run of a restarted generation: the intent
+// the recovery had (or the customer's new card), attempts counted on from
+// the earlier generations, and a schedule from now, or a retry at once after
+// a card update. The hard decline or exhaustion that closed the last
+// generation is behind it: the new one starts from a soft failure.
+func (w *revenueRecovery) restartFrom(ctx workflow.Context, r activities.RecoveryRestart) {
+	w.st.Intent = RecoveryIntent{Amount: r.Amount, Currency: r.Currency, ConnectorCustomerID: r.ConnectorCustomerID,
+		PaymentMethodToken: r.PaymentMethodToken, CardNetwork: r.CardNetwork, CardFunding: r.CardFunding}
+	w.st.RetryCount, w.st.RetryBase = r.PriorRetries, r.PriorRetries
+	w.st.LastDecline = recovery.Decline{Class: recovery.Soft, Code: "restarted"}
+	w.logger.Info("recovery restarted", "generation", w.in.Generation, "prior_retries", r.PriorRetries,
+		"retry_now", r.RetryNow, "reason", r.Reason)
+	if r.RetryNow {
+		now := workflow.Now(ctx)
+		w.st.NextRetryAt = &now
+		w.setStatus(ctx, RecoveryScheduled)
+		return
+	}
+	w.schedule(ctx)
+}
+
+// handleCardUpdate takes the customer's new payment method: the next retry
+// uses it and, when the recovery waits on its timer, is due now. It reports
+// whether the retry moved. A repeat of an update (same event id) changes nothing.
+func (w *revenueRecovery) handleCardUpdate(ctx workflow.Context, u activities.PaymentMethodUpdate) bool {
+	if w.seen("payment_method_updated:" + u.EventID) {
+		return false
+	}
+	if isTerminal(w.st.Status) {
+		w.logger.Info("card update after the recovery ended; no action", "status", w.st.Status, "event_id", u.EventID)
+		return false
+	}
+	if u.PaymentMethodToken != "" {
+		w.st.Intent.PaymentMethodToken = u.PaymentMethodToken
+		w.st.Intent.CardNetwork, w.st.Intent.CardFunding = u.CardNetwork, u.CardFunding
+	}
+	w.logger.Info("customer updated their payment method", "event_id", u.EventID, "status", w.st.Status)
+	if w.st.Status != RecoveryScheduled {
+		return false // pending or awaiting an event: the new method is used at the next retry
+	}
+	now := workflow.Now(ctx)
+	w.st.NextRetryAt = &now
+	return true
+}
+
+// recordState writes where the recovery stands to the recoveries record when
+// it changed: the customer index card updates search, and what a restart
+// after Temporal's retention starts from. A failed write is logged: the
+// recovery goes on (the record catches up at the next change).
+func (w *revenueRecovery) recordState(ctx workflow.Context) {
+	if w.version < 1 || w.st.Status == RecoveryAwaitingEvent {
+		return
+	}
+	in := w.st.Intent
+	snapshot := w.st.Status + "|" + in.ConnectorCustomerID + "|" + in.PaymentMethodToken
+	if snapshot == w.recorded {
+		return
+	}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recoveryRecordState), ra.RecordRecoveryState, activities.RecoveryStateRecord{
+		WorkflowID: w.id, ProfileID: w.in.ProfileID, InvoiceID: w.in.InvoiceID, MerchantID: w.in.MerchantID,
+		BillingConnectorID: w.in.BillingConnectorID, PaymentConnectorID: w.in.PaymentConnectorID,
+		ConnectorCustomerID: in.ConnectorCustomerID, PaymentMethodToken: in.PaymentMethodToken, CardNetwork: in.CardNetwork,
+		Amount: in.Amount, Currency: in.Currency, Status: w.st.Status, Open: !isTerminal(w.st.Status), Generation: w.in.Generation,
+		RetryCount: w.st.RetryCount, StartedAt: w.st.StartedAt,
+	}).Get(ctx, nil)
+	if err != nil {
+		w.logger.Warn("recovery record not written", "error", err)
+		return
+	}
+	w.recorded = snapshot
 }

@@ -41,6 +41,8 @@ type memRecoveryStore struct {
 	attempts   map[string]store.RecoveryAttempt
 	deliveries []store.RecoveryWebhookDelivery
 	events     []store.RecoveryEvent
+	recoveries map[string]store.Recovery // lazily made: restarts and card updates (revenue_recovery_restart_test.go)
+	restarts   []store.RecoveryRestart
 }
 
 func (m *memRecoveryStore) IsInternalAttempt(_ context.Context, profileID, transactionID string) (bool, error) {

@@ -1,7 +1,8 @@
 // Command starter runs orderflow's HTTP server (configuration API and
 // ingress); with `schedule …` it manages the tracking sweep's Schedule, with
-// `redrive …` it sends recorded webhook deliveries again, and with `deploy …`
-// it manages the workers' deployment versions (docs/deploys.md).
+// `redrive …` it sends recorded webhook deliveries again, with `recovery
+// restart …` it restarts a closed revenue recovery, and with `deploy …` it
+// manages the workers' deployment versions (docs/deploys.md).
 package main
 
 import (
@@ -36,6 +37,13 @@ func main() {
 		os.Args = append(os.Args[:1], os.Args[2:]...)
 		cli.Main("starter deploy", func(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 			return worker.DeployCommand(ctx, cfg, logger, flag.Args(), os.Stdout)
+		})
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "recovery" {
+		os.Args = append(os.Args[:1], os.Args[2:]...)
+		cli.Main("starter recovery", func(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
+			return starter.RecoveryCommand(ctx, cfg, logger, flag.Args(), os.Stdout)
 		})
 		return
 	}

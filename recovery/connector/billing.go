@@ -59,6 +59,11 @@ func (c *Client) FetchRecurlyInvoice(ctx context.Context, acct BillingAccount, i
 	return c.get(ctx, "recurly invoice", acct, "/invoices/"+url.PathEscape(id))
 }
 
+// FetchRecurlyBillingInfo is GET /accounts/{account_id}/billing_info.
+func (c *Client) FetchRecurlyBillingInfo(ctx context.Context, acct BillingAccount, accountID string) ([]byte, error) {
+	return c.get(ctx, "recurly billing info", acct, "/accounts/"+url.PathEscape(accountID)+"/billing_info")
+}
+
 // FetchStripeCharge is GET /v1/charges/{id}.
 func (c *Client) FetchStripeCharge(ctx context.Context, acct BillingAccount, id string) ([]byte, error) {
 	return c.get(ctx, "stripe charge", acct, "/v1/charges/"+url.PathEscape(id))
