@@ -32,6 +32,8 @@ type Config struct {
 	Push     Push     `yaml:"push" envPrefix:"PUSH_"`
 	Couriers Couriers `yaml:"couriers" envPrefix:"COURIERS_"`
 	Sweep    Sweep    `yaml:"sweep" envPrefix:"SWEEP_"`
+	// NetworkRules are the card networks' retry limits revenue recovery checks before every charge.
+	NetworkRules NetworkRules `yaml:"network_rules" envPrefix:"NETWORK_RULES_"`
 }
 
 // Push holds the credentials of the push tracking webhooks, per account. Two
@@ -136,9 +138,10 @@ func Default() Config {
 			TokenDefaultTTL:          10 * time.Minute,
 			MarketplaceLookupTimeout: 5 * time.Second,
 		},
-		Log:      Log{Level: "info"},
-		Couriers: DefaultCouriers(),
-		Sweep:    DefaultSweep(),
+		Log:          Log{Level: "info"},
+		Couriers:     DefaultCouriers(),
+		Sweep:        DefaultSweep(),
+		NetworkRules: DefaultNetworkRules(),
 	}
 }
 
@@ -234,6 +237,7 @@ func (c Config) Validate() error {
 	validateCredentials(bad, "push.fulfilment_secrets", c.Push.FulfilmentSecrets)
 	c.Couriers.validate(bad)
 	c.Sweep.validate(bad)
+	c.NetworkRules.validate(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
