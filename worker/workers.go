@@ -46,6 +46,9 @@ func (d Deps) activities() *Activities {
 		Sweep:    NewSweepActivities(d.Store, d.Config.Couriers, d.Metrics),
 	}
 	acts.Tracking.Now, acts.Recovery.Now, acts.Sweep.Now = d.Now, d.Now, d.Now
+	if d.Store != nil {
+		acts.Recovery.NetworkRules, acts.Recovery.Cards = d.Config.NetworkRules.Rules(), d.Store
+	}
 	return acts
 }
 

@@ -24,6 +24,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 		{"testdata/push_ingest_history_pre_local_steps.json", PushIngest},
 		{"testdata/revenue_recovery_history.json", RevenueRecovery},
 		{"testdata/revenue_recovery_external_success_history.json", RevenueRecovery},
+		// Recorded before changeCardNetworkRules: a decline, then a successful retry, no version marker.
+		{"testdata/revenue_recovery_pre_network_rules_history.json", RevenueRecovery},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

@@ -51,12 +51,15 @@ const (
 	RecoveryExhausted         = "exhausted"
 	RecoveryHardDeclined      = "hard_declined"
 	RecoveryMonitoringOnly    = "monitoring"
+	// RecoveryNetworkLimited: the card networks' rules allow no further charge
+	// on the card inside the recovery's window.
+	RecoveryNetworkLimited = "network_limited"
 )
 
 func isTerminal(status string) bool {
 	switch status {
 	case RecoverySucceededInternal, RecoverySucceededExternal, RecoveryCancelled, RecoveryExhausted,
-		RecoveryHardDeclined, RecoveryMonitoringOnly:
+		RecoveryHardDeclined, RecoveryMonitoringOnly, RecoveryNetworkLimited:
 		return true
 	}
 	return false
@@ -114,6 +117,8 @@ type RecoveryState struct {
 	SettledKeys int       `json:"settled_keys,omitempty"`
 	StartedAt   time.Time `json:"started_at"`
 	Runs        int       `json:"runs"`
+	// NetworkBlock is the last charge the card networks' rules held back.
+	NetworkBlock *RecoveryNetworkBlock `json:"network_block,omitempty"`
 }
 
 // RecoveryView is the answer of RecoveryStateQuery: the state and the
@@ -419,6 +424,7 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 		Attempt: n, IdempotencyKey: RecoveryPaymentIdempotencyKey(w.id, w.st.SettledKeys+1), Amount: w.st.Intent.Amount,
 		Currency: w.st.Intent.Currency, CustomerID: w.st.Intent.ConnectorCustomerID, PaymentMethodToken: w.st.Intent.PaymentMethodToken,
 	}
+	rules := w.networkRules(ctx, &in)
 	w.st.NextRetryAt = nil
 	w.st.RetryCount = n
 	w.setStatus(ctx, RecoveryExecuting)
@@ -427,6 +433,10 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 	if err != nil {
 		w.logger.Warn("payment attempt could not be made", "retry", n, "error", err)
 		res = activities.PaymentResult{Status: activities.PaymentFailed, ErrorCode: "connector_error", ErrorMessage: err.Error()}
+	}
+	if rules && res.Status == activities.PaymentBlocked {
+		w.networkBlocked(ctx, res)
+		return
 	}
 	if res.Status == activities.PaymentProcessing {
 		in.PaymentIntentID = res.PaymentIntentID
@@ -445,6 +455,9 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 		w.notify(ctx, recovery.EventPaymentSucceeded, res)
 	default:
 		w.st.LastDecline = recovery.Classify(res.ErrorCode, res.DeclineCode, res.AdviceCode)
+		if rules && res.NetworkRule != "" { // the card network forbids any further attempt on this card
+			w.st.LastDecline.Class = recovery.Hard
+		}
 		if res.Status == activities.PaymentProcessing { // never settled: count it as a transient failure
 			w.st.LastDecline = recovery.Decline{Class: recovery.Transient, Code: "processing_timeout"}
 		}
