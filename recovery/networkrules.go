@@ -28,7 +28,14 @@ type NetworkLimit struct {
 // Name is the limit's name in the counters' keys and in the answers that
 // cite it, e.g. "visa_720h_amount".
 func (l NetworkLimit) Name(brand string) string {
-	name := brand + "_" + strings.TrimSuffix(strings.TrimSuffix(l.Window.String(), "0s"), "0m")
+	w := l.Window.String() // 720h0m0s, 1h30m0s, 45s
+	if strings.HasSuffix(w, "m0s") {
+		w = strings.TrimSuffix(w, "0s")
+	}
+	if strings.HasSuffix(w, "h0m") {
+		w = strings.TrimSuffix(w, "0m")
+	}
+	name := brand + "_" + w
 	if l.PerAmount {
 		name += "_amount"
 	}
