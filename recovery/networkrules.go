@@ -106,11 +106,9 @@ type NetworkDecline struct {
 
 // Never-retry rules, named in results, logs and the counters collection.
 const (
-	RuleVisaCategory1    = "visa_category_1"
-	RuleMastercardMAC03  = "mastercard_mac_03"
-	RuleMastercardMAC21  = "mastercard_mac_21"
-	RuleVisaReattempts   = "visa_reattempts"
-	RuleMastercardWindow = "mastercard_declines"
+	RuleVisaCategory1   = "visa_category_1"
+	RuleMastercardMAC03 = "mastercard_mac_03"
+	RuleMastercardMAC21 = "mastercard_mac_21"
 )
 
 // visaCategory1DeclineCodes are Stripe decline codes whose Visa response codes
