@@ -89,6 +89,9 @@ type Recovery struct {
 	Logger interface {
 		Error(msg string, keyvals ...any)
 	}
+	// NetworkRules are the card networks' retry limits, counted in Cards; nil Cards checks none.
+	NetworkRules recovery.NetworkRules
+	Cards        CardCounters
 }
 
 func (r *Recovery) now() time.Time {
@@ -135,11 +138,22 @@ type PaymentResult struct {
 	DeclineCode     string `json:"decline_code,omitempty"`
 	AdviceCode      string `json:"advice_code,omitempty"`
 	ErrorMessage    string `json:"error_message,omitempty"`
+	// The issuer's raw response code and Mastercard's Merchant Advice Code.
+	NetworkDeclineCode string `json:"network_decline_code,omitempty"`
+	NetworkAdviceCode  string `json:"network_advice_code,omitempty"`
+	// CardBrand is the card's brand when the card-network rules were checked.
+	CardBrand string `json:"card_brand,omitempty"`
+	// NetworkRule names the card-network rule that blocked the charge (Status
+	// PaymentBlocked) or, on a decline, that forbids any further charge on the card.
+	NetworkRule string `json:"network_rule,omitempty"`
+	// BlockedUntil is when a blocked charge may be made; nil with PaymentBlocked means never.
+	BlockedUntil *time.Time `json:"blocked_until,omitempty"`
 }
 
 func paymentResultOf(r connector.PaymentResult) PaymentResult {
 	return PaymentResult{PaymentIntentID: r.PaymentIntentID, Status: r.Status, StripeStatus: r.StripeStatus,
-		ErrorCode: r.ErrorCode, DeclineCode: r.DeclineCode, AdviceCode: r.AdviceCode, ErrorMessage: r.ErrorMessage}
+		ErrorCode: r.ErrorCode, DeclineCode: r.DeclineCode, AdviceCode: r.AdviceCode, ErrorMessage: r.ErrorMessage,
+		NetworkDeclineCode: r.NetworkDeclineCode, NetworkAdviceCode: r.NetworkAdviceCode}
 }
 
 // ChargeInput is one retry of an invoice, its idempotency key derived in the workflow.
@@ -156,16 +170,31 @@ type ChargeInput struct {
 	PaymentMethodToken string `json:"payment_method_token"`
 	// PaymentIntentID is set for a sync (PSYNC) of an attempt already made.
 	PaymentIntentID string `json:"payment_intent_id,omitempty"`
+	// NetworkRules asks for the card networks' rules to be checked before the
+	// charge, counted across the invoices of MerchantID.
+	NetworkRules bool   `json:"network_rules,omitempty"`
+	MerchantID   string `json:"merchant_id,omitempty"`
 }
 
 // ChargeInvoice creates and confirms a PaymentIntent off-session. The
 // Idempotency-Key makes a retry of this activity (or a worker dying mid-call)
 // a replay at the processor, never a second charge. A decline is a result;
-// transport errors and 5xx are retried; other refusals are final.
+// transport errors and 5xx are retried; other refusals are final. When the
+// workflow asks, the card networks' rules are checked first: a charge they
+// refuse is not sent and answers PaymentBlocked.
 func (r *Recovery) ChargeInvoice(ctx context.Context, in ChargeInput) (PaymentResult, error) {
 	acct, err := r.stripeAccount(ctx, in.PaymentConnectorID)
 	if err != nil {
 		return PaymentResult{}, err
+	}
+	gate, err := r.admitCharge(ctx, acct, in)
+	if err != nil {
+		return PaymentResult{}, err
+	}
+	if blocked, ok := gate.blockedResult(); ok {
+		r.count(PaymentBlocked)
+		cardBlockedLog(ctx, in, blocked)
+		return blocked, nil
 	}
 	res, err := r.Connectors.CreateAndConfirm(ctx, acct, connector.PaymentRequest{
 		Amount: in.Amount, Currency: in.Currency, Customer: in.CustomerID, PaymentMethod: in.PaymentMethodToken,
@@ -176,9 +205,15 @@ func (r *Recovery) ChargeInvoice(ctx context.Context, in ChargeInput) (PaymentRe
 		r.count("error")
 		return PaymentResult{}, paymentError(err)
 	}
+	rule, err := r.settleCharge(ctx, gate, in, res)
+	if err != nil { // retried: the charge replays under its key and is settled again
+		return PaymentResult{}, err
+	}
 	r.count(res.Status)
 	r.recordAttempt(ctx, in, res)
-	return paymentResultOf(res), nil
+	out := paymentResultOf(res)
+	gate.annotate(&out, rule)
+	return out, nil
 }
 
 // SyncPayment reads a processing PaymentIntent's status (Hyperswitch's PSYNC).

@@ -37,6 +37,8 @@ type Config struct {
 	Couriers Couriers `yaml:"couriers" envPrefix:"COURIERS_"`
 	Sweep    Sweep    `yaml:"sweep" envPrefix:"SWEEP_"`
 	Recovery Recovery `yaml:"recovery" envPrefix:"RECOVERY_"`
+	// NetworkRules are the card networks' retry limits revenue recovery checks before every charge.
+	NetworkRules NetworkRules `yaml:"network_rules" envPrefix:"NETWORK_RULES_"`
 }
 
 // Push holds the credentials of the push tracking webhooks, per account. Two
@@ -158,11 +160,12 @@ func Default() Config {
 			TokenDefaultTTL:          10 * time.Minute,
 			MarketplaceLookupTimeout: 5 * time.Second,
 		},
-		Delivery: Delivery{RecordRetention: 90 * 24 * time.Hour},
-		Log:      Log{Level: "info"},
-		Couriers: DefaultCouriers(),
-		Sweep:    DefaultSweep(),
-		Recovery: DefaultRecovery(),
+		Delivery:     Delivery{RecordRetention: 90 * 24 * time.Hour},
+		Log:          Log{Level: "info"},
+		Couriers:     DefaultCouriers(),
+		Sweep:        DefaultSweep(),
+		Recovery:     DefaultRecovery(),
+		NetworkRules: DefaultNetworkRules(),
 	}
 }
 
@@ -265,6 +268,7 @@ func (c Config) Validate() error {
 	c.Couriers.validate(bad)
 	c.Sweep.validate(bad)
 	c.checkDevCredentials(bad)
+	c.NetworkRules.validate(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

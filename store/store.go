@@ -93,6 +93,9 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		},
 		PushEventsCollection: {{Keys: bson.D{{Key: "outcome", Value: 1}, {Key: "received_at", Value: -1}}, Options: options.Index().SetName("outcome_received")}},
 	}
+	for coll, models := range cardCounterIndexes() {
+		indexes[coll] = append(indexes[coll], models...)
+	}
 	for coll, models := range recoveryIndexes() {
 		indexes[coll] = append(indexes[coll], models...)
 	}

@@ -63,6 +63,9 @@ func (d Deps) activities() *Activities {
 	}
 	acts.Tracking.Now, acts.Recovery.Now, acts.Sweep.Now = d.Now, d.Now, d.Now
 	acts.Recovery.CardUpdateResumeWithin = d.Config.Recovery.CardUpdateResumeWithin
+	if d.Store != nil {
+		acts.Recovery.NetworkRules, acts.Recovery.Cards = d.Config.NetworkRules.Rules(), d.Store
+	}
 	return acts
 }
 

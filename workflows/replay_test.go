@@ -26,6 +26,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 		{"testdata/revenue_recovery_external_success_history.json", RevenueRecovery},
 		// Started before generations and card-update retries: no version marker.
 		{"testdata/revenue_recovery_hard_declined_pre_restart_history.json", RevenueRecovery},
+		// Recorded before changeCardNetworkRules: a decline, then a successful retry, no version marker.
+		{"testdata/revenue_recovery_pre_network_rules_history.json", RevenueRecovery},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

@@ -61,12 +61,15 @@ const (
 	RecoveryExhausted         = "exhausted"
 	RecoveryHardDeclined      = "hard_declined"
 	RecoveryMonitoringOnly    = "monitoring"
+	// RecoveryNetworkLimited: the card networks' rules allow no further charge
+	// on the card inside the recovery's window.
+	RecoveryNetworkLimited = "network_limited"
 )
 
 func isTerminal(status string) bool {
 	switch status {
 	case RecoverySucceededInternal, RecoverySucceededExternal, RecoveryCancelled, RecoveryExhausted,
-		RecoveryHardDeclined, RecoveryMonitoringOnly:
+		RecoveryHardDeclined, RecoveryMonitoringOnly, RecoveryNetworkLimited:
 		return true
 	}
 	return false
@@ -127,6 +130,8 @@ type RecoveryState struct {
 	// RetryBase is the retries of earlier generations: RetryCount counts on
 	// from it, while this generation's schedule and max_retry_count start at 0.
 	RetryBase int `json:"retry_base,omitempty"`
+	// NetworkBlock is the last charge the card networks' rules held back.
+	NetworkBlock *RecoveryNetworkBlock `json:"network_block,omitempty"`
 }
 
 // RecoveryView is the answer of RecoveryStateQuery: the state and the
@@ -464,6 +469,7 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 		Attempt: n, IdempotencyKey: RecoveryGenerationPaymentIdempotencyKey(w.id, w.in.Generation, w.st.SettledKeys+1), Amount: w.st.Intent.Amount,
 		Currency: w.st.Intent.Currency, CustomerID: w.st.Intent.ConnectorCustomerID, PaymentMethodToken: w.st.Intent.PaymentMethodToken,
 	}
+	rules := w.networkRules(ctx, &in)
 	w.st.NextRetryAt = nil
 	w.st.RetryCount = n
 	w.setStatus(ctx, RecoveryExecuting)
@@ -472,6 +478,10 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 	if err != nil {
 		w.logger.Warn("payment attempt could not be made", "retry", n, "error", err)
 		res = activities.PaymentResult{Status: activities.PaymentFailed, ErrorCode: "connector_error", ErrorMessage: err.Error()}
+	}
+	if rules && res.Status == activities.PaymentBlocked {
+		w.networkBlocked(ctx, res)
+		return
 	}
 	if res.Status == activities.PaymentProcessing {
 		in.PaymentIntentID = res.PaymentIntentID
@@ -490,6 +500,9 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 		w.notify(ctx, recovery.EventPaymentSucceeded, res)
 	default:
 		w.st.LastDecline = recovery.Classify(res.ErrorCode, res.DeclineCode, res.AdviceCode)
+		if rules && res.NetworkRule != "" { // the card network forbids any further attempt on this card
+			w.st.LastDecline.Class = recovery.Hard
+		}
 		if res.Status == activities.PaymentProcessing { // never settled: count it as a transient failure
 			w.st.LastDecline = recovery.Decline{Class: recovery.Transient, Code: "processing_timeout"}
 		}

@@ -34,6 +34,10 @@ type PaymentResult struct {
 	DeclineCode     string `json:"decline_code,omitempty"`
 	AdviceCode      string `json:"advice_code,omitempty"`
 	ErrorMessage    string `json:"error_message,omitempty"`
+	// The issuer's raw response code and Mastercard's Merchant Advice Code,
+	// as Stripe passes them on: the card networks' rules read them.
+	NetworkDeclineCode string `json:"network_decline_code,omitempty"`
+	NetworkAdviceCode  string `json:"network_advice_code,omitempty"`
 }
 
 // StripeAccount is where and as whom to call Stripe.
@@ -43,23 +47,24 @@ type StripeAccount struct {
 }
 
 type stripePaymentIntent struct {
-	ID               string `json:"id"`
-	Status           string `json:"status"`
-	LastPaymentError *struct {
-		Code        string `json:"code"`
-		DeclineCode string `json:"decline_code"`
-		AdviceCode  string `json:"advice_code"`
-		Message     string `json:"message"`
-	} `json:"last_payment_error"`
+	ID               string              `json:"id"`
+	Status           string              `json:"status"`
+	LastPaymentError *stripePaymentError `json:"last_payment_error"`
+}
+
+type stripePaymentError struct {
+	Code               string `json:"code"`
+	DeclineCode        string `json:"decline_code"`
+	AdviceCode         string `json:"advice_code"`
+	NetworkDeclineCode string `json:"network_decline_code"`
+	NetworkAdviceCode  string `json:"network_advice_code"`
+	Message            string `json:"message"`
 }
 
 type stripeErrorBody struct {
 	Error struct {
+		stripePaymentError
 		Type          string               `json:"type"`
-		Code          string               `json:"code"`
-		DeclineCode   string               `json:"decline_code"`
-		AdviceCode    string               `json:"advice_code"`
-		Message       string               `json:"message"`
 		PaymentIntent *stripePaymentIntent `json:"payment_intent"`
 	} `json:"error"`
 }
@@ -113,8 +118,8 @@ func paymentResult(op string, code int, body []byte) (PaymentResult, error) {
 		if err := json.Unmarshal(body, &eb); err != nil {
 			return PaymentResult{}, &HTTPError{Op: op, StatusCode: code, Message: "unreadable card error"}
 		}
-		r := PaymentResult{Status: StatusFailed, ErrorCode: eb.Error.Code, DeclineCode: eb.Error.DeclineCode,
-			AdviceCode: eb.Error.AdviceCode, ErrorMessage: eb.Error.Message}
+		r := PaymentResult{Status: StatusFailed}
+		r.setError(eb.Error.stripePaymentError)
 		if eb.Error.PaymentIntent != nil {
 			r.PaymentIntentID, r.StripeStatus = eb.Error.PaymentIntent.ID, eb.Error.PaymentIntent.Status
 		}
@@ -139,11 +144,16 @@ func fromIntent(pi stripePaymentIntent) PaymentResult {
 	default: // requires_payment_method, requires_action (impossible off-session), canceled
 		r.Status = StatusFailed
 		if e := pi.LastPaymentError; e != nil {
-			r.ErrorCode, r.DeclineCode, r.AdviceCode, r.ErrorMessage = e.Code, e.DeclineCode, e.AdviceCode, e.Message
+			r.setError(*e)
 		}
 		if r.ErrorCode == "" && pi.Status == "requires_action" {
 			r.ErrorCode = "authentication_required"
 		}
 	}
 	return r
+}
+
+func (r *PaymentResult) setError(e stripePaymentError) {
+	r.ErrorCode, r.DeclineCode, r.AdviceCode, r.ErrorMessage = e.Code, e.DeclineCode, e.AdviceCode, e.Message
+	r.NetworkDeclineCode, r.NetworkAdviceCode = e.NetworkDeclineCode, e.NetworkAdviceCode
 }

@@ -1,7 +1,8 @@
 // Package payments is the sandbox payment processor: Stripe's PaymentIntents
 // API shape (form-encoded create+confirm with Idempotency-Key, 402 card_error
 // declines, retrieve) whose outcomes a scenario decides per payment method,
-// recording every charge by idempotency key. Development and tests only.
+// recording every charge by idempotency key, and its payment methods' cards
+// (brand, fingerprint: GET /v1/payment_methods/{id}). Development and tests only.
 package payments
 
 import (
@@ -30,6 +31,10 @@ type Outcome struct {
 	Code        string // decline: e.g. card_declined
 	DeclineCode string // decline: e.g. insufficient_funds, stolen_card
 	AdviceCode  string
+	// NetworkDeclineCode is the issuer's raw response code (e.g. Visa's 43);
+	// NetworkAdviceCode Mastercard's Merchant Advice Code (e.g. 03).
+	NetworkDeclineCode string
+	NetworkAdviceCode  string
 	// Processing: the status after SettleAfter retrieves ("succeeded" or "requires_payment_method").
 	SettleTo    string
 	SettleAfter int
@@ -37,17 +42,22 @@ type Outcome struct {
 
 // Charge is one PaymentIntent created, as recorded.
 type Charge struct {
-	IdempotencyKey  string            `json:"idempotency_key"`
-	PaymentIntentID string            `json:"payment_intent_id"`
-	Amount          int64             `json:"amount"`
-	Currency        string            `json:"currency"`
-	Customer        string            `json:"customer"`
-	PaymentMethod   string            `json:"payment_method"`
-	OffSession      bool              `json:"off_session"`
-	Status          string            `json:"status"`
-	DeclineCode     string            `json:"decline_code,omitempty"`
-	Metadata        map[string]string `json:"metadata"`
-	At              time.Time         `json:"at"`
+	IdempotencyKey  string `json:"idempotency_key"`
+	PaymentIntentID string `json:"payment_intent_id"`
+	Amount          int64  `json:"amount"`
+	Currency        string `json:"currency"`
+	Customer        string `json:"customer"`
+	PaymentMethod   string `json:"payment_method"`
+	OffSession      bool   `json:"off_session"`
+	Status          string `json:"status"`
+	DeclineCode     string `json:"decline_code,omitempty"`
+	// The card charged, as its payment method reports it.
+	Brand              string            `json:"brand,omitempty"`
+	Fingerprint        string            `json:"fingerprint,omitempty"`
+	NetworkDeclineCode string            `json:"network_decline_code,omitempty"`
+	NetworkAdviceCode  string            `json:"network_advice_code,omitempty"`
+	Metadata           map[string]string `json:"metadata"`
+	At                 time.Time         `json:"at"`
 }
 
 type stored struct {
@@ -73,6 +83,7 @@ type Processor struct {
 	requests int
 	seq      int
 	scenario Scenario
+	cards    map[string]Card
 }
 
 // Scenario decides the outcome of a new charge when no script is queued:
@@ -88,7 +99,8 @@ func (p *Processor) SetScenario(s Scenario) {
 
 // New makes a processor accepting apiKey as the Bearer secret key.
 func New(apiKey string) *Processor {
-	return &Processor{apiKey: apiKey, scripts: map[string][]Outcome{}, byKey: map[string]stored{}, intents: map[string]*intent{}}
+	return &Processor{apiKey: apiKey, scripts: map[string][]Outcome{}, byKey: map[string]stored{}, intents: map[string]*intent{},
+		cards: map[string]Card{}}
 }
 
 // Script queues outcomes for the next new charges of a payment method; once
@@ -133,6 +145,7 @@ func (p *Processor) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/payment_intents", p.create)
 	mux.HandleFunc("GET /v1/payment_intents/{id}", p.retrieve)
+	mux.HandleFunc("GET /v1/payment_methods/{id}", p.paymentMethod)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"charges": p.Charges()})
@@ -207,6 +220,8 @@ func (p *Processor) create(w http.ResponseWriter, r *http.Request) {
 		Currency: r.PostForm.Get("currency"), Customer: r.PostForm.Get("customer"), PaymentMethod: pm,
 		OffSession: r.PostForm.Get("off_session") == "true", Metadata: map[string]string{}, At: time.Now().UTC(),
 	}
+	card := p.cardLocked(pm)
+	c.Brand, c.Fingerprint = card.Brand, card.Fingerprint
 	for k, v := range r.PostForm {
 		if name, ok := strings.CutPrefix(k, "metadata["); ok && len(v) > 0 {
 			c.Metadata[strings.TrimSuffix(name, "]")] = v[0]
@@ -238,12 +253,14 @@ func (p *Processor) apply(c *Charge, out Outcome) (int, []byte) {
 	switch out.Kind {
 	case Decline:
 		c.Status, c.DeclineCode = "requires_payment_method", out.DeclineCode
+		c.NetworkDeclineCode, c.NetworkAdviceCode = out.NetworkDeclineCode, out.NetworkAdviceCode
 		code := out.Code
 		if code == "" {
 			code = "card_declined"
 		}
 		body, _ := json.Marshal(map[string]any{"error": map[string]any{
 			"type": "card_error", "code": code, "decline_code": out.DeclineCode, "advice_code": nilIfEmpty(out.AdviceCode),
+			"network_decline_code": nilIfEmpty(out.NetworkDeclineCode), "network_advice_code": nilIfEmpty(out.NetworkAdviceCode),
 			"message": "Your card was declined.", "payment_intent": p.intentJSON(c, nil),
 		}})
 		p.intents[c.PaymentIntentID] = &intent{charge: c}
@@ -298,7 +315,8 @@ func (p *Processor) retrieve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if in.charge.Status == "requires_payment_method" {
-		lastErr = map[string]any{"code": "card_declined", "decline_code": in.charge.DeclineCode, "message": "Your card was declined."}
+		lastErr = map[string]any{"code": "card_declined", "decline_code": in.charge.DeclineCode, "message": "Your card was declined.",
+			"network_decline_code": nilIfEmpty(in.charge.NetworkDeclineCode), "network_advice_code": nilIfEmpty(in.charge.NetworkAdviceCode)}
 	}
 	writeJSON(w, http.StatusOK, p.intentJSON(in.charge, lastErr))
 }

@@ -1,0 +1,162 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"orderflow/recovery"
+	"orderflow/recovery/connector"
+	"orderflow/store"
+)
+
+// PaymentBlocked is a charge the card networks' rules did not let through:
+// nothing was sent to the processor (PaymentResult.BlockedUntil says when it may be).
+const PaymentBlocked = "blocked"
+
+// CardCounters is what the card-network rules need of MongoDB; *store.Store implements it.
+type CardCounters interface {
+	ReserveCardSlot(ctx context.Context, w store.CardWindow, slot store.CardSlot) (store.CardReservation, error)
+	ReleaseCardSlot(ctx context.Context, w store.CardWindow, key string) error
+	StopCard(ctx context.Context, st store.CardStop) error
+	CardStopped(ctx context.Context, merchantID, card string) (*store.CardStop, error)
+}
+
+// networkGate is the card networks' say on one charge: the card it is made
+// on and the windows in which a slot was reserved for it.
+type networkGate struct {
+	merchantID string
+	card       connector.Card
+	reserved   []store.CardWindow
+	// blocked is the answer when the rules refuse the charge.
+	blocked *PaymentResult
+}
+
+// networkRulesApply reports whether a charge is checked against the rules:
+// the workflow asks for it (recoveries started before the rules existed do
+// not) and the worker counts them.
+func (r *Recovery) networkRulesApply(in ChargeInput) bool {
+	return in.NetworkRules && r.Cards != nil && r.NetworkRules.Enabled && in.PaymentMethodToken != ""
+}
+
+// admitCharge checks the rules before a charge: the card's brand and
+// fingerprint from the processor, a never-retry stop recorded on the card (by
+// any invoice of the merchant), then one slot per rolling window of the brand,
+// reserved under the attempt's idempotency key. A nil gate means no rule applies.
+func (r *Recovery) admitCharge(ctx context.Context, acct connector.StripeAccount, in ChargeInput) (*networkGate, error) {
+	if !r.networkRulesApply(in) {
+		return nil, nil
+	}
+	card, err := r.Connectors.PaymentMethod(ctx, acct, in.PaymentMethodToken)
+	if err != nil {
+		if connector.IsRetryable(err) {
+			return nil, err
+		}
+		// The processor refuses to show the method: the charge will tell; it is not counted.
+		activity.GetLogger(ctx).Warn("card-network rules skipped: payment method unreadable", "invoice_id", in.InvoiceID, "error", err)
+		return nil, nil
+	}
+	g := &networkGate{merchantID: in.MerchantID, card: card}
+	if g.merchantID == "" {
+		g.merchantID = in.ProfileID
+	}
+	stop, err := r.Cards.CardStopped(ctx, g.merchantID, card.Key())
+	if err != nil {
+		return nil, err
+	}
+	if stop != nil && stop.Key != in.IdempotencyKey { // the stop's own attempt is a replay at the processor
+		g.blocked = &PaymentResult{Status: PaymentBlocked, NetworkRule: stop.Rule, CardBrand: card.Brand}
+		return g, nil
+	}
+	return g, r.reserveSlots(ctx, g, in)
+}
+
+func (r *Recovery) reserveSlots(ctx context.Context, g *networkGate, in ChargeInput) error {
+	now := r.now().UTC()
+	for _, limit := range r.NetworkRules.LimitsFor(g.card.Brand) {
+		w := store.CardWindow{MerchantID: g.merchantID, Card: g.card.Key(), Brand: recovery.NormalizeBrand(g.card.Brand),
+			Limit: limit, Amount: in.Amount, Currency: in.Currency}
+		res, err := r.Cards.ReserveCardSlot(ctx, w, store.CardSlot{Key: in.IdempotencyKey, InvoiceID: in.InvoiceID, At: now})
+		if err != nil {
+			return errors.Join(err, r.releaseSlots(ctx, g, in.IdempotencyKey))
+		}
+		if !res.Reserved {
+			until := res.FreeAt
+			g.blocked = &PaymentResult{Status: PaymentBlocked, NetworkRule: limit.Name(w.Brand), BlockedUntil: &until, CardBrand: g.card.Brand}
+			return r.releaseSlots(ctx, g, in.IdempotencyKey)
+		}
+		g.reserved = append(g.reserved, w)
+	}
+	return nil
+}
+
+func (r *Recovery) releaseSlots(ctx context.Context, g *networkGate, key string) error {
+	var errs []error
+	for _, w := range g.reserved {
+		errs = append(errs, r.Cards.ReleaseCardSlot(ctx, w, key))
+	}
+	g.reserved = nil
+	return errors.Join(errs...)
+}
+
+// settleCharge applies the charge's answer to the rules: a success is no
+// decline and gives its slots back; a decline the networks say never to
+// retry stops the card for every invoice of the merchant. Every other
+// decline, whatever its code, keeps its slots. It returns the never-retry
+// rule, if any.
+func (r *Recovery) settleCharge(ctx context.Context, g *networkGate, in ChargeInput, res connector.PaymentResult) (string, error) {
+	if g == nil {
+		return "", nil
+	}
+	switch res.Status {
+	case connector.StatusSucceeded:
+		return "", r.releaseSlots(ctx, g, in.IdempotencyKey)
+	case connector.StatusFailed:
+		rule := recovery.NeverRetryRule(recovery.NetworkDecline{Brand: g.card.Brand, Code: res.ErrorCode, DeclineCode: res.DeclineCode,
+			NetworkDeclineCode: res.NetworkDeclineCode, NetworkAdviceCode: res.NetworkAdviceCode})
+		if rule == "" {
+			return "", nil
+		}
+		return rule, r.Cards.StopCard(ctx, store.CardStop{MerchantID: g.merchantID, Card: g.card.Key(), Rule: rule,
+			DeclineCode: firstNonEmpty(res.NetworkAdviceCode, res.NetworkDeclineCode, res.DeclineCode), InvoiceID: in.InvoiceID,
+			Key: in.IdempotencyKey, At: r.now().UTC()})
+	}
+	return "", nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// blockedResult is a blocked charge's answer as the workflow reads it.
+func (g *networkGate) blockedResult() (PaymentResult, bool) {
+	if g == nil || g.blocked == nil {
+		return PaymentResult{}, false
+	}
+	return *g.blocked, true
+}
+
+// annotate adds what the rules saw to the charge's result.
+func (g *networkGate) annotate(res *PaymentResult, rule string) {
+	if g == nil {
+		return
+	}
+	res.CardBrand, res.NetworkRule = g.card.Brand, rule
+}
+
+// cardBlockedLog is the log line of a blocked charge; the card's fingerprint stays out of it.
+func cardBlockedLog(ctx context.Context, in ChargeInput, res PaymentResult) {
+	until := "never"
+	if res.BlockedUntil != nil {
+		until = res.BlockedUntil.Format(time.RFC3339)
+	}
+	activity.GetLogger(ctx).Info("charge blocked by a card-network rule", "invoice_id", in.InvoiceID, "attempt", in.Attempt,
+		"rule", res.NetworkRule, "until", until)
+}

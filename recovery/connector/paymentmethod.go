@@ -1,0 +1,61 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Card is what the payment processor knows of a card payment method: enough
+// to count the card networks' retry rules per card across invoices.
+type Card struct {
+	PaymentMethodID string
+	Brand           string // visa, mastercard, … ("" when not a card)
+	// Fingerprint identifies the card number across payment methods and customers.
+	Fingerprint string
+}
+
+// Key is the card's identity for the network rules: its fingerprint, else
+// the processor's token for it (the payment method id), so a card without a
+// fingerprint is still counted, per stored method.
+func (c Card) Key() string {
+	if c.Fingerprint != "" {
+		return c.Fingerprint
+	}
+	return "pm:" + c.PaymentMethodID
+}
+
+type stripePaymentMethod struct {
+	ID   string `json:"id"`
+	Card *struct {
+		Brand       string `json:"brand"`
+		Fingerprint string `json:"fingerprint"`
+	} `json:"card"`
+}
+
+// PaymentMethod reads a payment method (GET /v1/payment_methods/{id}) for its
+// card's brand and fingerprint, which a charge's answer gives only afterwards.
+func (c *Client) PaymentMethod(ctx context.Context, acct StripeAccount, id string) (Card, error) {
+	const op = "stripe retrieve payment method"
+	resp, err := c.http.R().SetContext(ctx).SetAuthToken(acct.APIKey).
+		Get(strings.TrimRight(acct.BaseURL, "/") + "/v1/payment_methods/" + url.PathEscape(id))
+	if err != nil {
+		return Card{}, transportError(op, err)
+	}
+	code := resp.StatusCode()
+	if code != http.StatusOK {
+		retry := code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout
+		return Card{}, &HTTPError{Op: op, StatusCode: code, Retryable: retry, Message: http.StatusText(code)}
+	}
+	var pm stripePaymentMethod
+	if err := json.Unmarshal(resp.Body(), &pm); err != nil || pm.ID == "" {
+		return Card{}, &HTTPError{Op: op, StatusCode: code, Retryable: true, Message: "unreadable payment method"}
+	}
+	card := Card{PaymentMethodID: pm.ID}
+	if pm.Card != nil {
+		card.Brand, card.Fingerprint = strings.ToLower(pm.Card.Brand), pm.Card.Fingerprint
+	}
+	return card, nil
+}

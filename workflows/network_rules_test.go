@@ -1,0 +1,273 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
+
+	"orderflow/activities"
+	"orderflow/dev/sandbox/payments"
+	"orderflow/recovery"
+	"orderflow/store"
+)
+
+// memCards is an in-memory activities.CardCounters with the store's window
+// rules (store/networkrules_test.go runs the real one on FerretDB).
+type memCards struct {
+	mu    sync.Mutex
+	slots map[string][]store.CardSlot // window id → slots
+	limit map[string]recovery.NetworkLimit
+	stops map[string]store.CardStop
+}
+
+func newMemCards() *memCards {
+	return &memCards{slots: map[string][]store.CardSlot{}, limit: map[string]recovery.NetworkLimit{}, stops: map[string]store.CardStop{}}
+}
+
+func (m *memCards) ReserveCardSlot(_ context.Context, w store.CardWindow, slot store.CardSlot) (store.CardReservation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var live []time.Time
+	for _, s := range m.slots[w.ID()] {
+		if s.At.Add(w.Limit.Window).After(slot.At) {
+			if s.Key == slot.Key {
+				return store.CardReservation{Reserved: true}, nil
+			}
+			live = append(live, s.At)
+		}
+	}
+	if freeAt, ok := recovery.SlotFreeAt(live, w.Limit.Window, w.Limit.Max, slot.At); !ok {
+		return store.CardReservation{FreeAt: freeAt}, nil
+	}
+	m.slots[w.ID()] = append(m.slots[w.ID()], slot)
+	return store.CardReservation{Reserved: true}, nil
+}
+
+func (m *memCards) ReleaseCardSlot(_ context.Context, w store.CardWindow, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.slots[w.ID()] = slices.DeleteFunc(m.slots[w.ID()], func(s store.CardSlot) bool { return s.Key == key })
+	return nil
+}
+
+func (m *memCards) StopCard(_ context.Context, st store.CardStop) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.stops[st.MerchantID+"|"+st.Card]; !ok {
+		m.stops[st.MerchantID+"|"+st.Card] = st
+	}
+	return nil
+}
+
+func (m *memCards) CardStopped(_ context.Context, merchantID, card string) (*store.CardStop, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if st, ok := m.stops[merchantID+"|"+card]; ok {
+		return &st, nil
+	}
+	return nil, nil
+}
+
+func (m *memCards) count(w store.CardWindow) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.slots[w.ID()])
+}
+
+// prefill counts attempts another invoice made on the card.
+func (m *memCards) prefill(w store.CardWindow, at ...time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, t := range at {
+		m.slots[w.ID()] = append(m.slots[w.ID()], store.CardSlot{Key: "other-invoice-" + string(rune('a'+i)), InvoiceID: "inv_other", At: t})
+	}
+}
+
+const testFingerprint = "fp_card_42"
+
+// withNetworkRules gives the fixture's card a brand and a fingerprint and
+// turns the rules on, counted in memory on the test's clock.
+func withNetworkRules(f *recoveryFixture, brand string) *memCards {
+	cards := newMemCards()
+	f.proc.SetCard(testPM, payments.Card{Brand: brand, Fingerprint: testFingerprint})
+	f.acts.Cards, f.acts.NetworkRules, f.acts.Now = cards, recovery.DefaultNetworkRules(), f.env.Now
+	return cards
+}
+
+func visaWindow() store.CardWindow {
+	return store.CardWindow{MerchantID: "merchant_1", Card: testFingerprint, Brand: recovery.Visa, Amount: 2250, Currency: "USD",
+		Limit: recovery.DefaultNetworkRules().Limits[recovery.Visa][0]}
+}
+
+// chargeCall is one run of the charge activity as the workflow saw it.
+type chargeCall struct {
+	at  time.Time
+	res activities.PaymentResult
+}
+
+// recordCharges wraps the real charge activity to see its answers and times.
+func recordCharges(f *recoveryFixture) *[]chargeCall {
+	calls := &[]chargeCall{}
+	f.env.OnActivity(ra.ChargeInvoice, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.ChargeInput) (activities.PaymentResult, error) {
+			res, err := f.acts.ChargeInvoice(ctx, in)
+			*calls = append(*calls, chargeCall{at: f.env.Now(), res: res})
+			return res, err
+		})
+	return calls
+}
+
+func TestNetworkRulesVisaCategory1EndsTheRecovery(t *testing.T) {
+	f := newRecoveryFixture(t)
+	cards := withNetworkRules(f, recovery.Visa)
+	// A code the local classifier would retry; Visa's response code 46 (closed account) is Category 1.
+	f.proc.Script(testPM, payments.Outcome{Kind: payments.Decline, DeclineCode: "generic_decline", NetworkDeclineCode: "46"})
+	f.signalAt(0, failure("ev_1"))
+	res := f.run()
+	if res.Status != RecoveryHardDeclined || res.RetryCount != 1 || len(f.proc.Charges()) != 1 {
+		t.Fatalf("result %+v, %d charges; want hard_declined after one", res, len(f.proc.Charges()))
+	}
+	st, err := cards.CardStopped(context.Background(), "merchant_1", testFingerprint)
+	if err != nil || st == nil || st.Rule != recovery.RuleVisaCategory1 {
+		t.Errorf("card stop %+v %v", st, err)
+	}
+	// Another invoice of the same card is never charged: its recovery ends network_limited.
+	g := newRecoveryFixture(t)
+	g.in.InvoiceID = "inv_43"
+	g.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "recovery-of-inv_43"})
+	g.proc.SetCard(testPM, payments.Card{Brand: recovery.Visa, Fingerprint: testFingerprint})
+	g.acts.Cards, g.acts.NetworkRules, g.acts.Now = cards, recovery.DefaultNetworkRules(), g.env.Now
+	g.signalAt(0, failure("ev_1"))
+	if res := g.run(); res.Status != RecoveryNetworkLimited || res.RetryCount != 0 || len(g.proc.Charges()) != 0 {
+		t.Errorf("other invoice: %+v, %d charges; want network_limited with none", res, len(g.proc.Charges()))
+	}
+}
+
+func TestNetworkRulesMastercardAdviceCodesStopAtOnce(t *testing.T) {
+	for _, mac := range []string{"03", "21"} {
+		t.Run("MAC "+mac, func(t *testing.T) {
+			f := newRecoveryFixture(t)
+			withNetworkRules(f, recovery.Mastercard)
+			f.proc.Script(testPM, payments.Outcome{Kind: payments.Decline, DeclineCode: "do_not_honor", NetworkAdviceCode: mac})
+			f.signalAt(0, failure("ev_1"))
+			res := f.run()
+			if res.Status != RecoveryHardDeclined || len(f.proc.Charges()) != 1 {
+				t.Errorf("result %+v, %d charges; want hard_declined after one", res, len(f.proc.Charges()))
+			}
+			if v := f.query(); v.State.LastDecline.Class != recovery.Hard {
+				t.Errorf("last decline %+v", v.State.LastDecline)
+			}
+		})
+	}
+}
+
+// Ten declines in a day: the eleventh waits until the oldest is 24 hours old.
+func TestNetworkRulesMastercardEleventhWaitsForTheOldestToLeave(t *testing.T) {
+	f := newRecoveryFixture(t)
+	withNetworkRules(f, recovery.Mastercard)
+	f.in.Policy = recovery.Policy{Algorithm: recovery.Cascading, MaxRetryCount: 14, Cascading: recovery.CascadingSchedule{
+		StartAfter: time.Minute, Frequencies: []recovery.Frequency{{Delay: time.Minute, Count: 11}, {Delay: 48 * time.Hour, Count: 3}}}}
+	f.in.ContinueAsNewAfter = 20 // the test environment cannot follow a continue-as-new
+	for range 10 {
+		f.proc.Script(testPM, payments.Outcome{Kind: payments.Decline, DeclineCode: "do_not_honor"})
+	}
+	calls := recordCharges(f)
+	f.signalAt(0, failure("ev_1"))
+	res := f.run()
+	if res.Status != RecoverySucceededInternal || res.RetryCount != 11 || len(f.proc.Charges()) != 11 {
+		t.Fatalf("result %+v, %d charges; want success on the 11th", res, len(f.proc.Charges()))
+	}
+	if len(*calls) != 12 {
+		t.Fatalf("%d charge activities, want 10 declines, 1 blocked, 1 success: %+v", len(*calls), *calls)
+	}
+	first, blocked, last := (*calls)[0], (*calls)[10], (*calls)[11]
+	want := first.at.Add(24 * time.Hour)
+	if blocked.res.Status != activities.PaymentBlocked || blocked.res.BlockedUntil == nil || !blocked.res.BlockedUntil.Equal(want) ||
+		blocked.res.NetworkRule != "mastercard_24h" {
+		t.Fatalf("11th attempt %+v, want blocked until %v by mastercard_24h", blocked.res, want)
+	}
+	if last.at.Before(want) || last.res.Status != activities.PaymentSucceeded {
+		t.Errorf("the retry ran at %v (%+v), want at or after %v", last.at, last.res, want)
+	}
+}
+
+// The card's 15 Visa reattempts for this amount were made by another invoice:
+// the retry moves to when the oldest leaves the 30 days, if that is inside
+// the recovery's window, else the recovery ends network_limited.
+func TestNetworkRulesVisaLimitAcrossInvoices(t *testing.T) {
+	t.Run("moves to the next allowed time", func(t *testing.T) {
+		f := newRecoveryFixture(t)
+		cards := withNetworkRules(f, recovery.Visa)
+		start := f.env.Now()
+		oldest := start.Add(-30*24*time.Hour + 10*time.Hour) // leaves the window in 10 hours
+		cards.prefill(visaWindow(), repeat(oldest, 15)...)
+		calls := recordCharges(f)
+		f.signalAt(0, failure("ev_1"))
+		res := f.run()
+		if res.Status != RecoverySucceededInternal || res.RetryCount != 1 || len(f.proc.Charges()) != 1 {
+			t.Fatalf("result %+v, %d charges", res, len(f.proc.Charges()))
+		}
+		if len(*calls) != 2 || (*calls)[0].res.Status != activities.PaymentBlocked || (*calls)[1].at.Before(oldest.Add(30*24*time.Hour)) {
+			t.Errorf("charge calls %+v, want blocked then charged after %v", *calls, oldest.Add(30*24*time.Hour))
+		}
+		if v := f.query(); v.State.NetworkBlock == nil || v.State.NetworkBlock.Rule != "visa_720h_amount" {
+			t.Errorf("query's network block %+v", v.State.NetworkBlock)
+		}
+	})
+	t.Run("ends network_limited", func(t *testing.T) {
+		f := newRecoveryFixture(t)
+		cards := withNetworkRules(f, recovery.Visa)
+		cards.prefill(visaWindow(), repeat(f.env.Now().Add(-time.Hour), 15)...)
+		f.signalAt(0, failure("ev_1"))
+		res := f.run()
+		if res.Status != RecoveryNetworkLimited || res.RetryCount != 0 || len(f.proc.Charges()) != 0 {
+			t.Fatalf("result %+v, %d charges; want network_limited with none", res, len(f.proc.Charges()))
+		}
+		if n := cards.count(visaWindow()); n != 15 {
+			t.Errorf("the window counts %d, want the other invoice's 15", n)
+		}
+		if len(f.merchant.Received()) != 0 {
+			t.Errorf("merchant got %d webhooks, want none", len(f.merchant.Received()))
+		}
+	})
+}
+
+// A charge activity retried after its answer was lost reserves under the same
+// idempotency key: one count per real attempt.
+func TestNetworkRulesRetriedChargeCountsOnce(t *testing.T) {
+	f := newRecoveryFixture(t)
+	cards := withNetworkRules(f, recovery.Visa)
+	f.in.Policy.MaxRetryCount = 1
+	f.proc.Script(testPM, payments.Outcome{Kind: payments.Decline, DeclineCode: "insufficient_funds"})
+	tries := 0
+	f.env.OnActivity(ra.ChargeInvoice, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.ChargeInput) (activities.PaymentResult, error) {
+			res, err := f.acts.ChargeInvoice(ctx, in)
+			if tries++; tries == 1 {
+				return activities.PaymentResult{}, errors.New("worker lost the answer")
+			}
+			return res, err
+		})
+	f.signalAt(0, failure("ev_1"))
+	res := f.run()
+	if res.Status != RecoveryExhausted || tries != 2 || len(f.proc.Charges()) != 1 {
+		t.Fatalf("result %+v after %d tries, %d charges", res, tries, len(f.proc.Charges()))
+	}
+	if n := cards.count(visaWindow()); n != 1 {
+		t.Errorf("the window counts %d attempts, want 1", n)
+	}
+}
+
+func repeat(t time.Time, n int) []time.Time {
+	out := make([]time.Time, n)
+	for i := range out {
+		out[i] = t
+	}
+	return out
+}
