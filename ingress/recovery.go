@@ -87,12 +87,12 @@ const unknownConnector = "unknown profile or connector"
 // unknown connector by body or by time, and cannot probe for profile ids.
 func (h *recoveryIngress) billingConnector(ctx context.Context, w http.ResponseWriter, profileID, connID string) (store.ConnectorAccount, bool) {
 	_, profileErr := h.Store.Profile(ctx, profileID)
+	if !h.lookedUp(w, profileErr) {
+		return store.ConnectorAccount{}, false
+	}
 	acct, connErr := h.Store.ConnectorAccount(ctx, connID)
-	for _, err := range []error{profileErr, connErr} {
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			h.writeStoreUnavailable(w, "recovery configuration", err)
-			return store.ConnectorAccount{}, false
-		}
+	if !h.lookedUp(w, connErr) {
+		return store.ConnectorAccount{}, false
 	}
 	if profileErr != nil || connErr != nil || acct.ProfileID != profileID || acct.Disabled ||
 		acct.ConnectorType != store.BillingProcessor || !recovery.IsBillingPlatform(acct.ConnectorName) {
@@ -100,6 +100,16 @@ func (h *recoveryIngress) billingConnector(ctx context.Context, w http.ResponseW
 		return store.ConnectorAccount{}, false
 	}
 	return acct, true
+}
+
+// lookedUp answers 503 when a configuration lookup failed for another reason
+// than a miss: the platform retries, and an outage answers every id alike.
+func (h *recoveryIngress) lookedUp(w http.ResponseWriter, err error) bool {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.writeStoreUnavailable(w, "recovery configuration", err)
+		return false
+	}
+	return true
 }
 
 // verifySource applies the connector's platform's own scheme, trying the current and the previous secret.
