@@ -8,8 +8,6 @@ import (
 	"regexp"
 	"time"
 
-	"go.uber.org/zap"
-
 	"orderflow/store"
 	"orderflow/webhook"
 )
@@ -83,7 +81,7 @@ func mountResource[T any, PT stamped[T]](mux *http.ServeMux, d Deps, res resourc
 		res.view = func(t T) any { return t }
 	}
 	base := "/v1/" + res.path
-	mux.HandleFunc("POST "+base, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+base, jsonBody(func(w http.ResponseWriter, r *http.Request) {
 		var doc T
 		if !decodeAndPrepare(w, r, d, res, &doc, nil) {
 			return
@@ -96,7 +94,7 @@ func mountResource[T any, PT stamped[T]](mux *http.ServeMux, d Deps, res resourc
 		}
 		w.Header().Set("Location", base+"/"+id.Hex())
 		d.respondWith(w, r, res, id.Hex(), http.StatusCreated)
-	})
+	}))
 	mux.HandleFunc("GET "+base, func(w http.ResponseWriter, r *http.Request) {
 		docs, err := res.repo.Find(r.Context(), nil)
 		if !d.storeOK(w, err, res.path) {
@@ -111,7 +109,7 @@ func mountResource[T any, PT stamped[T]](mux *http.ServeMux, d Deps, res resourc
 	mux.HandleFunc("GET "+base+"/{id}", func(w http.ResponseWriter, r *http.Request) {
 		d.respondWith(w, r, res, r.PathValue("id"), http.StatusOK)
 	})
-	mux.HandleFunc("PUT "+base+"/{id}", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("PUT "+base+"/{id}", jsonBody(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		old, err := res.repo.Get(r.Context(), id)
 		if !d.storeOK(w, err, res.path) {
@@ -126,7 +124,7 @@ func mountResource[T any, PT stamped[T]](mux *http.ServeMux, d Deps, res resourc
 			return
 		}
 		d.respondWith(w, r, res, id, http.StatusOK)
-	})
+	}))
 	mux.HandleFunc("DELETE "+base+"/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if res.inUse != nil {
@@ -179,22 +177,6 @@ func (res resource[T]) load(ctx context.Context, id string) (any, error) {
 		return nil, err
 	}
 	return res.view(doc), nil
-}
-
-// storeOK answers a store error (404, 409 or 500) and reports whether there was none.
-func (d Deps) storeOK(w http.ResponseWriter, err error, what string) bool {
-	switch {
-	case err == nil:
-		return true
-	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not found", "")
-	case errors.Is(err, store.ErrDuplicate):
-		writeError(w, http.StatusConflict, "name already exists", "name")
-	default:
-		d.Logger.Error("store error", zap.String("resource", what), zap.Error(err))
-		writeError(w, http.StatusInternalServerError, "internal error", "")
-	}
-	return false
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,99}$`)

@@ -85,6 +85,7 @@ func startFuzzAPI() {
 func serve(method, path string, body []byte) (int, []byte) {
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
 	req.Header.Set("X-API-Key", fuzzAPIKey)
+	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	fuzzAPI.handler.ServeHTTP(rec, req)
 	return rec.Code, rec.Body.Bytes()

@@ -18,7 +18,7 @@ import (
 )
 
 func mountOrdersAPI(mux *http.ServeMux, d Deps) {
-	mux.HandleFunc("POST /v1/orders/{order_id}/tracking", d.reportStatus)
+	mux.HandleFunc("POST /v1/orders/{order_id}/tracking", jsonBody(d.reportStatus))
 	mux.HandleFunc("GET /v1/orders/{order_id}/rto", d.rtoState)
 	mux.HandleFunc("GET /v1/webhook-deliveries", d.listDeliveries)
 }
@@ -31,9 +31,10 @@ type statusReport struct {
 }
 
 // reportStatus feeds one observation into the status-update path by starting
-// a StatusUpdate workflow. The answer is 202 once Temporal holds it (the
-// report is then durable), 200 for a report it already holds, 503 when
-// Temporal cannot be reached.
+// a StatusUpdate workflow. The answer is 404 for an order the store does not
+// hold (nothing started), 202 once Temporal holds the report (it is then
+// durable), 200 for a report it already holds, 503 when Temporal cannot be
+// reached.
 func (d Deps) reportStatus(w http.ResponseWriter, r *http.Request) {
 	var rep statusReport
 	if err := decodeJSON(w, r, d.MaxBodyBytes, &rep); err != nil {
@@ -53,6 +54,9 @@ func (d Deps) reportStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error(), "")
 		return
 	}
+	if !d.orderMayExist(w, r, obs.OrderID) {
+		return
+	}
 	id := workflows.StatusUpdateWorkflowID(obs)
 	duplicate, err := d.handOff(r.Context(), id,
 		[]temporal.SearchAttributeUpdate{workflows.OrderIDAttr.ValueSet(obs.OrderID), workflows.TrackingStatusAttr.ValueSet(obs.Status)},
@@ -65,6 +69,24 @@ func (d Deps) reportStatus(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusAccepted, map[string]any{"workflow_id": id, "duplicate": false})
 	}
+}
+
+// orderMayExist answers 404 and returns false when the store says it holds no
+// such order. When the store cannot answer, the report is accepted all the
+// same: refusing it would lose a real RTO during a store outage, and
+// StatusUpdate's guarded updates match nothing for an order that never
+// appears (modified 0, no RTOCancel started).
+func (d Deps) orderMayExist(w http.ResponseWriter, r *http.Request, orderID string) bool {
+	exists, err := d.Store.OrderExists(r.Context(), orderID)
+	switch {
+	case err != nil:
+		d.Logger.Warn("could not check that the order exists; accepting the report", zap.Error(err))
+		return true
+	case !exists:
+		writeError(w, http.StatusNotFound, "no such order", "")
+		return false
+	}
+	return true
 }
 
 // rtoState answers with the order's RTOCancel delivery state (its query).

@@ -60,8 +60,12 @@ func (d Deps) pushWebhook(src pushSource, creds *pushCredentials) http.HandlerFu
 	}
 }
 
-// readPushBody reads the raw body, at most MaxBodyBytes (413 beyond).
+// readPushBody reads the raw body, at most MaxBodyBytes (413 beyond), once
+// its Content-Type says JSON (415 otherwise, before any key or signature check).
 func (d Deps) readPushBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if !acceptsJSON(w, r) {
+		return nil, false
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, d.MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
 	switch {

@@ -89,7 +89,7 @@ func (p *pushCredentials) storedCredentials(ctx context.Context) (map[string]con
 	if p.stored != nil && p.now().Sub(p.storedAt) < p.ttl {
 		return p.stored, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
 	list, err := p.store.PushCredentials(ctx)
 	if err != nil {
@@ -148,7 +148,7 @@ func mountPushCredentialsAPI(mux *http.ServeMux, d Deps, creds *pushCredentials)
 		})
 		writeJSON(w, http.StatusOK, map[string]any{"items": items})
 	})
-	mux.HandleFunc("PUT /v1/push-credentials/{source}/{account}", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("PUT /v1/push-credentials/{source}/{account}", jsonBody(func(w http.ResponseWriter, r *http.Request) {
 		source, account, ok := credentialPath(w, r)
 		if !ok {
 			return
@@ -176,7 +176,7 @@ func mountPushCredentialsAPI(mux *http.ServeMux, d Deps, creds *pushCredentials)
 		}
 		creds.invalidate()
 		writeJSON(w, http.StatusOK, pushCredentialView{Source: source, Account: account, Origin: "api", SecretsSet: len(body.Secrets)})
-	})
+	}))
 	mux.HandleFunc("DELETE /v1/push-credentials/{source}/{account}", func(w http.ResponseWriter, r *http.Request) {
 		source, account, ok := credentialPath(w, r)
 		if !ok {

@@ -114,6 +114,7 @@ func newPushTestRouter(t *testing.T) (http.Handler, *startRecorder) {
 
 func post(h http.Handler, path string, headers map[string]string, body []byte) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json") // every push source sends JSON
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}

@@ -31,11 +31,11 @@ type recoveryIngress struct {
 // profile and connector-account configuration under /v1 (API key).
 func mountRecovery(root, api *http.ServeMux, d Deps) {
 	h := &recoveryIngress{Deps: d}
-	root.HandleFunc("POST /webhooks/revenue_recovery/{profile_id}/{connector_id}", h.webhook)
+	root.HandleFunc("POST /webhooks/revenue_recovery/{profile_id}/{connector_id}", jsonBody(h.webhook))
 	root.Handle("/v2/", d.requireAPIKey(api))
-	api.HandleFunc("POST /v2/payments/recovery", h.recoveryAPI)
+	api.HandleFunc("POST /v2/payments/recovery", jsonBody(h.recoveryAPI))
 	api.HandleFunc("GET /v1/recoveries/{profile_id}/{invoice_id}", h.state)
-	api.HandleFunc("POST /v1/recoveries/{profile_id}/{invoice_id}/restart", h.restartRecovery)
+	api.HandleFunc("POST /v1/recoveries/{profile_id}/{invoice_id}/restart", jsonBody(h.restartRecovery))
 	mountRecoveryConfigAPI(api, d)
 }
 
@@ -44,6 +44,7 @@ func mountRecovery(root, api *http.ServeMux, d Deps) {
 // rest behind Temporal: 200 only once it is durable there (503 if Temporal is
 // unreachable), 401 for a bad signature (nothing started), 400 for a malformed
 // body, 404 for an unknown profile or connector, 413 for an oversized one.
+// A body that is not JSON is refused (415) before all of it (jsonBody).
 func (h *recoveryIngress) webhook(w http.ResponseWriter, r *http.Request) {
 	profileID, connID := r.PathValue("profile_id"), r.PathValue("connector_id")
 	acct, ok := h.billingConnector(r.Context(), w, profileID, connID)
@@ -76,37 +77,40 @@ func (h *recoveryIngress) webhook(w http.ResponseWriter, r *http.Request) {
 		ReceivedAt: h.Now().UTC()}, eventKey(ev, body))
 }
 
-// billingConnector loads the profile's billing connector, answering 404 for an
-// unknown profile or connector (or one of another profile, disabled, or not a billing platform's).
+// unknownConnector is the one answer to a billing route naming a profile or
+// connector that does not exist (or a connector of another profile, disabled,
+// or not a billing platform's): the same body whichever part is wrong.
+const unknownConnector = "unknown profile or connector"
+
+// billingConnector loads the profile's billing connector, answering 404 when
+// there is none. Both lookups always run and every miss gets the same answer,
+// so a caller without credentials cannot tell an unknown profile from an
+// unknown connector by body or by time, and cannot probe for profile ids.
 func (h *recoveryIngress) billingConnector(ctx context.Context, w http.ResponseWriter, profileID, connID string) (store.ConnectorAccount, bool) {
-	_, err := h.Store.Profile(ctx, profileID)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "unknown profile", "")
+	_, profileErr := h.Store.Profile(ctx, profileID)
+	if !h.lookedUp(w, profileErr) {
 		return store.ConnectorAccount{}, false
 	}
-	if err != nil {
-		h.configUnavailable(w, err)
+	acct, connErr := h.Store.ConnectorAccount(ctx, connID)
+	if !h.lookedUp(w, connErr) {
 		return store.ConnectorAccount{}, false
 	}
-	acct, err := h.Store.ConnectorAccount(ctx, connID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (acct.ProfileID != profileID || acct.Disabled ||
-		acct.ConnectorType != store.BillingProcessor || !recovery.IsBillingPlatform(acct.ConnectorName))) {
-		writeError(w, http.StatusNotFound, "unknown connector", "")
-		return acct, false
-	}
-	if err != nil {
-		h.configUnavailable(w, err)
-		return acct, false
+	if profileErr != nil || connErr != nil || acct.ProfileID != profileID || acct.Disabled ||
+		acct.ConnectorType != store.BillingProcessor || !recovery.IsBillingPlatform(acct.ConnectorName) {
+		writeError(w, http.StatusNotFound, unknownConnector, "")
+		return store.ConnectorAccount{}, false
 	}
 	return acct, true
 }
 
-// configUnavailable answers a webhook whose connector could not be read: the
-// platform must retry (503), as when Temporal is down; nothing was recorded.
-func (h *recoveryIngress) configUnavailable(w http.ResponseWriter, err error) {
-	h.Logger.Warn("could not read the recovery configuration", zap.Error(err))
-	w.Header().Set("Retry-After", "5")
-	writeError(w, http.StatusServiceUnavailable, "configuration store unavailable; retry later", "")
+// lookedUp answers 503 when a configuration lookup failed for another reason
+// than a miss: the platform retries, and an outage answers every id alike.
+func (h *recoveryIngress) lookedUp(w http.ResponseWriter, err error) bool {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.writeStoreUnavailable(w, "recovery configuration", err)
+		return false
+	}
+	return true
 }
 
 // verifySource applies the connector's platform's own scheme, trying the current and the previous secret.
@@ -153,7 +157,7 @@ func (h *recoveryIngress) ingest(ctx context.Context, w http.ResponseWriter, in 
 		writeError(w, http.StatusBadRequest, "the event's objects could not be fetched from the platform", "")
 		return
 	case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeRecoveryConfig:
-		writeError(w, http.StatusNotFound, "unknown connector", "")
+		writeError(w, http.StatusNotFound, unknownConnector, "")
 		return
 	case waitCtx.Err() != nil && ctx.Err() == nil:
 		res = workflows.RecoveryIngestResult{Outcome: outcomeAccepted, InvoiceID: in.Event.InvoiceID}

@@ -221,11 +221,11 @@ func randomID() string {
 
 // mountRedriveAPI mounts the re-drive and test-event routes.
 func mountRedriveAPI(mux *http.ServeMux, d Deps) {
-	mux.HandleFunc("POST /v1/redrives", d.redrive)
+	mux.HandleFunc("POST /v1/redrives", jsonBody(d.redrive))
 	mux.HandleFunc("GET /v1/redrives/{id}", d.redriveAudit)
 	mux.HandleFunc("GET /v1/delivery-records/{id}", d.deliveryRecord)
-	mux.HandleFunc("POST /v1/webhooks/{id}/test", d.testEvent(store.KindCRMWebhook))
-	mux.HandleFunc("POST /v1/profiles/{id}/test", d.testEvent(store.KindMerchantWebhook))
+	mux.HandleFunc("POST /v1/webhooks/{id}/test", jsonBody(d.testEvent(store.KindCRMWebhook)))
+	mux.HandleFunc("POST /v1/profiles/{id}/test", jsonBody(d.testEvent(store.KindMerchantWebhook)))
 }
 
 // redriveAnswer is the answer to a re-drive request or its dry run.

@@ -149,6 +149,7 @@ func servePlatformFixtures(w http.ResponseWriter, r *http.Request) {
 // 4xx with an error message, and no secret echoed.
 func (wf *webhookFuzz) do(t *testing.T, req *http.Request, body []byte) int {
 	t.Helper()
+	req.Header.Set("Content-Type", "application/json") // as every sender does
 	rec := httptest.NewRecorder()
 	wf.handler.ServeHTTP(rec, req)
 	out := rec.Body.Bytes()

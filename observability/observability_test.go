@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func scrape(t *testing.T, m *Metrics, path string, checks map[string]HealthCheck) (int, string) {
@@ -48,6 +49,23 @@ func TestHealthzFailsWhileADependencyIsDown(t *testing.T) {
 	up := map[string]HealthCheck{"mongo": func(context.Context) error { return nil }}
 	if code, _ := scrape(t, m, "/healthz", up); code != 200 {
 		t.Errorf("healthy: got %d", code)
+	}
+}
+
+func TestHealthzAnswersWithinItsDeadlineWhenACheckHangs(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	checks := map[string]HealthCheck{
+		"mongo":    func(context.Context) error { <-release; return nil }, // ignores its deadline
+		"temporal": func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
+	}
+	start := time.Now()
+	code, body := scrape(t, NewMetrics(), "/healthz", checks)
+	if took := time.Since(start); took > HealthTimeout+500*time.Millisecond {
+		t.Errorf("/healthz took %v, want about %v", took, HealthTimeout)
+	}
+	if code != 503 || !strings.Contains(body, "mongo unavailable") {
+		t.Errorf("got %d %q; want 503 naming mongo", code, body)
 	}
 }
 

@@ -21,12 +21,15 @@ import (
 
 // Serve runs the HTTP server until ctx is done, then drains it.
 func Serve(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
-	st, err := store.Connect(ctx, cfg.Mongo.URI, cfg.Mongo.Database, cfg.Mongo.ConnectTimeout)
+	// Every store operation a request makes is bounded, so a store outage is
+	// a quick 503 (see ingress.StoreTimeout).
+	st, err := store.Connect(ctx, cfg.Mongo.URI, cfg.Mongo.Database, cfg.Mongo.ConnectTimeout,
+		store.OperationTimeout(ingress.StoreTimeout))
 	if err != nil {
 		return err
 	}
 	defer func() { _ = st.Close(context.Background()) }()
-	if err := st.EnsureIndexes(ctx); err != nil {
+	if err := ensureIndexes(ctx, st); err != nil {
 		return err
 	}
 	metrics := observability.NewMetrics()
@@ -66,4 +69,15 @@ func Serve(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 		return err
 	}
 	return nil
+}
+
+// indexBuildTimeout bounds the index builds at start: on a large orders
+// collection they take minutes, far beyond the per-request bound, which a
+// context deadline overrides.
+const indexBuildTimeout = time.Hour
+
+func ensureIndexes(ctx context.Context, st *store.Store) error {
+	ctx, cancel := context.WithTimeout(ctx, indexBuildTimeout)
+	defer cancel()
+	return st.EnsureIndexes(ctx)
 }

@@ -242,3 +242,18 @@ func (s *Store) MarketplaceName(ctx context.Context, id string) (string, error) 
 	}
 	return doc.Name, nil
 }
+
+// OrderExists reports whether the merchant's orders collection holds the
+// order (its id as the API and workflows spell it: 24 hex digits for an
+// ObjectID, in either case, or the merchant's own string id).
+func (s *Store) OrderExists(ctx context.Context, orderID string) (bool, error) {
+	err := s.coll(OrdersCollection).FindOne(ctx, bson.D{{Key: "_id", Value: docID(orderID)}},
+		options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return false, nil
+	}
+	return false, fmt.Errorf("orders: find %s: %w", OrdersCollection, err)
+}

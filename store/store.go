@@ -33,6 +33,27 @@ const (
 // ErrNotFound is returned when a document asked for by id does not exist.
 var ErrNotFound = errors.New("not found")
 
+// IsUnavailable reports whether err says the database could not be reached
+// or did not answer in time (no server to select, a dropped connection, an
+// operation past its deadline), as opposed to refusing the operation itself.
+// A caller that gave up (context.Canceled) is not the database's fault.
+func IsUnavailable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	return mongo.IsTimeout(err) || mongo.IsNetworkError(err) || errors.Is(err, mongo.ErrClientDisconnected)
+}
+
+// OperationTimeout bounds every operation of the client it is given to,
+// server selection included, whenever the caller's context has no deadline
+// of its own (the driver's client-side operation timeout). The starter's store
+// uses it: an HTTP handler must answer 503 within seconds when the database is
+// away, not wait out the connect timeout. The worker's store does not: its
+// activities have their own timeouts and retries.
+func OperationTimeout(d time.Duration) func(*options.ClientOptions) {
+	return func(o *options.ClientOptions) { o.SetTimeout(d) }
+}
+
 // Store wraps one database.
 type Store struct {
 	client *mongo.Client

@@ -582,6 +582,7 @@ func TestPushAnswers503WhenTemporalIsUnreachable(t *testing.T) {
 	defer api.Close()
 	body := ffOrderBody(order, "DELIVERING", "RETURN", base)
 	req, _ := http.NewRequest("POST", api.URL+"/webhooks/fulfilment", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Event-Delivery", "9")
 	req.Header.Set("X-Event-Signature", fulfilment.Sign(body, fulfilmentSecret))
 	resp, err := http.DefaultClient.Do(req)
@@ -620,6 +621,7 @@ func TestPushAcceptedWhileMongoIsDown(t *testing.T) {
 	defer api.Close()
 	body := cpBody(s.awbOf(order), 21, base, nil)
 	req, _ := http.NewRequest("POST", api.URL+"/webhooks/clickpost/acme", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("webhook_key", clickpostKey)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

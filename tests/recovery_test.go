@@ -266,6 +266,7 @@ func TestRecoveryWebhookRefusals(t *testing.T) {
 	ctx := context.Background()
 	post := func(url string, hdr http.Header, body string) int {
 		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		for k, v := range hdr {
 			req.Header[k] = v
 		}

@@ -5,7 +5,6 @@ package tests
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -195,18 +194,6 @@ func TestCRMFailingThreeTimesGivesOneDeliveryAndFourLoggedAttempts(t *testing.T)
 	}
 }
 
-// An RTO for an order that does not exist sends nothing.
-func TestRTOForUnknownOrderSendsNothing(t *testing.T) {
-	s := newStack(t)
-	s.startWorker()
-	s.configureRTOWebhook()
-	var upd workflows.StatusUpdateResult
-	s.waitWorkflow(s.report(fmt.Sprintf("%024x", 42), tracking.RTO, base), &upd)
-	if len(upd.RTOCancelsStarted) != 0 || len(s.crm.Received()) != 0 {
-		t.Errorf("unknown order: %+v, CRM calls %d", upd, len(s.crm.Received()))
-	}
-}
-
 // A report is durable only once Temporal holds it: with Temporal unreachable
 // the API answers 503 (and Retry-After) so the sender retries, and writes nothing.
 func TestStatusReportAnswers503WhenTemporalIsUnreachable(t *testing.T) {
@@ -226,6 +213,7 @@ func TestStatusReportAnswers503WhenTemporalIsUnreachable(t *testing.T) {
 	before := s.counts()
 
 	req, _ := http.NewRequest("POST", api.URL+"/v1/orders/"+order+"/tracking", strings.NewReader(`{"status":"rto"}`))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-API-Key", apiKey)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

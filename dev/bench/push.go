@@ -162,6 +162,7 @@ func (ps *pushStack) setCredentials() error {
 		raw, _ := json.Marshal(map[string]any{"secrets": []string{secret}})
 		req, _ := http.NewRequest(http.MethodPut, ps.api.URL+"/v1/push-credentials/"+path+"/"+pushAccount, bytes.NewReader(raw))
 		req.Header.Set("X-API-Key", apiKey)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := ps.client.Do(req)
 		if err != nil {
 			return err

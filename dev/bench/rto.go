@@ -159,6 +159,7 @@ func (s *Stack) post(path string, body any) (map[string]any, error) {
 	raw, _ := json.Marshal(body)
 	req, _ := http.NewRequest(http.MethodPost, s.API.URL+path, bytes.NewReader(raw))
 	req.Header.Set("X-API-Key", apiKey)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
@@ -176,6 +177,7 @@ func (s *Stack) report(orderID, status string, at time.Time) (int, error) {
 	raw, _ := json.Marshal(map[string]any{"status": status, "source": "bench", "event_time": at})
 	req, _ := http.NewRequest(http.MethodPost, s.API.URL+"/v1/orders/"+orderID+"/tracking", bytes.NewReader(raw))
 	req.Header.Set("X-API-Key", apiKey)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err

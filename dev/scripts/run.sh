@@ -1,31 +1,29 @@
 #!/usr/bin/env bash
 # `make run`: the whole system on one machine, no Docker. State lives under
-# data/ (git-ignored) so it survives restarts; Ctrl-C stops everything.
+# data/ (git-ignored) so it survives restarts. A process that dies is
+# restarted and the restart is announced here; logs are appended to
+# data/logs/*.log across restarts and runs. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 export ORDERFLOW_CONFIG=${ORDERFLOW_CONFIG:-config/dev.yaml}
 
 mkdir -p data/temporal data/mongo data/logs
-pids=()
+export RUN_LOG_DIR=data/logs RUN_STOP_FLAG=data/run.$$.stopping
+# shellcheck source=dev/scripts/supervise.sh
+source dev/scripts/supervise.sh
 
 stop_all() {
+  local code=${1:-0}
   trap - INT TERM EXIT
   echo
   echo "stopping…"
-  # Reverse order: the edge first, the stores last.
-  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  stop_supervised
   echo "stopped."
-  exit 0
+  exit "$code"
 }
-trap stop_all INT TERM EXIT
-
-start() { # name, command…
-  local name=$1; shift
-  "$@" >"data/logs/$name.log" 2>&1 &
-  pids+=($!)
-}
+trap 'stop_all 0' INT TERM
+trap 'stop_all $?' EXIT
 
 wait_port() { # name, host, port
   for _ in $(seq 1 200); do
@@ -37,22 +35,22 @@ wait_port() { # name, host, port
 }
 
 # shellcheck disable=SC2046
-start temporal bin/temporal server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
+supervise temporal bin/temporal server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 \
   --ui-codec-endpoint http://127.0.0.1:8080/codec \
   --db-filename data/temporal/temporal.db --log-level warn $(bin/demo dev-server-flags)
-start devstore bin/devstore -addr 127.0.0.1:27017 -dir data/mongo
-start sandbox bin/sandbox -listen 127.0.0.1:8090 -recovery-listen 127.0.0.1:8092
+supervise devstore bin/devstore -addr 127.0.0.1:27017 -dir data/mongo
+supervise sandbox bin/sandbox -listen 127.0.0.1:8090 -recovery-listen 127.0.0.1:8092
 wait_port temporal 127.0.0.1 7233
 wait_port devstore 127.0.0.1 27017
 wait_port sandbox 127.0.0.1 8090
 wait_port sandbox 127.0.0.1 8092
 wait_port sandbox 127.0.0.1 8091
 
-start worker bin/worker
+supervise worker bin/worker
 # The worker serves :9090 once its indexes exist: the starter then finds them
 # (FerretDB v1 can crash on two processes creating the same indexes at once).
 wait_port worker 127.0.0.1 9090
-start starter bin/starter
+supervise starter bin/starter
 wait_port starter 127.0.0.1 8080
 
 bin/demo seed
@@ -77,12 +75,14 @@ orderflow is running.
   sandbox couriers    http://127.0.0.1:8091/couriers/stats   (calls per courier; the scenario moves each demo shipment a step once a sweep has seen it)
   tracking sweep      TrackingSweep every 20 s: bin/starter schedule describe|trigger|pause|unpause|backfill
   worker metrics      http://127.0.0.1:9090/metrics
-  logs                data/logs/*.log
+  logs                data/logs/*.log   (appended; a process that dies is restarted and announced here)
 
 Move a demo order to RTO (in another terminal):  make rto ORDER=64a000000000000000000001
 Push the sandbox senders' events again:           make push   (recorded at /v1/push-events)
 Fail the demo invoices again:                     make recovery
 Ctrl-C stops everything.
 INFO
-wait -n "${pids[@]}" || true
-echo "a process exited; see data/logs/" >&2
+# The supervisors run until Ctrl-C, whose trap stops them and exits.
+wait || true
+echo "the supervisors stopped unexpectedly; see data/logs/" >&2
+exit 1

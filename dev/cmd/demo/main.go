@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -119,7 +120,11 @@ func reportRTO(api *resty.Client, orderID string) error {
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode() != 202 && resp.StatusCode() != 200 {
+	switch resp.StatusCode() {
+	case http.StatusAccepted, http.StatusOK:
+	case http.StatusNotFound:
+		return fmt.Errorf("no order %s in the store: nothing was started (demo orders are listed by `bin/demo seed`)", orderID)
+	default:
 		return fmt.Errorf("report rto: %d %v", resp.StatusCode(), out)
 	}
 	fmt.Printf("reported rto for %s: workflow %v; its RTOCancel is %s\n", orderID, out["workflow_id"], workflows.RTOCancelWorkflowID(orderID))
