@@ -372,18 +372,25 @@ func deliveryRecordIndexes() map[string][]mongo.IndexModel {
 	}
 }
 
-// recordsTTLIndex removes a delivery record once its expires_at passes.
-var recordsTTLIndex = mongo.IndexModel{Keys: bson.D{{Key: "expires_at", Value: 1}}, Options: options.Index().SetName("expires_ttl").SetExpireAfterSeconds(0)}
+// recordsTTLIndex removes a delivery record once its expires_at passes. A
+// function, not a shared variable: the driver's option builders are not safe
+// for two EnsureIndexes at once (the worker and the starter in one process, as
+// in the tests).
+func recordsTTLIndex() mongo.IndexModel {
+	return mongo.IndexModel{Keys: bson.D{{Key: "expires_at", Value: 1}},
+		Options: options.Index().SetName("expires_ttl").SetExpireAfterSeconds(0)}
+}
 
 // ensureRecordsTTL creates the delivery records' TTL index. The development
 // store (FerretDB v1) does not implement TTL indexes: there the records are
 // kept, which only a long-running development database would notice.
 func (s *Store) ensureRecordsTTL(ctx context.Context) error {
-	missing, err := s.missingIndexes(ctx, DeliveryRecordsCollection, []mongo.IndexModel{recordsTTLIndex})
+	ttl := recordsTTLIndex()
+	missing, err := s.missingIndexes(ctx, DeliveryRecordsCollection, []mongo.IndexModel{ttl})
 	if err != nil || len(missing) == 0 {
 		return err
 	}
-	_, err = s.coll(DeliveryRecordsCollection).Indexes().CreateOne(ctx, recordsTTLIndex)
+	_, err = s.coll(DeliveryRecordsCollection).Indexes().CreateOne(ctx, ttl)
 	var ce mongo.CommandError
 	if errors.As(err, &ce) && ce.Name == "NotImplemented" {
 		return nil
