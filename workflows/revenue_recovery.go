@@ -11,9 +11,9 @@ import (
 	"orderflow/recovery"
 )
 
-// RevenueRecoveryInput configures one invoice's recovery. Ingress resolves it
-// from the business profile and the billing connector when it starts the
-// workflow; secrets stay in Mongo and are read by the activities.
+// RevenueRecoveryInput configures one invoice's recovery. RecoveryIngest
+// resolves it from the business profile and the billing connector when it
+// starts the workflow; secrets stay in Mongo and are read by the activities.
 type RevenueRecoveryInput struct {
 	ProfileID          string          `json:"profile_id"`
 	MerchantID         string          `json:"merchant_id"`
@@ -42,7 +42,7 @@ type RevenueRecoveryInput struct {
 // signals and the recoveries record: runs started before it behave as they did.
 const changeRestartAndCardUpdates = "restart-generations-card-updates"
 
-// RecoverySignal is a billing event and the action ingress decided for it.
+// RecoverySignal is a billing event and the action RecoveryIngest decided for it.
 type RecoverySignal struct {
 	Action recovery.Action `json:"action"`
 	Event  recovery.Event  `json:"event"`
