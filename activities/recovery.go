@@ -303,7 +303,7 @@ type RecoveryWebhookResult struct {
 // recovery_webhook_deliveries, and the delivery's record in delivery_records
 // (keyed by the event id, holding the body for a re-drive) follows its
 // status. Any non-2xx is retried after the next delay of the profile's
-// schedule (MerchantWebhookSchedule, through NextRetryDelay); past the last,
+// schedule (merchantSchedule, through NextRetryDelay); past the last,
 // it gives up with ErrTypeRecoveryWebhookGaveUp.
 func (r *Recovery) DeliverRecoveryWebhook(ctx context.Context, in RecoveryWebhookInput) (RecoveryWebhookResult, error) {
 	rec := merchantRecord(in)
@@ -339,7 +339,7 @@ func (r *Recovery) merchantMessage(ctx context.Context, in RecoveryWebhookInput,
 	if err != nil {
 		return delivery.Message{}, configError("profile "+in.ProfileID, err)
 	}
-	retry := r.MerchantWebhookSchedule(prof)
+	retry := r.merchantSchedule(prof)
 	msg := delivery.Message{URL: prof.WebhookURL, Event: in.EventType, ID: in.EventID, Body: in.Body, Attempt: attempt,
 		Retry: &retry, DestinationID: in.ProfileID}
 	if key := prof.PaymentResponseHashKey; key != "" {
@@ -370,10 +370,10 @@ func (r *Recovery) webhookClient() *delivery.Sender {
 // every delivery whatever its schedule says.
 const MerchantWebhookMaxTotalDelay = 72 * time.Hour
 
-// MerchantWebhookSchedule is the list of delays a profile's merchant webhooks
+// merchantSchedule is the list of delays a profile's merchant webhooks
 // follow: the profile's own, else the worker's WebhookRetryDelays, else
 // Hyperswitch's default.
-func (r *Recovery) MerchantWebhookSchedule(p store.BusinessProfile) delivery.Schedule {
+func (r *Recovery) merchantSchedule(p store.BusinessProfile) delivery.Schedule {
 	if d := p.WebhookRetryDelays(); len(d) > 0 {
 		return delivery.Delays(d...)
 	}

@@ -24,20 +24,20 @@ func TestCRMWebhookScheduleOverridesOnlyWhatTheWebhookSets(t *testing.T) {
 	}
 }
 
-func TestMerchantWebhookScheduleIsTheProfilesThenTheWorkersThenHyperswitchs(t *testing.T) {
+func TestMerchantScheduleIsTheProfilesThenTheWorkersThenHyperswitchs(t *testing.T) {
 	r := &Recovery{}
-	if got := r.MerchantWebhookSchedule(store.BusinessProfile{}); !reflect.DeepEqual(got.Delays, DefaultRecoveryWebhookRetryDelays) {
+	if got := r.merchantSchedule(store.BusinessProfile{}); !reflect.DeepEqual(got.Delays, DefaultRecoveryWebhookRetryDelays) {
 		t.Errorf("default delays %v, want Hyperswitch's %v", got.Delays, DefaultRecoveryWebhookRetryDelays)
 	}
 	if n := len(DefaultRecoveryWebhookRetryDelays); n != 16 || DefaultRecoveryWebhookRetryDelays[0] != time.Minute || DefaultRecoveryWebhookRetryDelays[n-1] != 6*time.Hour {
 		t.Errorf("Hyperswitch's schedule changed: %v", DefaultRecoveryWebhookRetryDelays)
 	}
 	r.WebhookRetryDelays = []time.Duration{time.Second}
-	if got := r.MerchantWebhookSchedule(store.BusinessProfile{}); !reflect.DeepEqual(got.Delays, []time.Duration{time.Second}) {
+	if got := r.merchantSchedule(store.BusinessProfile{}); !reflect.DeepEqual(got.Delays, []time.Duration{time.Second}) {
 		t.Errorf("worker delays %v, want [1s]", got.Delays)
 	}
 	prof := store.BusinessProfile{WebhookRetryDelaysSeconds: []int{2, 3}}
-	got := r.MerchantWebhookSchedule(prof)
+	got := r.merchantSchedule(prof)
 	if !reflect.DeepEqual(got.Delays, []time.Duration{2 * time.Second, 3 * time.Second}) {
 		t.Errorf("profile delays %v, want [2s 3s]", got.Delays)
 	}
