@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -157,5 +158,28 @@ func TestCardSwitchWhenTheCardNetworkBudgetRunsOut(t *testing.T) {
 	if v := f.query(); v.State.SucceededWith != testSecondPM || len(v.State.GivenUpMethods) != 1 ||
 		v.State.GivenUpMethods[0].Reason != RecoveryNetworkLimited {
 		t.Errorf("query %+v", v.State)
+	}
+}
+
+// A stored card the networks stopped for the merchant (a never-retry decline
+// on another invoice) is never offered: the next one is.
+func TestCardSwitchSkipsACardTheNetworksStopped(t *testing.T) {
+	f := newRecoveryFixture(t)
+	cards := withNetworkRules(f, recovery.Visa)
+	f.proc.SetCard(testSecondPM, payments.Card{Brand: recovery.Visa, Fingerprint: "fp_stopped"})
+	f.proc.SetCard(testThirdPM, payments.Card{Brand: recovery.Visa, Fingerprint: "fp_third"})
+	if err := cards.StopCard(context.Background(), store.CardStop{MerchantID: "merchant_1", Card: "fp_stopped",
+		Rule: recovery.RuleVisaCategory1, InvoiceID: "inv_other", Key: "other", At: f.env.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	withCardSwitching(f, true, testThirdPM, testSecondPM, testPM) // listed: primary, stopped, third
+	f.proc.Script(testPM, hardDecline)
+	f.signalAt(0, failure("ev_1"))
+	res := f.run()
+	if res.Status != RecoverySucceededInternal {
+		t.Fatalf("result %+v, want succeeded on the third card", res)
+	}
+	if got := chargedMethods(f.proc); !slices.Equal(got, []string{testPM, testThirdPM}) {
+		t.Errorf("charged %v, want the primary then the third card (the stopped one skipped)", got)
 	}
 }
