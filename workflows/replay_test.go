@@ -62,5 +62,8 @@ var replayedHistories = []recordedHistory{
 	{"testdata/revenue_recovery_hard_declined_pre_restart_history.json", RevenueRecovery},
 	// Recorded before changeCardNetworkRules: a decline, then a successful retry, no version marker.
 	{"testdata/revenue_recovery_pre_network_rules_history.json", RevenueRecovery},
+	// Recorded before changeCardSwitching: a hard decline ends the recovery
+	// with one payment_failed, no listing of the customer's other cards.
+	{"testdata/revenue_recovery_hard_declined_pre_card_switching_history.json", RevenueRecovery},
 	{"testdata/recovery_ingest_history.json", RecoveryIngest},
 }
