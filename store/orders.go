@@ -204,6 +204,12 @@ func (s *Store) ClaimFirstRTO(ctx context.Context, c RTOClaim) (OrderSnapshot, b
 	return snap, true, nil
 }
 
+// ReadOrder is what a webhook payload needs of an order, claiming nothing:
+// found is false when the order does not exist.
+func (s *Store) ReadOrder(ctx context.Context, orderID string) (OrderSnapshot, bool, error) {
+	return s.orderSnapshot(ctx, orderID)
+}
+
 func (s *Store) orderSnapshot(ctx context.Context, orderID string) (OrderSnapshot, bool, error) {
 	var doc struct {
 		Marketplace    any            `bson:"marketplace"`

@@ -16,12 +16,15 @@ func TestReplayRecordedHistories(t *testing.T) {
 		workflow any
 	}{
 		{"testdata/rto_cancel_history.json", RTOCancel},
+		{"testdata/order_return_history.json", OrderReturn},
 		{"testdata/status_update_history.json", StatusUpdate},
 		{"testdata/push_ingest_history.json", PushIngest},
 		// Started before changeLocalMongoSteps: regular activities, no version marker.
 		{"testdata/rto_cancel_history_pre_local_steps.json", RTOCancel},
 		{"testdata/status_update_history_pre_local_steps.json", StatusUpdate},
 		{"testdata/push_ingest_history_pre_local_steps.json", PushIngest},
+		// Recorded before changeCustomerReturns: a customer return only recorded, no version marker.
+		{"testdata/push_ingest_customer_return_pre_returns_history.json", PushIngest},
 		{"testdata/revenue_recovery_history.json", RevenueRecovery},
 		{"testdata/revenue_recovery_external_success_history.json", RevenueRecovery},
 		// Started before generations and card-update retries: no version marker.
