@@ -66,4 +66,7 @@ var replayedHistories = []recordedHistory{
 	// with one payment_failed, no listing of the customer's other cards.
 	{"testdata/revenue_recovery_hard_declined_pre_card_switching_history.json", RevenueRecovery},
 	{"testdata/recovery_ingest_history.json", RecoveryIngest},
+	{"testdata/order_return_history.json", OrderReturn},
+	// Recorded before changeCustomerReturns: a customer return only recorded, no version marker.
+	{"testdata/push_ingest_customer_return_pre_returns_history.json", PushIngest},
 }
