@@ -49,9 +49,9 @@ func (d Deps) pushWebhook(src pushSource, creds *pushCredentials) http.HandlerFu
 		ev, err := src.event(r, body, account, d.Now().UTC())
 		if err != nil {
 			field := ""
-			var bad *pushInputError
+			var bad *push.InputError
 			if errors.As(err, &bad) {
-				field = bad.field
+				field = bad.Field
 			}
 			writeError(w, http.StatusBadRequest, err.Error(), field)
 			return

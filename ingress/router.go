@@ -1,7 +1,7 @@
 // Package ingress is the starter's HTTP edge: the webhook system's
 // configuration API (events, auths, payloads, conditions, webhooks), the order
 // status-update endpoint and the delivery log, the push tracking webhooks
-// (Clickpost, fulfilment) and their credentials, and revenue recovery's
+// (Clickpost, the fulfilment platform, Shiprocket, Delhivery) and their credentials, and revenue recovery's
 // billing webhooks, recovery API and configuration. Handlers verify and
 // validate, then hand work to Mongo (configuration) or Temporal (everything
 // that acts); they never act themselves.

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"orderflow/tracking"
+	"orderflow/tracking/push"
 )
 
 // DefaultTaskQueue is the task queue the worker polls unless configured otherwise.
@@ -116,10 +117,11 @@ func WebhookIdempotencyKey(orderID, webhookID string) string {
 }
 
 // PushIngestWorkflowID derives a PushIngest's ID from the event's own identity
-// (fulfilment: the X-Event-Delivery id; Clickpost: a hash of the event), so a
-// redelivered event is rejected as a duplicate.
+// (fulfilment: the X-Event-Delivery id; the others: a hash of the event), so a
+// redelivered event is rejected as a duplicate. Each push source derives it
+// itself (push.WorkflowID); this name stays for the callers outside them.
 func PushIngestWorkflowID(source, account, eventKey string) string {
-	return "push:" + source + ":" + account + ":" + eventKey
+	return push.WorkflowID(source, account, eventKey)
 }
 
 // RecoveryEventSignal carries a billing event (RecoverySignal) to a RevenueRecovery.

@@ -1,8 +1,11 @@
-// Package push is what the push tracking sources share: the Event a verified,
-// parsed webhook becomes, which is the PushIngest workflow's input. Each
-// source lives in a package of its own under tracking/push (clickpost,
-// fulfilment) with its payload parser, its status table, its inbound key or
-// signature check and its Ingest function that builds the Event.
+// Package push is what the push tracking sources share: the Source interface
+// the HTTP edge serves each of them through, the Event a verified, parsed
+// webhook becomes (the PushIngest workflow's input), its workflow ID, and the
+// shared-token check. Each source lives in a package of its own under
+// tracking/push (clickpost, fulfilment, shiprocket, delhivery) with its payload
+// parser, its status table, its inbound key, token or signature check, its
+// Ingest function that builds the Event, and the Source value (Push) that
+// ties them together.
 package push
 
 import (
@@ -85,7 +88,7 @@ func StockLevelID(account, merchant, product, warehouse string, area int64) stri
 // Event is one verified, parsed push event: the PushIngest workflow's input.
 type Event struct {
 	EventID    string       `json:"event_id"` // also the workflow ID
-	Source     string       `json:"source"`   // clickpost, fulfilment
+	Source     string       `json:"source"`   // the Source's name: clickpost, fulfilment, shiprocket, delhivery
 	Account    string       `json:"account"`
 	Kind       string       `json:"kind"`
 	Event      string       `json:"event"` // for the record: event name or code and description
