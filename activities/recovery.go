@@ -271,8 +271,8 @@ func (r *Recovery) RecordBack(ctx context.Context, in RecordBackInput) error {
 	if err != nil {
 		return configError("billing connector "+in.BillingConnectorID, err)
 	}
-	err = r.Connectors.RecordBack(ctx, connector.BillingAccount{Platform: acct.ConnectorName, BaseURL: acct.BaseURL, APIKey: acct.AccountDetails.APIKey},
-		in.InvoiceID, in.Amount, in.Currency, in.PaymentIntentID)
+	err = r.Connectors.RecordBack(ctx, billingAccount(acct), recovery.PaidInvoice{InvoiceID: in.InvoiceID, Amount: in.Amount,
+		Currency: in.Currency, PaymentIntentID: in.PaymentIntentID})
 	if err != nil && !connector.IsRetryable(err) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRecordBackRejected, nil)
 	}

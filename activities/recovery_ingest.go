@@ -52,7 +52,7 @@ func (r *Recovery) CompleteRecoveryEvent(ctx context.Context, in CompleteRecover
 	if err != nil {
 		return recovery.Event{}, configError("billing connector "+in.ConnectorID, err)
 	}
-	ev, err := r.complete(ctx, billingAccount(acct), in.Event)
+	ev, err := r.Connectors.CompleteEvent(ctx, billingAccount(acct), in.Event)
 	if err != nil && (errors.Is(err, recovery.ErrMalformed) || !connector.IsRetryable(err)) {
 		return recovery.Event{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBillingEventUnusable, nil)
 	}
@@ -61,47 +61,6 @@ func (r *Recovery) CompleteRecoveryEvent(ctx context.Context, in CompleteRecover
 
 func billingAccount(acct store.ConnectorAccount) connector.BillingAccount {
 	return connector.BillingAccount{Platform: acct.ConnectorName, BaseURL: acct.BaseURL, APIKey: acct.AccountDetails.APIKey}
-}
-
-func (r *Recovery) complete(ctx context.Context, ba connector.BillingAccount, ev recovery.Event) (recovery.Event, error) {
-	if ev.Lookup == nil {
-		return ev, nil
-	}
-	switch ev.Lookup.Object {
-	case "charge":
-		ch, err := r.Connectors.FetchStripeCharge(ctx, ba, ev.Lookup.ID)
-		if err != nil {
-			return ev, err
-		}
-		return recovery.CompleteStripe(ev, ch)
-	case "transaction":
-		tx, err := r.Connectors.FetchRecurlyTransaction(ctx, ba, ev.Lookup.ID)
-		if err != nil {
-			return ev, err
-		}
-		invID, err := recovery.RecurlyInvoiceIDOf(tx)
-		if err != nil {
-			return ev, err
-		}
-		inv, err := r.Connectors.FetchRecurlyInvoice(ctx, ba, invID)
-		if err != nil {
-			return ev, err
-		}
-		return recovery.CompleteRecurly(ev, tx, inv)
-	case "invoice":
-		inv, err := r.Connectors.FetchRecurlyInvoice(ctx, ba, ev.Lookup.ID)
-		if err != nil {
-			return ev, err
-		}
-		return recovery.CompleteRecurly(ev, nil, inv)
-	case "billing_info":
-		bi, err := r.Connectors.FetchRecurlyBillingInfo(ctx, ba, ev.Lookup.ID)
-		if err != nil {
-			return ev, err
-		}
-		return recovery.CompleteRecurlyBillingInfo(ev, bi)
-	}
-	return ev, recovery.ErrMalformed
 }
 
 // ResolveRecoveryEventInput names what a billing event needs looked up in Mongo.
