@@ -21,23 +21,6 @@ import (
 // will not help; the billing webhook is answered 400 when it is still waiting.
 const ErrTypeBillingEventUnusable = "BillingEventUnusable"
 
-// The invoice workflow HandOffRecoveryEvent reaches. They are
-// workflows.RevenueRecovery's names, which the workflows package cannot lend
-// (it imports this one); a workflows test pins them equal.
-const (
-	RevenueRecoveryWorkflowType = "RevenueRecovery"
-	RecoveryEventSignalName     = "recovery_event"
-	// RecoveryAwaitingEvent is the RecoveryStatus a RevenueRecovery starts with.
-	RecoveryAwaitingEvent = "awaiting_event"
-)
-
-// The search attributes a RevenueRecovery starts with (workflows pins them too).
-var (
-	RecoveryInvoiceIDAttr  = temporal.NewSearchAttributeKeyKeyword("InvoiceID")
-	RecoveryStatusAttr     = temporal.NewSearchAttributeKeyKeyword("RecoveryStatus")
-	RecoveryRetryCountAttr = temporal.NewSearchAttributeKeyInt64("RetryCount")
-)
-
 // CompleteRecoveryEventInput is a thin billing event (Lookup set) of a billing connector.
 type CompleteRecoveryEventInput struct {
 	ConnectorID string         `json:"connector_id"`
@@ -128,21 +111,6 @@ func (r *Recovery) ResolveRecoveryEvent(ctx context.Context, in ResolveRecoveryE
 	return route, nil
 }
 
-// RevenueRecoveryStart is a RevenueRecovery's input as the hand-off sends it:
-// the JSON of workflows.RevenueRecoveryInput's first run.
-type RevenueRecoveryStart struct {
-	ProfileID          string          `json:"profile_id"`
-	MerchantID         string          `json:"merchant_id"`
-	InvoiceID          string          `json:"invoice_id"`
-	BillingConnectorID string          `json:"billing_connector_id"`
-	PaymentConnectorID string          `json:"payment_connector_id"`
-	Policy             recovery.Policy `json:"policy"`
-	PSyncDelays        []time.Duration `json:"psync_delays,omitempty"`
-	// Generation and Restart are set by a restart (RestartRecovery) only.
-	Generation int              `json:"generation,omitempty"`
-	Restart    *RecoveryRestart `json:"restart,omitempty"`
-}
-
 // RecoveryHandOffInput is a billing event for its invoice's RevenueRecovery.
 type RecoveryHandOffInput struct {
 	WorkflowID string          `json:"workflow_id"`
@@ -160,12 +128,6 @@ type RecoveryHandOffResult struct {
 	Delivered bool `json:"delivered"`
 }
 
-// recoverySignal is workflows.RecoverySignal's JSON.
-type recoverySignal struct {
-	Action recovery.Action `json:"action"`
-	Event  recovery.Event  `json:"event"`
-}
-
 // HandOffRecoveryEvent signals the invoice's RevenueRecovery, starting it when
 // asked (a failed payment). A recovery that already closed is never started
 // again: REJECT_DUPLICATE keeps an invoice to one recovery. Delivering twice
@@ -175,7 +137,7 @@ func (r *Recovery) HandOffRecoveryEvent(ctx context.Context, in RecoveryHandOffI
 	if c == nil {
 		c = activity.GetClient(ctx)
 	}
-	sig := recoverySignal{Action: in.Action, Event: in.Event}
+	sig := RecoverySignal{Action: in.Action, Event: in.Event}
 	if in.Start == nil {
 		err := c.SignalWorkflow(ctx, in.WorkflowID, "", RecoveryEventSignalName, sig)
 		var notFound *serviceerror.NotFound

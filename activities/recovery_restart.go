@@ -14,11 +14,6 @@ import (
 	"orderflow/store"
 )
 
-// PaymentMethodUpdatedSignalName is workflows.PaymentMethodUpdatedSignal (a
-// workflows test pins them equal): a customer's card update for one of their
-// RevenueRecovery runs.
-const PaymentMethodUpdatedSignalName = "payment_method_updated"
-
 // DefaultCardUpdateResumeWithin is how long after a recovery ended
 // hard_declined, exhausted or network_limited a card update still resumes it
 // when the configuration sets nothing.
@@ -277,9 +272,6 @@ func (r *Recovery) startGeneration(ctx context.Context, in RestartRecoveryInput,
 	res.Outcome, res.RunID = RestartDone, run.GetRunID()
 	return res, nil
 }
-
-// RecoveryScheduledStatus is the RecoveryStatus a restarted run starts with.
-const RecoveryScheduledStatus = "scheduled"
 
 func (r *Recovery) isRunning(ctx context.Context, workflowID string) (bool, error) {
 	d, err := r.temporal(ctx).DescribeWorkflowExecution(ctx, workflowID, "")
