@@ -7,7 +7,6 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -20,6 +19,15 @@ import (
 // thin event's objects (a 4xx), or what it returned cannot be used. A retry
 // will not help; the billing webhook is answered 400 when it is still waiting.
 const ErrTypeBillingEventUnusable = "BillingEventUnusable"
+
+// RecoveryEventLog is what ingesting a billing event needs of MongoDB beyond
+// the accounts: whether our attempt log knows its transaction and invoice
+// (triggered_by and the only-once guard), and recovery_events.
+type RecoveryEventLog interface {
+	IsInternalAttempt(ctx context.Context, profileID, transactionID string) (bool, error)
+	InvoiceRecovered(ctx context.Context, profileID, invoiceID string) (bool, error)
+	RecordRecoveryEvent(ctx context.Context, e store.RecoveryEvent) (inserted bool, err error)
+}
 
 // CompleteRecoveryEventInput is a thin billing event (Lookup set) of a billing connector.
 type CompleteRecoveryEventInput struct {
@@ -133,10 +141,7 @@ type RecoveryHandOffResult struct {
 // again: REJECT_DUPLICATE keeps an invoice to one recovery. Delivering twice
 // is harmless: the recovery ignores an event id it has seen.
 func (r *Recovery) HandOffRecoveryEvent(ctx context.Context, in RecoveryHandOffInput) (RecoveryHandOffResult, error) {
-	c := r.Temporal
-	if c == nil {
-		c = activity.GetClient(ctx)
-	}
+	c := r.temporal(ctx)
 	sig := RecoverySignal{Action: in.Action, Event: in.Event}
 	if in.Start == nil {
 		err := c.SignalWorkflow(ctx, in.WorkflowID, "", RecoveryEventSignalName, sig)

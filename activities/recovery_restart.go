@@ -14,6 +14,19 @@ import (
 	"orderflow/store"
 )
 
+// RecoveryRestarts is what restarts and card updates need of MongoDB: the
+// recoveries collection, the paid-elsewhere guard, the attempts of earlier
+// generations and the recovery_restarts audit.
+type RecoveryRestarts interface {
+	SaveRecovery(ctx context.Context, r store.Recovery) error
+	RecoveryByWorkflowID(ctx context.Context, workflowID string) (store.Recovery, error)
+	CustomerRecoveries(ctx context.Context, profileID, customerID string) ([]store.Recovery, error)
+	ClaimRecoveryGeneration(ctx context.Context, workflowID string, from int, now time.Time) (bool, error)
+	InvoiceSettledElsewhere(ctx context.Context, profileID, invoiceID string) (bool, error)
+	MaxRecoveryAttempt(ctx context.Context, profileID, invoiceID string) (int, error)
+	RecordRecoveryRestart(ctx context.Context, a store.RecoveryRestart) error
+}
+
 // DefaultCardUpdateResumeWithin is how long after a recovery ended
 // hard_declined, exhausted or network_limited a card update still resumes it
 // when the configuration sets nothing.
@@ -285,20 +298,13 @@ func (r *Recovery) isRunning(ctx context.Context, workflowID string) (bool, erro
 	return d.WorkflowExecutionInfo.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }
 
-// temporal is the client restarts and hand-offs use: r.Temporal, else the
-// worker's own (inside an activity).
-func (r *Recovery) temporal(ctx context.Context) client.Client {
-	if r.Temporal != nil {
-		return r.Temporal
-	}
-	return activity.GetClient(ctx)
-}
-
-type warnLogger interface {
+// ErrorLogger is where an error outside an activity is logged: the
+// activity's own logger, or Recovery.Logger, satisfy it.
+type ErrorLogger interface {
 	Error(msg string, keyvals ...any)
 }
 
-func (r *Recovery) logger(ctx context.Context) warnLogger {
+func (r *Recovery) logger(ctx context.Context) ErrorLogger {
 	if activity.IsActivity(ctx) {
 		return activity.GetLogger(ctx)
 	}
