@@ -22,7 +22,7 @@ func (recurly) Name() string { return Recurly }
 
 func (recurly) HasAPI() bool { return true }
 
-// recurlyAccept pins the version of Recurly's API the look-ups read.
+// recurlyAccept pins the version of Recurly's API every call speaks.
 const recurlyAccept = "application/vnd.recurly.v2021-02-25+json"
 
 // APIAuth: Recurly takes the API key as the Basic user, and a versioned Accept.
