@@ -1,6 +1,9 @@
-// Package activities holds every side effect orderflow's workflows perform.
-// Activities are methods on one struct that holds their dependencies;
-// workflows refer to them through a nil *Activities for type-checked names.
+// Package activities holds every side effect orderflow's workflows perform,
+// one file per area or integration. Activities are methods on a few structs
+// that hold their dependencies (Activities for the RTO path, SweepActivities,
+// Recovery, Redrive, DeliveryRecords); workflows refer to them through nil
+// pointers for type-checked names. Inputs and results are plain structs: store
+// and client types are converted inside the activity.
 package activities
 
 import (

@@ -13,6 +13,7 @@ type PushStore interface {
 	FindOrder(ctx context.Context, refs []store.OrderRef) (string, bool, error)
 	RecordPushEvent(ctx context.Context, ev store.PushEvent) error
 	ApplyStockLevel(ctx context.Context, l store.StockLevel) (bool, error)
+	ReadOrder(ctx context.Context, orderID string) (store.OrderSnapshot, bool, error)
 }
 
 // FindPushOrderInput lists the ways to find the order of a push event, best first
@@ -104,4 +105,26 @@ func (a *Activities) ApplyStockLevels(ctx context.Context, in ApplyStockLevelsIn
 		}
 	}
 	return res, nil
+}
+
+// ReadReturnOrderInput names the order of a customer return.
+type ReadReturnOrderInput struct {
+	OrderID string `json:"order_id"`
+}
+
+// ReadReturnOrderResult is what the order.return payload needs of the order.
+type ReadReturnOrderResult struct {
+	Found bool          `json:"found"`
+	Order OrderSnapshot `json:"order"`
+}
+
+// ReadReturnOrder reads the order a customer return belongs to. Unlike
+// ClaimFirstRTO it claims nothing: every return shipment is told once by the
+// OrderReturn workflow's own ID.
+func (a *Activities) ReadReturnOrder(ctx context.Context, in ReadReturnOrderInput) (ReadReturnOrderResult, error) {
+	snap, found, err := a.Push.ReadOrder(ctx, in.OrderID)
+	if err != nil {
+		return ReadReturnOrderResult{}, err
+	}
+	return ReadReturnOrderResult{Found: found, Order: OrderSnapshot(snap)}, nil
 }

@@ -313,9 +313,9 @@ type RecoveryWebhookResult struct {
 // headers (webhook-id = event_id). Every attempt is logged to
 // recovery_webhook_deliveries, and the delivery's record in delivery_records
 // (keyed by the event id, holding the body for a re-drive) follows its
-// status. Any non-2xx is retried after the next delay of WebhookRetryDelays
-// (through NextRetryDelay); past the last, it gives up with
-// ErrTypeRecoveryWebhookGaveUp.
+// status. Any non-2xx is retried after the next delay of the profile's
+// schedule (merchantSchedule, through NextRetryDelay); past the last,
+// it gives up with ErrTypeRecoveryWebhookGaveUp.
 func (r *Recovery) DeliverRecoveryWebhook(ctx context.Context, in RecoveryWebhookInput) (RecoveryWebhookResult, error) {
 	rec := merchantRecord(in)
 	if err := r.Records.start(ctx, rec); err != nil {
@@ -344,13 +344,15 @@ func merchantRecord(in RecoveryWebhookInput) store.DeliveryRecord {
 }
 
 // merchantMessage builds a merchant webhook's POST from the profile's current
-// URL and signing key.
+// URL, signing key and retry schedule.
 func (r *Recovery) merchantMessage(ctx context.Context, in RecoveryWebhookInput, attempt int) (delivery.Message, error) {
 	prof, err := r.Store.Profile(ctx, in.ProfileID)
 	if err != nil {
 		return delivery.Message{}, configError("profile "+in.ProfileID, err)
 	}
-	msg := delivery.Message{URL: prof.WebhookURL, Event: in.EventType, ID: in.EventID, Body: in.Body, Attempt: attempt}
+	retry := r.merchantSchedule(prof)
+	msg := delivery.Message{URL: prof.WebhookURL, Event: in.EventType, ID: in.EventID, Body: in.Body, Attempt: attempt,
+		Retry: &retry, DestinationID: in.ProfileID}
 	if key := prof.PaymentResponseHashKey; key != "" {
 		msg.Signers = []delivery.Signer{delivery.HMACSHA512{Key: key}, delivery.StandardWebhooks{Secret: key}}
 	}
@@ -374,21 +376,38 @@ func (r *Recovery) webhookClient() *delivery.Sender {
 	return r.WebhookClient
 }
 
-// merchantChannel is the merchant as a receiver: every non-2xx is retried on
-// the list of delays, as Hyperswitch retries its outgoing webhooks.
-func (r *Recovery) merchantChannel() delivery.Channel {
-	retry := MerchantWebhookRetry
-	if r.WebhookRetryDelays != nil {
-		retry = delivery.Delays(r.WebhookRetryDelays...)
+// MerchantWebhookMaxTotalDelay is the most a profile's retry delays may add
+// up to: the delivery activity's ScheduleToClose (workflows/options.go) ends
+// every delivery whatever its schedule says.
+const MerchantWebhookMaxTotalDelay = 72 * time.Hour
+
+// merchantSchedule is the list of delays a profile's merchant webhooks
+// follow: the profile's own, else the worker's WebhookRetryDelays, else
+// Hyperswitch's default.
+func (r *Recovery) merchantSchedule(p store.BusinessProfile) delivery.Schedule {
+	if d := p.WebhookRetryDelays(); len(d) > 0 {
+		return delivery.Delays(d...)
 	}
+	if r.WebhookRetryDelays != nil {
+		return delivery.Delays(r.WebhookRetryDelays...)
+	}
+	return MerchantWebhookRetry
+}
+
+// merchantChannel is the merchant as a receiver: every non-2xx is retried on
+// the list of delays, as Hyperswitch retries its outgoing webhooks. Each
+// message carries its profile's own list.
+func (r *Recovery) merchantChannel() delivery.Channel {
 	ch := delivery.Channel{
 		Name:              "merchant webhook",
-		Retry:             retry,
+		Kind:              store.KindMerchantWebhook,
+		Retry:             MerchantWebhookRetry,
 		RetryEveryFailure: true,
 		Errors:            delivery.ErrorTypes{Retryable: errTypeRecoveryWebhookRetryable, GaveUp: ErrTypeRecoveryWebhookGaveUp},
 	}
 	if r.Metrics != nil {
-		ch.Metrics = delivery.Metrics{Outcomes: r.Metrics.RecoveryWebhooks, Latency: r.Metrics.RecoveryWebhookLatency}
+		ch.Metrics = delivery.Metrics{Outcomes: r.Metrics.RecoveryWebhooks, Latency: r.Metrics.RecoveryWebhookLatency,
+			Destinations: r.Metrics.DestinationDeliveries, DestinationLatency: r.Metrics.DestinationLatency}
 	}
 	return ch
 }

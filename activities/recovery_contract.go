@@ -33,7 +33,7 @@ var (
 	RecoveryRetryCountAttr = temporal.NewSearchAttributeKeyInt64("RetryCount")
 )
 
-// RecoverySignal is a billing event and the action ingress decided for it.
+// RecoverySignal is a billing event and the action RecoveryIngest decided for it.
 type RecoverySignal struct {
 	Action recovery.Action `json:"action"`
 	Event  recovery.Event  `json:"event"`

@@ -22,6 +22,8 @@ const (
 	ErrTypeWebhookConfig = "WebhookConfigMissing"
 	// ErrTypeWebhookRetryable: 5xx, 401, 408, 429, a timeout or a transport error; retried.
 	ErrTypeWebhookRetryable = "WebhookRetryable"
+	// ErrTypeWebhookGaveUp: the next try would start past the webhook's retry window.
+	ErrTypeWebhookGaveUp = "WebhookRetryWindowExhausted"
 )
 
 // ClaimInput asks to own an order's first RTO.
@@ -123,21 +125,56 @@ type DeliverResult struct {
 	StatusCode int `json:"status_code"`
 }
 
-// CRMWebhookRetry is the CRM webhook's retry schedule: exponential back-off
-// from a second, doubling, capped at ten minutes, for as long as the
-// workflow's ScheduleToClose allows (three days).
+// CRMWebhookRetry is the CRM webhook's default retry schedule: exponential
+// back-off from a second, doubling, capped at ten minutes, for as long as the
+// workflow's ScheduleToClose allows (three days). A webhook's own retry
+// settings replace any part of it (CRMWebhookSchedule).
 var CRMWebhookRetry = delivery.Backoff(time.Second, 2, 10*time.Minute)
 
-// crmChannel is the CRM as a receiver: a final 4xx stops, a 429 waits its Retry-After.
+// CRMWebhookMaxWindow is the longest retry window a CRM webhook may set: the
+// delivery activity's ScheduleToClose (workflows/options.go), which ends
+// every delivery whatever its schedule says.
+const CRMWebhookMaxWindow = 72 * time.Hour
+
+// CRMWebhookSchedule is the schedule a CRM webhook's deliveries follow: the
+// default with whatever the webhook's retry settings override. Without a
+// window of its own, the activity's ScheduleToClose (three days) bounds it.
+func CRMWebhookSchedule(h store.Webhook) delivery.Schedule {
+	s := CRMWebhookRetry
+	r := h.Retry
+	if r == nil {
+		return s
+	}
+	if r.InitialIntervalSeconds != nil {
+		s.Initial = seconds(*r.InitialIntervalSeconds)
+	}
+	if r.MaximumIntervalSeconds != nil {
+		s.Max = seconds(*r.MaximumIntervalSeconds)
+	}
+	if r.BackoffCoefficient != nil {
+		s.Coefficient = *r.BackoffCoefficient
+	}
+	if r.WindowSeconds != nil {
+		s.Window = seconds(*r.WindowSeconds)
+	}
+	return s
+}
+
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+
+// crmChannel is the CRM as a receiver: a final 4xx stops, a 429 waits its
+// Retry-After. Each message carries its webhook's own schedule.
 func (a *Activities) crmChannel() delivery.Channel {
 	ch := delivery.Channel{
 		Name:             "CRM webhook",
+		Kind:             store.KindCRMWebhook,
 		Retry:            CRMWebhookRetry,
 		HonourRetryAfter: true,
-		Errors:           delivery.ErrorTypes{Retryable: ErrTypeWebhookRetryable, Rejected: ErrTypeWebhookRejected},
+		Errors:           delivery.ErrorTypes{Retryable: ErrTypeWebhookRetryable, Rejected: ErrTypeWebhookRejected, GaveUp: ErrTypeWebhookGaveUp},
 	}
 	if a.Metrics != nil {
-		ch.Metrics = delivery.Metrics{Outcomes: a.Metrics.WebhookDeliveries, Latency: a.Metrics.WebhookLatency}
+		ch.Metrics = delivery.Metrics{Outcomes: a.Metrics.WebhookDeliveries, Latency: a.Metrics.WebhookLatency,
+			Destinations: a.Metrics.DestinationDeliveries, DestinationLatency: a.Metrics.DestinationLatency}
 	}
 	return ch
 }
@@ -147,8 +184,10 @@ func (a *Activities) crmChannel() delivery.Channel {
 // every attempt to webhook_deliveries. The delivery's record in
 // delivery_records (keyed by the idempotency key) is created before the first
 // POST and updated after each attempt's POSTs. A final 4xx is a non-retryable
-// ErrTypeWebhookRejected; 5xx, timeouts, 401 and 429 are retryable on
-// CRMWebhookRetry, 429 after its Retry-After.
+// ErrTypeWebhookRejected; 5xx, timeouts, 401 and 429 are retryable on the
+// webhook's schedule (CRMWebhookSchedule), 429 after its Retry-After; once the
+// next try would start past the webhook's retry window, a non-retryable
+// ErrTypeWebhookGaveUp.
 func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	defer keepHeartbeating(ctx, DeliveryHeartbeatInterval)()
 	rec := crmRecord(in)
@@ -158,13 +197,13 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverInput) (Deliv
 	var attempts []delivery.Attempt
 	res, err := a.deliverCRM(ctx, crmSend{
 		WebhookID: in.WebhookID, Event: in.Event, IdempotencyKey: in.IdempotencyKey, Data: in.Data,
-		Attempt: int(activity.GetInfo(ctx).Attempt),
+		Attempt: int(activity.GetInfo(ctx).Attempt), FirstScheduled: activity.GetInfo(ctx).ScheduledTime,
 		Log: func(ctx context.Context, ats []delivery.Attempt) error {
 			attempts = ats
 			return a.Store.RecordDeliveries(ctx, deliveryRecords(in, ats))
 		},
 	})
-	a.Records.finish(ctx, rec, recordStatus(ctx, err, []string{ErrTypeWebhookRejected, ErrTypeWebhookConfig}, ""), attempts, "")
+	a.Records.finish(ctx, rec, recordStatus(ctx, err, []string{ErrTypeWebhookRejected, ErrTypeWebhookConfig}, ErrTypeWebhookGaveUp), attempts, "")
 	if err != nil {
 		return DeliverResult{}, err
 	}
@@ -188,11 +227,14 @@ type crmSend struct {
 	IdempotencyKey string
 	Data           map[string]any
 	Attempt        int
+	// FirstScheduled is when the delivery was first scheduled: the webhook's
+	// retry window counts from it. Zero (a re-drive, a test) leaves it unchecked.
+	FirstScheduled time.Time
 	Log            delivery.LogFunc
 }
 
 // crmMessage builds a CRM webhook's POST from its current configuration: URL,
-// payload mapping and token auth.
+// payload mapping, token auth and retry schedule.
 func (a *Activities) crmMessage(ctx context.Context, s crmSend) (delivery.Message, error) {
 	cfg, err := a.Store.DeliveryConfig(ctx, s.WebhookID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -205,8 +247,10 @@ func (a *Activities) crmMessage(ctx context.Context, s crmSend) (delivery.Messag
 	if err != nil {
 		return delivery.Message{}, temporal.NewNonRetryableApplicationError("the payload cannot be encoded as JSON", ErrTypeWebhookConfig, nil)
 	}
+	retry := CRMWebhookSchedule(cfg.Webhook)
 	msg := delivery.Message{
 		URL: cfg.Webhook.URL, Event: s.Event, Body: body, IdempotencyKey: s.IdempotencyKey, Attempt: s.Attempt,
+		FirstScheduled: s.FirstScheduled, Retry: &retry, DestinationID: s.WebhookID,
 	}
 	if s.Log != nil {
 		msg.Log = s.Log

@@ -48,7 +48,8 @@ func (r *recordingStore) ApplyPoll(_ context.Context, obs []tracking.Observation
 }
 
 // One poll: only changes are applied, no data marks the order for the
-// fallback, an unknown status is kept raw and counted, customer returns are counted.
+// fallback, an unknown status is kept raw and counted, a customer return is
+// counted and applied as return (a delivered order moves on to it).
 func TestPollBatchAppliesOnlyWhatChanged(t *testing.T) {
 	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	body := `{"ShipmentData":[
@@ -86,12 +87,13 @@ func TestPollBatchAppliesOnlyWhatChanged(t *testing.T) {
 		if err := val.Get(&res); err != nil {
 			t.Fatal(err)
 		}
-		if res.Polled != 6 || res.Found != 5 || res.NoData != 1 || res.Unknown != 1 || res.CustomerReturns != 1 || res.Calls != 1 || res.Changed != 2 {
+		if res.Polled != 6 || res.Found != 5 || res.NoData != 1 || res.Unknown != 1 || res.CustomerReturns != 1 || res.Calls != 1 || res.Changed != 3 {
 			t.Errorf("round %d: %+v", round, res)
 		}
 	}
-	if len(st.applied) != 4 || st.applied[0].OrderID != "o-new" || st.applied[0].Status != tracking.OutForDelivery ||
-		st.applied[1].OrderID != "o-rto" || st.applied[1].Source != tracking.TrackerDelhivery {
+	if len(st.applied) != 6 || st.applied[0].OrderID != "o-new" || st.applied[0].Status != tracking.OutForDelivery ||
+		st.applied[1].OrderID != "o-rto" || st.applied[1].Source != tracking.TrackerDelhivery ||
+		st.applied[2].OrderID != "o-ret" || st.applied[2].Status != tracking.Return {
 		t.Errorf("applied %+v", st.applied)
 	}
 	// IST without offset: 16:30 IST is 11:00 UTC.

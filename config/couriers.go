@@ -157,7 +157,7 @@ type Sweep struct {
 // RTO starts one RTOCancel child for each.
 const MaxPartitionSize = 2000
 
-// DefaultSweep runs every 8 minutes like the seed's cron. A partition of
+// DefaultSweep runs every 8 minutes, like the in-house cron it replaces. A partition of
 // 2,000 orders is 8 batches of the default 250, so all of its 8 parallel polls
 // run; with 1,000 only 4 did, and a 30,000-order sweep used half its courier's limit.
 func DefaultSweep() Sweep {

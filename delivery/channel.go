@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/activity"
@@ -23,7 +24,9 @@ const (
 // counters it feeds.
 type Channel struct {
 	// Name says whose webhook this is in errors ("merchant webhook").
-	Name  string
+	Name string
+	// Kind labels the per-destination metrics (crm_webhook, merchant_webhook).
+	Kind  string
 	Retry Schedule
 	// RetryEveryFailure retries every non-2xx answer, as Hyperswitch does with
 	// merchant webhooks. Without it, a 4xx other than 401, 408 and 429 (and a
@@ -39,7 +42,7 @@ type Channel struct {
 type ErrorTypes struct {
 	Retryable string // retried after the schedule's delay
 	Rejected  string // non-retryable: a final 4xx
-	GaveUp    string // non-retryable: the schedule is exhausted
+	GaveUp    string // non-retryable: the schedule or its window is exhausted
 }
 
 // Metrics are the counters a channel feeds; nil fields are skipped.
@@ -48,6 +51,13 @@ type Metrics struct {
 	Outcomes *prometheus.CounterVec
 	// Latency observes every POST's latency in seconds.
 	Latency prometheus.Observer
+	// Destinations counts deliveries per destination with labels (kind,
+	// destination_id, outcome): the destination's id, never its URL, which
+	// can carry a token.
+	Destinations *prometheus.CounterVec
+	// DestinationLatency observes every POST's latency in seconds with
+	// labels (kind, destination_id).
+	DestinationLatency prometheus.ObserverVec
 }
 
 // Result is a delivered webhook: the receiver's 2xx and every POST made.
@@ -71,16 +81,28 @@ func (s *Sender) Deliver(ctx context.Context, ch Channel, m Message) (Result, er
 			logError(ctx, "recording webhook attempts failed", "channel", ch.Name, "event", m.Event, "error", err)
 		}
 	}
-	outcome, err := ch.judge(m.Attempt, x)
-	ch.Metrics.observe(m.Event, outcome, x.attempts)
+	if m.Retry != nil {
+		ch.Retry = *m.Retry
+	}
+	outcome, err := ch.judge(m.Attempt, s.elapsed(m), x)
+	ch.Metrics.observe(ch.Kind, m, outcome, x.attempts)
 	if err != nil {
 		return Result{}, err
 	}
 	return Result{StatusCode: x.last().StatusCode, Attempts: x.attempts}, nil
 }
 
+// elapsed is how long ago the delivery was first scheduled; zero when the
+// message does not say, which leaves the schedule's window unchecked.
+func (s *Sender) elapsed(m Message) time.Duration {
+	if m.FirstScheduled.IsZero() {
+		return 0
+	}
+	return s.now().Sub(m.FirstScheduled)
+}
+
 // judge turns what the POSTs gave into an outcome and the activity's error.
-func (ch Channel) judge(attempt int, x exchange) (string, error) {
+func (ch Channel) judge(attempt int, elapsed time.Duration, x exchange) (string, error) {
 	var code int
 	var reason string
 	switch {
@@ -94,7 +116,7 @@ func (ch Channel) judge(attempt int, x exchange) (string, error) {
 	if x.prepErr == nil && ch.final(code) {
 		return Rejected, temporal.NewNonRetryableApplicationError(reason, ch.Errors.Rejected, nil, code)
 	}
-	delay, more := ch.Retry.After(attempt)
+	delay, more := ch.Retry.Next(attempt, elapsed)
 	if !more {
 		return GivenUp, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("%s not accepted after %d attempts: %s", ch.Name, attempt, reason), ch.Errors.GaveUp, nil, code)
@@ -120,14 +142,20 @@ func (ch Channel) final(code int) bool {
 	return true
 }
 
-func (m Metrics) observe(event, outcome string, attempts []Attempt) {
-	if m.Latency != nil {
-		for _, at := range attempts {
+func (m Metrics) observe(kind string, msg Message, outcome string, attempts []Attempt) {
+	for _, at := range attempts {
+		if m.Latency != nil {
 			m.Latency.Observe(at.Latency.Seconds())
+		}
+		if m.DestinationLatency != nil && msg.DestinationID != "" {
+			m.DestinationLatency.WithLabelValues(kind, msg.DestinationID).Observe(at.Latency.Seconds())
 		}
 	}
 	if m.Outcomes != nil {
-		m.Outcomes.WithLabelValues(event, outcome).Inc()
+		m.Outcomes.WithLabelValues(msg.Event, outcome).Inc()
+	}
+	if m.Destinations != nil && msg.DestinationID != "" {
+		m.Destinations.WithLabelValues(kind, msg.DestinationID, outcome).Inc()
 	}
 }
 

@@ -15,11 +15,15 @@ import (
 //     Delays[n-1], and after the last one the delivery gives up;
 //   - exponential back-off (Delays empty): Initial × Coefficient^(n-1),
 //     capped at Max, without end (the activity's ScheduleToClose bounds it).
+//
+// Window, when set, ends either shape early: no try is scheduled that would
+// start later than Window after the delivery was first scheduled.
 type Schedule struct {
 	Delays      []time.Duration
 	Initial     time.Duration
 	Coefficient float64
 	Max         time.Duration
+	Window      time.Duration
 }
 
 // Backoff is an endless exponential schedule, computed the way Temporal's
@@ -53,6 +57,23 @@ func (s Schedule) After(n int) (time.Duration, bool) {
 		return time.Duration(math.MaxInt64), true
 	}
 	return time.Duration(d), true
+}
+
+// WithWindow is s bounded by a retry window.
+func (s Schedule) WithWindow(w time.Duration) Schedule {
+	s.Window = w
+	return s
+}
+
+// Next is After bounded by the window: the wait after failed attempt n of a
+// delivery first scheduled elapsed ago, and false when the schedule has no
+// more tries or the next one would start past the window.
+func (s Schedule) Next(n int, elapsed time.Duration) (time.Duration, bool) {
+	d, more := s.After(n)
+	if !more || s.Window <= 0 {
+		return d, more
+	}
+	return d, elapsed+d <= s.Window
 }
 
 // RetryPolicy is the activity retry policy that runs s. Failures the sender

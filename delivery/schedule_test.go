@@ -50,3 +50,19 @@ func TestRetryPolicyOfEachShape(t *testing.T) {
 		t.Errorf("list policy %+v, want %+v", got, want)
 	}
 }
+
+func TestWindowEndsAScheduleBeforeTheNextTryWouldStartPastIt(t *testing.T) {
+	s := Backoff(time.Second, 2, time.Minute).WithWindow(10 * time.Second)
+	if d, more := s.Next(3, 5*time.Second); !more || d != 4*time.Second {
+		t.Errorf("inside the window: %v, %v; want 4s, true", d, more)
+	}
+	if _, more := s.Next(3, 7*time.Second); more {
+		t.Error("a try 11s after the first scheduling, past a 10s window")
+	}
+	if _, more := Backoff(time.Second, 2, time.Minute).Next(3, 1000*time.Hour); !more {
+		t.Error("a schedule without a window gave up")
+	}
+	if _, more := Delays(time.Second).WithWindow(time.Hour).Next(2, 0); more {
+		t.Error("a window extended a list past its last delay")
+	}
+}

@@ -86,6 +86,15 @@ type Message struct {
 	// Attempt is the activity attempt making this delivery, from 1: it picks
 	// the retry delay and goes in every Attempt.
 	Attempt int
+	// FirstScheduled is when the delivery's first attempt was scheduled: the
+	// schedule's window counts from it. Zero leaves the window unchecked.
+	FirstScheduled time.Time
+	// Retry is the destination's own schedule (a CRM webhook's or a merchant
+	// profile's); nil follows the channel's.
+	Retry *Schedule
+	// DestinationID names the receiver in the per-destination metrics (a CRM
+	// webhook id or a merchant profile id), never its URL.
+	DestinationID string
 }
 
 // Attempt is one POST as a delivery log records it. It never holds a

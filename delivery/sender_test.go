@@ -329,3 +329,62 @@ type authFunc func(ctx context.Context, h http.Header, fresh bool) error
 func (f authFunc) Authorize(ctx context.Context, h http.Header, fresh bool) error {
 	return f(ctx, h, fresh)
 }
+
+func TestDeliverGivesUpWhenTheNextTryWouldStartPastTheWindow(t *testing.T) {
+	ch := backoffChannel()
+	ch.Retry = ch.Retry.WithWindow(time.Minute)
+	ch.Errors.GaveUp = "GaveUp"
+	s, base := serve(t, &receiver{codes: []int{503, 503}})
+	msg := Message{URL: base, Body: []byte(`{}`), Attempt: 1, FirstScheduled: time.Now().Add(-10 * time.Second)}
+	if ae := appError(t, deliverErr(s, ch, msg)); ae.Type() != "Retryable" || ae.NextRetryDelay() != time.Second {
+		t.Errorf("inside the window: %s after %v, want Retryable after 1s", ae.Type(), ae.NextRetryDelay())
+	}
+	msg.FirstScheduled = time.Now().Add(-time.Minute)
+	if ae := appError(t, deliverErr(s, ch, msg)); ae.Type() != "GaveUp" || !ae.NonRetryable() {
+		t.Errorf("past the window: %s (non-retryable %v), want a non-retryable GaveUp", ae.Type(), ae.NonRetryable())
+	}
+}
+
+func deliverErr(s *Sender, ch Channel, m Message) error {
+	_, err := s.Deliver(context.Background(), ch, m)
+	return err
+}
+
+func TestPerDestinationMetricsCarryTheIDNeverTheURL(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dest_outcomes"}, []string{"kind", "destination_id", "outcome"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "dest_seconds"}, []string{"kind", "destination_id"})
+	reg.MustRegister(outcomes, latency)
+	ch := backoffChannel()
+	ch.Kind = "crm_webhook"
+	ch.Metrics = Metrics{Destinations: outcomes, DestinationLatency: latency}
+	s, base := serve(t, &receiver{codes: []int{200, 503}})
+	url := base + "/hook?token=s3cr3t-token"
+	for range 2 {
+		_, _ = s.Deliver(context.Background(), ch, Message{URL: url, Event: "order.rto", Body: []byte(`{}`), Attempt: 1, DestinationID: "wh-42"})
+	}
+	if got := testutil.ToFloat64(outcomes.WithLabelValues("crm_webhook", "wh-42", Delivered)); got != 1 {
+		t.Errorf("delivered for wh-42 = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(outcomes.WithLabelValues("crm_webhook", "wh-42", Retryable)); got != 1 {
+		t.Errorf("retryable for wh-42 = %v, want 1", got)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := 0
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			series++
+			for _, l := range m.GetLabel() {
+				if v := l.GetValue(); strings.Contains(v, "s3cr3t") || strings.Contains(v, "127.0.0.1") || strings.Contains(v, "http") {
+					t.Errorf("%s label %s = %q carries the URL", f.GetName(), l.GetName(), v)
+				}
+			}
+		}
+	}
+	if series != 3 {
+		t.Errorf("%d series, want 3 (two outcomes and one latency histogram)", series)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"time"
 
+	"orderflow/activities"
 	"orderflow/store"
 	"orderflow/webhook"
 )
@@ -270,6 +271,9 @@ func prepareWebhook(s *store.Store) func(context.Context, *store.Webhook, *store
 		case h.PayloadID == "":
 			return fieldError("payload_id", "is required")
 		}
+		if err := validateWebhookRetry(h.Retry); err != nil {
+			return err
+		}
 		for _, ev := range h.Events {
 			if err := mustExist("events", eventExists(ctx, s, ev)); err != nil {
 				return err
@@ -307,4 +311,38 @@ func eventExists(ctx context.Context, s *store.Store, name string) error {
 func isHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// maxRetrySeconds bounds every retry delay, interval and window: the
+// delivery activities' ScheduleToClose of three days ends a delivery anyway.
+const maxRetrySeconds = int(activities.CRMWebhookMaxWindow / time.Second)
+
+// validateWebhookRetry checks a CRM webhook's retry settings: every interval
+// and the window above zero, the coefficient at least 1, the maximum interval
+// not below the initial one (with defaults filling what is left out), and the
+// window within the delivery activity's three days, which bound it anyway.
+func validateWebhookRetry(r *store.WebhookRetry) error {
+	if r == nil {
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		v    *int
+	}{{"retry.initial_interval_seconds", r.InitialIntervalSeconds}, {"retry.maximum_interval_seconds", r.MaximumIntervalSeconds}, {"retry.window_seconds", r.WindowSeconds}} {
+		if f.v != nil && *f.v <= 0 {
+			return fieldError(f.name, "must be greater than 0")
+		}
+		if f.v != nil && *f.v > maxRetrySeconds {
+			return fieldError(f.name, "must be at most 259200 (72 hours, the delivery's own time limit)")
+		}
+	}
+	if c := r.BackoffCoefficient; c != nil && !(*c >= 1 && *c <= 100) {
+		return fieldError("retry.backoff_coefficient", "must be at least 1 (and at most 100)")
+	}
+	s := activities.CRMWebhookSchedule(store.Webhook{Retry: r})
+	switch {
+	case s.Max < s.Initial:
+		return fieldError("retry.maximum_interval_seconds", "must not be below the initial interval ("+s.Initial.String()+")")
+	}
+	return nil
 }

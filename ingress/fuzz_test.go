@@ -131,7 +131,7 @@ func FuzzConfigAPIDecoding(f *testing.F) {
 			}
 		}
 		if bytes.Contains(out, []byte("fuzz-secret-value")) {
-			t.Fatalf("%s %s returned the seed auth's client_secret", method, path)
+			t.Fatalf("%s %s returned the stored auth's client_secret", method, path)
 		}
 	})
 }

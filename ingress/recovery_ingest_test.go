@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -52,7 +53,11 @@ func (r ingestRun) Get(ctx context.Context, v any) error {
 	if r.err != nil {
 		return r.err
 	}
-	*v.(*workflows.RecoveryIngestResult) = r.res
+	res, ok := v.(*workflows.RecoveryIngestResult)
+	if !ok {
+		return fmt.Errorf("Get into %T, want *workflows.RecoveryIngestResult", v)
+	}
+	*res = r.res
 	return nil
 }
 

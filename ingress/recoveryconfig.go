@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"orderflow/activities"
 	"orderflow/recovery"
 	"orderflow/store"
 	"orderflow/webhook"
@@ -70,6 +71,9 @@ func prepareProfile(_ context.Context, p, old *store.BusinessProfile) error {
 		if d < 1 {
 			return fieldError("psync_delays_seconds", "every delay must be at least 1 second")
 		}
+	}
+	if err := validateWebhookRetryDelays(p.WebhookRetryDelaysSeconds); err != nil {
+		return err
 	}
 	if p.CascadingSchedule != nil {
 		if err := p.CascadingSchedule.Schedule().Validate(); err != nil {
@@ -228,4 +232,28 @@ func viewConnectorAccount(c store.ConnectorAccount) any {
 	}
 	c.AccountDetails.APIKey, c.WebhookDetails.MerchantSecret, c.WebhookDetails.AdditionalSecret = "", "", ""
 	return connectorView{ConnectorAccount: c, SecretsSet: set}
+}
+
+// validateWebhookRetryDelays checks a profile's merchant webhook schedule:
+// every delay above zero, adding up to no more than the delivery activity's
+// three days, which end the delivery anyway.
+func validateWebhookRetryDelays(delays []int) error {
+	const field = "webhook_retry_delays_seconds"
+	if len(delays) > 100 {
+		return fieldError(field, "at most 100 retries")
+	}
+	var total time.Duration
+	for _, d := range delays {
+		if d <= 0 {
+			return fieldError(field, "every delay must be greater than 0")
+		}
+		if d > maxRetrySeconds {
+			return fieldError(field, "every delay must be at most 259200 seconds (72 hours)")
+		}
+		total += time.Duration(d) * time.Second
+	}
+	if total > activities.MerchantWebhookMaxTotalDelay {
+		return fieldError(field, "the delays must add up to at most 259200 seconds (72 hours, the delivery's own time limit)")
+	}
+	return nil
 }

@@ -1,9 +1,6 @@
 package ingress
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"net/http"
 	"strings"
 
@@ -40,7 +37,7 @@ var restartStatus = map[string]int{
 func (h *recoveryIngress) restartRecovery(w http.ResponseWriter, r *http.Request) {
 	var req restartRequest
 	if err := decodeJSON(w, r, h.MaxBodyBytes, &req); err != nil {
-		h.writeDecodeError(w, err)
+		writeDecodeError(w, err)
 		return
 	}
 	req.Reason = strings.TrimSpace(req.Reason)
@@ -67,27 +64,15 @@ func (h *recoveryIngress) restartRecovery(w http.ResponseWriter, r *http.Request
 	writeJSON(w, restartStatus[res.Outcome], res)
 }
 
-// writeDecodeError answers a body decodeJSON refused.
-func (d Deps) writeDecodeError(w http.ResponseWriter, err error) {
-	var bad *badJSONError
-	switch {
-	case errors.Is(err, errBodyTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "body exceeds the size limit", "")
-	case errors.As(err, &bad):
-		writeError(w, http.StatusBadRequest, bad.msg, bad.field)
-	default:
-		writeError(w, http.StatusBadRequest, "body must be a JSON object", "")
-	}
-}
-
-// apiKeyFingerprint names the API key a request used without revealing it.
+// apiKeyFingerprint names the API key a request used without revealing it,
+// as the re-drive audit does (APIKeyFingerprint), marked as an API key among
+// the other requesters of a restart (the CLI, a card update).
 func apiKeyFingerprint(r *http.Request) string {
 	key := r.Header.Get("X-API-Key")
 	if key == "" {
 		key, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	}
-	sum := sha256.Sum256([]byte(key))
-	return "api_key:" + hex.EncodeToString(sum[:4])
+	return "api_key:" + APIKeyFingerprint(key)
 }
 
 // zapErrorLogger lets a restart asked outside an activity log through zap.

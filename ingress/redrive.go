@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -223,6 +227,7 @@ func randomID() string {
 func mountRedriveAPI(mux *http.ServeMux, d Deps) {
 	mux.HandleFunc("POST /v1/redrives", jsonBody(d.redrive))
 	mux.HandleFunc("GET /v1/redrives/{id}", d.redriveAudit)
+	mux.HandleFunc("GET /v1/delivery-records", d.searchDeliveryRecords)
 	mux.HandleFunc("GET /v1/delivery-records/{id}", d.deliveryRecord)
 	mux.HandleFunc("POST /v1/webhooks/{id}/test", jsonBody(d.testEvent(store.KindCRMWebhook)))
 	mux.HandleFunc("POST /v1/profiles/{id}/test", jsonBody(d.testEvent(store.KindMerchantWebhook)))
@@ -296,6 +301,114 @@ func (d Deps) deliveryRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rec)
+}
+
+// Search page sizes.
+const (
+	defaultSearchLimit = 100
+	maxSearchLimit     = 500
+)
+
+// recordPage is one page of a delivery record search; NextCursor, when set,
+// fetches the next.
+type recordPage struct {
+	Items      []store.DeliveryRecord `json:"items"`
+	NextCursor string                 `json:"next_cursor,omitempty"`
+}
+
+// searchDeliveryRecords lists the delivery records matching the query, in
+// _id order, a page at a time.
+func (d Deps) searchDeliveryRecords(w http.ResponseWriter, r *http.Request) {
+	f, after, limit, err := parseRecordSearch(r.URL.Query())
+	var re *RedriveError
+	if errors.As(err, &re) {
+		writeError(w, re.Code, re.Msg, re.Field)
+		return
+	}
+	recs, more, err := d.Store.SearchDeliveryRecords(r.Context(), f, after, limit)
+	if !d.storeOK(w, err, "delivery_records") {
+		return
+	}
+	page := recordPage{Items: recs}
+	if more {
+		page.NextCursor = encodeCursor(recs[len(recs)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// parseRecordSearch reads a search's query: order_id, invoice_id, webhook_id
+// or profile_id, status (a comma-separated list), from and to (RFC 3339, on
+// created_at), cursor and limit. A bad value is a 400 naming the parameter.
+func parseRecordSearch(q url.Values) (f store.RecordFilter, after string, limit int64, err error) {
+	if v := q.Get("order_id"); v != "" {
+		f.OrderIDs = []string{v}
+	}
+	if v := q.Get("invoice_id"); v != "" {
+		f.InvoiceIDs = []string{v}
+	}
+	switch webhookID, profileID := q.Get("webhook_id"), q.Get("profile_id"); {
+	case webhookID != "" && profileID != "":
+		return f, "", 0, badRedrive("webhook_id", "name webhook_id or profile_id, not both")
+	case webhookID != "":
+		f.Kind, f.DestinationID = store.KindCRMWebhook, webhookID
+	case profileID != "":
+		f.Kind, f.DestinationID = store.KindMerchantWebhook, profileID
+	}
+	if v := q.Get("status"); v != "" {
+		for _, st := range strings.Split(v, ",") {
+			if !slices.Contains(store.RecordStatuses, st) {
+				return f, "", 0, badRedrive("status", "unknown status "+st)
+			}
+			f.Statuses = append(f.Statuses, st)
+		}
+	}
+	for _, t := range []struct {
+		name string
+		to   *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(t.name); v != "" {
+			if *t.to, err = time.Parse(time.RFC3339, v); err != nil {
+				return f, "", 0, badRedrive(t.name, t.name+" must be an RFC 3339 time")
+			}
+		}
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return f, "", 0, badRedrive("from", "from must be before to")
+	}
+	if after, err = decodeCursor(q.Get("cursor")); err != nil {
+		return f, "", 0, badRedrive("cursor", "cursor is not one this API returned")
+	}
+	limit = defaultSearchLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxSearchLimit {
+			return f, "", 0, badRedrive("limit", fmt.Sprintf("limit must be 1..%d", maxSearchLimit))
+		}
+		limit = int64(n)
+	}
+	return f, after, limit, nil
+}
+
+// cursorPrefix versions the cursor's encoding: a cursor is opaque to clients.
+const cursorPrefix = "c1."
+
+func encodeCursor(lastID string) string {
+	return cursorPrefix + base64.RawURLEncoding.EncodeToString([]byte(lastID))
+}
+
+func decodeCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	rest, ok := strings.CutPrefix(c, cursorPrefix)
+	if !ok {
+		return "", errors.New("bad cursor")
+	}
+	id, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil || len(id) == 0 {
+		return "", errors.New("bad cursor")
+	}
+	return string(id), nil
 }
 
 // testEventRequest is a test event's optional data and whether to send it.

@@ -45,6 +45,14 @@ type Metrics struct {
 	CourierUnknownStatuses *prometheus.CounterVec
 	// SweepOrders counts orders the tracking sweep polled, by tracker and outcome.
 	SweepOrders *prometheus.CounterVec
+	// DestinationDeliveries counts outgoing webhook deliveries (CRM and
+	// merchant alike) by kind, destination id (webhook or profile id, never
+	// the URL, which can carry a token) and outcome (delivered, retryable,
+	// rejected, given_up).
+	DestinationDeliveries *prometheus.CounterVec
+	// DestinationLatency observes every outgoing webhook POST's latency in
+	// seconds by kind and destination id.
+	DestinationLatency *prometheus.HistogramVec
 }
 
 // NewMetrics creates and registers the counters plus Go and process collectors.
@@ -106,6 +114,14 @@ func NewMetrics() *Metrics {
 		Buckets: prometheus.DefBuckets,
 	})
 	reg.MustRegister(m.RecoveryWebhookLatency)
+	m.DestinationDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orderflow_destination_deliveries_total", Help: "Outgoing webhook deliveries by kind, destination id and outcome.",
+	}, []string{"kind", "destination_id", "outcome"})
+	m.DestinationLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "orderflow_destination_delivery_seconds", Help: "Outgoing webhook POST latency by kind and destination id.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"kind", "destination_id"})
+	reg.MustRegister(m.DestinationDeliveries, m.DestinationLatency)
 	return m
 }
 

@@ -138,20 +138,23 @@ type PaymentOutcome struct {
 	Amount              int64
 	Currency            string
 	ConnectorCustomerID string
-	PaymentMethodToken  string
-	PaymentIntentID     string // connector_transaction_id
-	PaymentConnectorID  string
-	BillingConnectorID  string
-	TotalRetryCount     int
-	CardNetwork         string
-	CardFunding         string
-	FirstErrorCode      string
-	FirstDeclineCode    string
-	ErrorCode           string // for payment_failed
-	ErrorMessage        string
-	DeclineCode         string
-	Created, Modified   time.Time
-	At                  time.Time // the event's timestamp
+	// PaymentMethodToken is the payment method charged: after a switch to
+	// another of the customer's cards, that card's (payment_method_id,
+	// connector_token_details.token, payment_processor_token).
+	PaymentMethodToken string
+	PaymentIntentID    string // connector_transaction_id
+	PaymentConnectorID string
+	BillingConnectorID string
+	TotalRetryCount    int
+	CardNetwork        string
+	CardFunding        string
+	FirstErrorCode     string
+	FirstDeclineCode   string
+	ErrorCode          string // for payment_failed
+	ErrorMessage       string
+	DeclineCode        string
+	Created, Modified  time.Time
+	At                 time.Time // the event's timestamp
 }
 
 func strPtr(s string) *string {
@@ -178,8 +181,10 @@ func BuildWebhook(o PaymentOutcome) ([]byte, error) {
 		subtype = "credit"
 	}
 	var pmDetails *BillingPaymentMethodDetails
+	pmData := map[string]any{"billing": nil}
 	if o.CardNetwork != "" {
 		pmDetails = &BillingPaymentMethodDetails{Type: "card", Value: map[string]string{"card_network": o.CardNetwork}}
+		pmData["card"] = map[string]string{"card_network": o.CardNetwork, "card_type": subtype}
 	}
 	body := OutgoingWebhook{
 		MerchantID: o.MerchantID,
@@ -194,7 +199,7 @@ func BuildWebhook(o PaymentOutcome) ([]byte, error) {
 			Connector:                 Stripe,
 			Created:                   hyperswitchTime(o.Created),
 			ModifiedAt:                hyperswitchTime(o.Modified),
-			PaymentMethodData:         map[string]any{"billing": nil},
+			PaymentMethodData:         pmData,
 			PaymentMethodType:         "card",
 			PaymentMethodSubtype:      subtype,
 			ConnectorTransactionID:    o.PaymentIntentID,
@@ -202,6 +207,7 @@ func BuildWebhook(o PaymentOutcome) ([]byte, error) {
 			MerchantConnectorID:       o.PaymentConnectorID,
 			Error:                     perr,
 			ConnectorTokenDetails:     ConnectorTokenDetails{Token: o.PaymentMethodToken},
+			PaymentMethodID:           strPtr(o.PaymentMethodToken),
 			AuthenticationType:        "no_three_ds",
 			AuthenticationTypeApplied: "no_three_ds",
 			MerchantReferenceID:       o.InvoiceID,

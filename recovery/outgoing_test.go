@@ -46,6 +46,8 @@ func TestBuildWebhookHasHyperswitchShape(t *testing.T) {
 		"rr.first_pg_error":        {rr["first_payment_attempt_pg_error_code"], "resource_missing"},
 		"rr.token":                 {payment["payment_processor_token"], "pm_1S4olu2KXBHSNjodBbiedqY9"},
 		"rr.customer":              {payment["connector_customer_id"], "cus_T0qSE723C5Xxic"},
+		"payment_method_id":        {obj["payment_method_id"], "pm_1S4olu2KXBHSNjodBbiedqY9"},
+		"card_network":             {field[map[string]any](t, obj, "payment_method_data", "card")["card_network"], "Visa"},
 	}
 	for name, c := range checks {
 		if c[0] != c[1] {

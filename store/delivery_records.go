@@ -251,6 +251,22 @@ func (s *Store) DeliveryRecordPage(ctx context.Context, f RecordFilter, after st
 	return ids, nil
 }
 
+// SearchDeliveryRecords returns up to limit records f matches with an id
+// after the cursor, in _id order (unique and indexed, so pages neither
+// repeat nor skip a record), without their event data. more says whether
+// another page follows.
+func (s *Store) SearchDeliveryRecords(ctx context.Context, f RecordFilter, after string, limit int64) (recs []DeliveryRecord, more bool, err error) {
+	recs, err = findAll[DeliveryRecord](ctx, s.coll(DeliveryRecordsCollection), f.query(after),
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(limit+1).SetProjection(bson.D{{Key: "data", Value: 0}, {Key: "body", Value: 0}}))
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(recs)) > limit {
+		return recs[:limit], true, nil
+	}
+	return recs, false, nil
+}
+
 // MissingDeliveryRecords returns the ids that name no record.
 func (s *Store) MissingDeliveryRecords(ctx context.Context, ids []string) ([]string, error) {
 	found, err := s.DeliveryRecordPage(ctx, RecordFilter{IDs: ids}, "", int64(len(ids)))
@@ -361,8 +377,11 @@ func (s *Store) RedriveAuditByID(ctx context.Context, id string, limit int64) (R
 func deliveryRecordIndexes() map[string][]mongo.IndexModel {
 	return map[string][]mongo.IndexModel{
 		DeliveryRecordsCollection: {
-			// A re-drive pages through one destination's records in _id order.
+			// A re-drive, and a search by webhook or profile, pages through
+			// one destination's records in _id order.
 			{Keys: bson.D{{Key: "destination_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("destination_id")},
+			// A search by status alone (every exhausted delivery) pages in _id order.
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("status")},
 			{Keys: bson.D{{Key: "order_id", Value: 1}}, Options: options.Index().SetName("order").SetSparse(true)},
 			{Keys: bson.D{{Key: "invoice_id", Value: 1}}, Options: options.Index().SetName("invoice").SetSparse(true)},
 		},

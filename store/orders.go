@@ -40,7 +40,8 @@ type RTOCandidate struct {
 
 // ApplyObservations is the status-update path shared by polls and pushes. In
 // one bulk write it moves each order to the observed status only if the
-// observation is newer than the status the order holds (and differs from it),
+// observation is newer than the status the order holds (and differs from it,
+// and tracking.MayReplace allows it: a customer return moves only forward),
 // and records the first time each status was seen. Then, in one read, it lists
 // RTO-family observations on orders without an RTO claim: the caller starts
 // RTOCancel for them, whose claim decides who is first.
@@ -73,7 +74,7 @@ func observationModels(obs []tracking.Observation) ([]mongo.WriteModel, map[stri
 		models = append(models,
 			updateByID(id,
 				bson.D{
-					{Key: fieldTrackingStatus, Value: bson.D{{Key: "$ne", Value: o.Status}}},
+					{Key: fieldTrackingStatus, Value: bson.D{{Key: "$nin", Value: keptStatuses(o.Status)}}},
 					{Key: "$or", Value: bson.A{
 						bson.D{{Key: fieldTrackingStatusAt, Value: bson.D{{Key: "$exists", Value: false}}}},
 						bson.D{{Key: fieldTrackingStatusAt, Value: bson.D{{Key: "$lt", Value: at}}}},
@@ -103,6 +104,16 @@ func observationModels(obs []tracking.Observation) ([]mongo.WriteModel, map[stri
 		}
 	}
 	return models, rto
+}
+
+// keptStatuses are the statuses an order keeps against an observation of
+// next, whatever its time: next itself and tracking.NotReplacedBy(next).
+func keptStatuses(next string) bson.A {
+	kept := bson.A{next}
+	for _, s := range tracking.NotReplacedBy(next) {
+		kept = append(kept, s)
+	}
+	return kept
 }
 
 func (s *Store) unclaimedRTO(ctx context.Context, rto map[string]tracking.Observation) ([]RTOCandidate, error) {
@@ -191,6 +202,12 @@ func (s *Store) ClaimFirstRTO(ctx context.Context, c RTOClaim) (OrderSnapshot, b
 		return OrderSnapshot{}, false, fmt.Errorf("orders: mirror rto claim: %w", err)
 	}
 	return snap, true, nil
+}
+
+// ReadOrder is what a webhook payload needs of an order, claiming nothing:
+// found is false when the order does not exist.
+func (s *Store) ReadOrder(ctx context.Context, orderID string) (OrderSnapshot, bool, error) {
+	return s.orderSnapshot(ctx, orderID)
 }
 
 func (s *Store) orderSnapshot(ctx context.Context, orderID string) (OrderSnapshot, bool, error) {

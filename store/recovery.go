@@ -45,7 +45,20 @@ type BusinessProfile struct {
 	// PSyncDelaysSeconds are the waits before each status sync of a processing
 	// payment (default 60 s, 5 min ×5, then hourly for a day).
 	PSyncDelaysSeconds []int `bson:"psync_delays_seconds,omitempty" json:"psync_delays_seconds,omitempty"`
-	Timestamps         `bson:",inline"`
+	// WebhookRetryDelaysSeconds are the waits after each failed merchant
+	// webhook POST, then it gives up (default Hyperswitch's 1 m, 5 m ×2,
+	// 10 m ×5, 1 h ×5, 6 h ×3).
+	WebhookRetryDelaysSeconds []int `bson:"webhook_retry_delays_seconds,omitempty" json:"webhook_retry_delays_seconds,omitempty"`
+	Timestamps                `bson:",inline"`
+}
+
+// WebhookRetryDelays converts WebhookRetryDelaysSeconds; nil means the default.
+func (p BusinessProfile) WebhookRetryDelays() []time.Duration {
+	var out []time.Duration
+	for _, s := range p.WebhookRetryDelaysSeconds {
+		out = append(out, time.Duration(s)*time.Second)
+	}
+	return out
 }
 
 // PSyncDelays converts PSyncDelaysSeconds; nil means the workflow's default.

@@ -122,6 +122,42 @@ func TestApplyObservationsWritesNewerStatusAndFirstSeen(t *testing.T) {
 	}
 }
 
+// A delivered order moves on to return and returned, each with its first-seen
+// time; neither is an RTO candidate; a later forward report (a poll stamped
+// with its own time) or a late return scan never moves it back.
+func TestApplyObservationsCustomerReturnMovesOnlyForward(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	id := insertOrder(t, s, bson.M{"awb": "AWB1", "courier_name": "delhivery"})
+	steps := []struct {
+		status string
+		at     time.Time
+		want   string
+	}{
+		{tracking.Delivered, t0, tracking.Delivered},
+		{tracking.Return, t0.Add(24 * time.Hour), tracking.Return},
+		{tracking.Delivered, t0.Add(25 * time.Hour), tracking.Return},
+		{tracking.Returned, t0.Add(72 * time.Hour), tracking.Returned},
+		{tracking.Return, t0.Add(73 * time.Hour), tracking.Returned},
+		{tracking.InTransit, t0.Add(74 * time.Hour), tracking.Returned},
+	}
+	for _, st := range steps {
+		res, err := s.ApplyObservations(ctx, []tracking.Observation{obs(id, st.status, st.at)})
+		if err != nil || len(res.RTOCandidates) != 0 {
+			t.Fatalf("%s: %+v, %v", st.status, res, err)
+		}
+		if got := loadOrder(t, s, id)["tracking_status"]; got != st.want {
+			t.Fatalf("after %s at %v: status %v, want %s", st.status, st.at, got, st.want)
+		}
+	}
+	ts := as[bson.M](t, loadOrder(t, s, id)["tracking_timestamps"], "tracking_timestamps")
+	for field, want := range map[string]time.Time{"delivered": t0, "return": t0.Add(24 * time.Hour), "returned": t0.Add(72 * time.Hour)} {
+		if got := as[bson.DateTime](t, ts[field], "tracking_timestamps."+field).Time().UTC(); !got.Equal(want) {
+			t.Errorf("first-seen %s = %v, want %v", field, got, want)
+		}
+	}
+}
+
 // An ObjectID reported in upper-case hex is the same order: its RTO candidate
 // carries the id as the store spells it, so the claim and RTOCancel find it.
 func TestApplyObservationsUpperCaseIDIsTheSameOrder(t *testing.T) {

@@ -71,7 +71,21 @@ type Webhook struct {
 	AuthID     string        `bson:"auth_id,omitempty" json:"auth_id,omitempty"`
 	PayloadID  string        `bson:"payload_id" json:"payload_id"`
 	Active     *bool         `bson:"active" json:"active"`
+	// Retry overrides the CRM webhook's back-off and retry window; nil, or
+	// a field left out, keeps the default.
+	Retry      *WebhookRetry `bson:"retry,omitempty" json:"retry,omitempty"`
 	Timestamps `bson:",inline"`
+}
+
+// WebhookRetry is a CRM webhook's own retry schedule, in the API's units:
+// exponential back-off from InitialIntervalSeconds, multiplied by
+// BackoffCoefficient after each failure, capped at MaximumIntervalSeconds,
+// for WindowSeconds after the delivery was first scheduled.
+type WebhookRetry struct {
+	InitialIntervalSeconds *int     `bson:"initial_interval_seconds,omitempty" json:"initial_interval_seconds,omitempty"`
+	MaximumIntervalSeconds *int     `bson:"maximum_interval_seconds,omitempty" json:"maximum_interval_seconds,omitempty"`
+	BackoffCoefficient     *float64 `bson:"backoff_coefficient,omitempty" json:"backoff_coefficient,omitempty"`
+	WindowSeconds          *int     `bson:"window_seconds,omitempty" json:"window_seconds,omitempty"`
 }
 
 // IsActive treats an unset flag as active, as the API's default.

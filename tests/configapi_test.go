@@ -205,8 +205,11 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		"/v1/redrives":              {"post"},
 		"/v1/redrives/{id}":         {"get"},
 		"/v1/delivery-records/{id}": {"get"},
-		"/v1/webhooks/{id}/test":    {"post"},
-		"/v1/profiles/{id}/test":    {"post"},
+		"/v1/delivery-records":      {"get"},
+		// Restarting a closed recovery (tests/recovery_restart_test.go).
+		"/v1/recoveries/{profile_id}/{invoice_id}/restart": {"post"},
+		"/v1/webhooks/{id}/test":                           {"post"},
+		"/v1/profiles/{id}/test":                           {"post"},
 	}
 	for _, r := range []string{"events", "auths", "payloads", "conditions", "webhooks", "profiles", "connector-accounts"} {
 		for suffix, methods := range crud {

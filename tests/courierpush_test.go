@@ -313,8 +313,9 @@ func TestCourierPushAndPollRacingGiveOneCRMCall(t *testing.T) {
 // Customer returns fire nothing: a Shiprocket return shipment (is_return,
 // as a number or a string) reusing the RTO Initiated and Delivered codes, and
 // Delhivery's reverse pickup (PP, PU) and DL+DTO, are recorded as returns of
-// the order and change nothing. An in-transit push whose current_status_id is
-// 9 (RTO Initiated in the other numbering) is not an RTO either. A push for an
+// the order and set it to returned, never RTO; a later forward push does not
+// undo it. An in-transit push whose current_status_id is 9 (RTO Initiated in
+// the other numbering) is not an RTO either. A push for an
 // unknown shipment is answered 200 and recorded as unmatched.
 func TestCourierCustomerReturnPushesFireNothing(t *testing.T) {
 	s := newStack(t)
@@ -349,8 +350,8 @@ func TestCourierCustomerReturnPushesFireNothing(t *testing.T) {
 	if res.Outcome != store.PushOutcomeApplied || len(res.RTOCancelsStarted) != 0 {
 		t.Errorf("in transit with current_status_id 9: %+v", res)
 	}
-	if st := s.order(order)["tracking_status"]; st != tracking.InTransit {
-		t.Errorf("order status %v, want in transit", st)
+	if st := s.order(order)["tracking_status"]; st != tracking.Returned {
+		t.Errorf("order status %v, want returned", st)
 	}
 	_, err := s.temporal.DescribeWorkflowExecution(context.Background(), workflows.RTOCancelWorkflowID(order), "")
 	var notFound *serviceerror.NotFound

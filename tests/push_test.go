@@ -448,7 +448,8 @@ func TestBadPushInputChangesNothing(t *testing.T) {
 }
 
 // (f) Customer returns — is_rvp true on an RTO-family code, a delivered RVP,
-// code 101 with a blank waybill — are recorded as returns and fire nothing.
+// code 101 with a blank waybill — are recorded as returns and fire no RTO:
+// the delivered RVP sets returned, which the later return scan does not undo.
 func TestCustomerReturnPushesFireNothing(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
@@ -467,8 +468,8 @@ func TestCustomerReturnPushesFireNothing(t *testing.T) {
 			t.Errorf("customer return: %+v", res)
 		}
 	}
-	if st := s.order(order)["tracking_status"]; st != tracking.InTransit {
-		t.Errorf("order status %v, want it unchanged (in transit)", st)
+	if st := s.order(order)["tracking_status"]; st != tracking.Returned {
+		t.Errorf("order status %v, want returned", st)
 	}
 	_, err := s.temporal.DescribeWorkflowExecution(context.Background(), workflows.RTOCancelWorkflowID(order), "")
 	var notFound *serviceerror.NotFound

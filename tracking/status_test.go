@@ -40,3 +40,54 @@ func TestObservationValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestReturnStatusesAreNeverRTOAndEndForwardTracking(t *testing.T) {
+	for _, s := range []string{Return, Returned} {
+		if !IsCanonical(s) || IsRTO(s) || !IsReturn(s) || !IsTerminal(s) {
+			t.Errorf("%q: canonical %v, RTO %v, return %v, terminal %v", s, IsCanonical(s), IsRTO(s), IsReturn(s), IsTerminal(s))
+		}
+	}
+	if got := TimestampField(Returned); got != "tracking_timestamps.returned" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestReturnStatusReadsAReturnShipment(t *testing.T) {
+	for forward, want := range map[string]string{
+		Delivered: Returned, PickedUp: Return, InTransit: Return, OutForDelivery: Return, Booked: Return,
+		Pending: Return, NDR: Return, Return: Return, Returned: Returned,
+		Cancelled: "", Lost: "", Damaged: "", RTO: "", RTOInTransit: "", RTODelivered: "", "": "",
+	} {
+		if got := ReturnStatus(forward); got != want {
+			t.Errorf("ReturnStatus(%q) = %q, want %q", forward, got, want)
+		}
+	}
+}
+
+// Newest-wins by time, except that a customer return moves only forward.
+func TestMayReplaceOrdersReturnStatuses(t *testing.T) {
+	for _, tc := range []struct {
+		current, next string
+		want          bool
+	}{
+		{Delivered, Return, true},
+		{Delivered, Returned, true},
+		{Return, Returned, true},
+		{InTransit, Return, true}, // a return reported before the delivery push arrived
+		{Returned, Return, false}, // a late return scan never undoes the delivery back
+		{Return, Delivered, false},
+		{Returned, Delivered, false},
+		{Return, InTransit, false},
+		{Return, RTO, false}, // the order keeps return; the RTO decision reads the observation, not the order
+		{Returned, RTODelivered, false},
+		{Return, Return, false},
+		{Returned, Returned, false},
+		{InTransit, Delivered, true},
+		{Delivered, RTO, true},
+		{"", Return, true},
+	} {
+		if got := MayReplace(tc.current, tc.next); got != tc.want {
+			t.Errorf("MayReplace(%q, %q) = %v, want %v", tc.current, tc.next, got, tc.want)
+		}
+	}
+}

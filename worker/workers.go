@@ -80,6 +80,7 @@ var mainWorkflows = []any{
 	pinned(workflows.StatusUpdate),         // one status report: seconds
 	pinned(workflows.PushIngest),           // one push event: seconds
 	autoUpgrade(workflows.RTOCancel),       // the CRM delivery may retry for 72 hours
+	autoUpgrade(workflows.OrderReturn),     // its deliveries may retry for 72 hours, as RTOCancel's
 	autoUpgrade(workflows.RevenueRecovery), // retries on durable timers for days
 	autoUpgrade(workflows.RecoveryIngest),  // short, but waits on the invoice's recovery
 	autoUpgrade(workflows.TrackingSweep),   // the sweeps: started by a Schedule, long polls

@@ -1,6 +1,10 @@
 package workflows
 
 import (
+	"errors"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
@@ -31,7 +35,16 @@ type PushIngestResult struct {
 	Modified           int64    `json:"modified"`
 	RTOCancelsStarted  []string `json:"rto_cancels_started,omitempty"`
 	RTOCancelsExisting []string `json:"rto_cancels_existing,omitempty"`
+	// OrderReturnStarted is the OrderReturn this customer return started;
+	// OrderReturnExisting one another push of the same return shipment had.
+	OrderReturnStarted  string `json:"order_return_started,omitempty"`
+	OrderReturnExisting string `json:"order_return_existing,omitempty"`
 }
+
+// changeCustomerReturns is the workflow.GetVersion change ID of applying a
+// customer return's statuses (return, returned) to its order and starting
+// the return shipment's OrderReturn; before it a return was only recorded.
+const changeCustomerReturns = "customer-returns"
 
 // PushIngest turns a push event into durable work. The ingress starts it
 // before answering 2xx, with an ID derived from the event and REJECT_DUPLICATE,
@@ -39,7 +52,9 @@ type PushIngestResult struct {
 // even if Mongo or the worker is down: the activities retry until they can.
 // A status event finds its order and goes through the same status-update path
 // as a poll (ApplyStatusObservations, then StartRTOCancels): one first-RTO
-// mechanism for every source. Every event ends recorded in push_events.
+// mechanism for every source. A customer return sets return or returned on
+// its order through the same path (never an RTO) and starts the return
+// shipment's OrderReturn. Every event ends recorded in push_events.
 func PushIngest(ctx workflow.Context, in PushIngestInput) (PushIngestResult, error) {
 	steps := newMongoSteps(ctx)
 	res := PushIngestResult{Outcome: outcomeOf(in.Kind)}
@@ -49,10 +64,16 @@ func PushIngest(ctx workflow.Context, in PushIngestInput) (PushIngestResult, err
 		if res.OrderID, err = findPushOrder(ctx, steps, in.OrderRefs); err != nil {
 			return res, err
 		}
-		if in.Kind == PushKindStatus {
-			if res.OrderID == "" {
-				res.Outcome = push.OutcomeUnmatched
-			} else if err := applyPushStatus(ctx, steps, in, &res); err != nil {
+		switch {
+		case in.Kind == PushKindStatus && res.OrderID == "":
+			res.Outcome = push.OutcomeUnmatched
+		case in.Kind == PushKindStatus:
+			if err := applyPushStatus(ctx, steps, in, &res); err != nil {
+				return res, err
+			}
+		case in.Kind == PushKindCustomerReturn && res.OrderID != "" &&
+			workflow.GetVersion(ctx, changeCustomerReturns, workflow.DefaultVersion, 1) >= 1:
+			if err := applyCustomerReturn(ctx, steps, in, &res); err != nil {
 				return res, err
 			}
 		}
@@ -127,6 +148,76 @@ func applyPushStatus(ctx workflow.Context, steps mongoSteps, in PushIngestInput,
 	}
 	res.Modified, res.RTOCancelsStarted, res.RTOCancelsExisting = applied.Modified, started, existing
 	return nil
+}
+
+// applyCustomerReturn applies a customer return's statuses to its order
+// through the status-update path (they are never RTO, so no RTOCancel can
+// follow) and starts the return shipment's OrderReturn, once per return AWB.
+// A return with no AWB yet (Clickpost's "Return Order Placed" may come
+// before one is assigned) sets the status only: its shipment is told when a
+// push carrying its AWB arrives.
+func applyCustomerReturn(ctx workflow.Context, steps mongoSteps, in PushIngestInput, res *PushIngestResult) error {
+	var obs []tracking.Observation
+	for _, s := range in.Scans {
+		if tracking.IsReturn(s.Status) {
+			obs = append(obs, tracking.Observation{OrderID: res.OrderID, Source: in.Source, Status: s.Status, EventTime: s.EventTime})
+		}
+	}
+	if len(obs) == 0 {
+		return nil
+	}
+	var applied activities.ApplyStatusResult
+	if err := steps.run(ctx, mongoStep, a.ApplyStatusObservations,
+		activities.ApplyStatusInput{Observations: obs}).Get(ctx, &applied); err != nil {
+		return err
+	}
+	res.Modified = applied.Modified
+	if in.Waybill == "" {
+		return nil
+	}
+	newest := obs[0]
+	for _, o := range obs[1:] {
+		if o.EventTime.After(newest.EventTime) {
+			newest = o
+		}
+	}
+	started, err := startOrderReturn(ctx, OrderReturnInput{
+		OrderID: res.OrderID, ReturnAWB: in.Waybill, Status: newest.Status, Source: in.Source,
+	})
+	if err != nil {
+		return err
+	}
+	id := OrderReturnWorkflowID(res.OrderID, in.Waybill)
+	if started {
+		res.OrderReturnStarted = id
+	} else {
+		res.OrderReturnExisting = id
+	}
+	return nil
+}
+
+// startOrderReturn starts the return shipment's OrderReturn, abandoned so it
+// outlives this workflow, and waits until it has started; false when another
+// push of the same shipment started it already.
+func startOrderReturn(ctx workflow.Context, in OrderReturnInput) (bool, error) {
+	opts := workflow.ChildWorkflowOptions{
+		WorkflowID:            OrderReturnWorkflowID(in.OrderID, in.ReturnAWB),
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			OrderIDAttr.ValueSet(in.OrderID),
+			AWBAttr.ValueSet(in.ReturnAWB),
+			CourierAttr.ValueSet(in.Source),
+			TrackingStatusAttr.ValueSet(in.Status),
+		),
+	}
+	f := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), OrderReturn, in)
+	err := f.GetChildWorkflowExecution().Get(ctx, nil)
+	var dup *temporal.ChildWorkflowExecutionAlreadyStartedError
+	if errors.As(err, &dup) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func pushRecord(in PushIngestInput, res PushIngestResult) activities.PushEventRecord {

@@ -52,6 +52,10 @@ func (p *pushStore) RecordPushEvent(_ context.Context, ev store.PushEvent) error
 	return nil
 }
 
+func (p *pushStore) ReadOrder(_ context.Context, id string) (store.OrderSnapshot, bool, error) {
+	return store.OrderSnapshot{OrderID: id}, id == p.orderID, nil
+}
+
 func (p *pushStore) ApplyStockLevel(_ context.Context, l store.StockLevel) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -63,6 +67,7 @@ type pushFixture struct {
 	env      *testsuite.TestWorkflowEnvironment
 	store    *pushStore
 	children []RTOCancelInput
+	returns  []OrderReturnInput
 }
 
 func newPushFixture(orderID string) *pushFixture {
@@ -71,6 +76,11 @@ func newPushFixture(orderID string) *pushFixture {
 	f.env = suite.NewTestWorkflowEnvironment()
 	f.env.RegisterWorkflow(PushIngest)
 	f.env.RegisterWorkflow(RTOCancel)
+	f.env.RegisterWorkflow(OrderReturn)
+	f.env.OnWorkflow(OrderReturn, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in OrderReturnInput) (OrderReturnResult, error) {
+		f.returns = append(f.returns, in)
+		return OrderReturnResult{Found: true}, nil
+	})
 	f.env.RegisterActivity(&activities.Activities{Store: f.store, Push: f.store})
 	f.env.OnWorkflow(RTOCancel, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in RTOCancelInput) (RTOCancelResult, error) {
 		f.children = append(f.children, in)
@@ -137,6 +147,52 @@ func TestPushIngestCustomerReturnAndTestChangeNoOrder(t *testing.T) {
 		if res.Outcome != outcome || len(f.store.observed) != 0 || len(f.children) != 0 {
 			t.Errorf("%s: result %+v, observed %d, children %d", kind, res, len(f.store.observed), len(f.children))
 		}
+	}
+}
+
+// A reverse pickup's return statuses go through the status path on its
+// order, never as an RTO, and start the return shipment's OrderReturn with
+// the newest status; RTO-family scans in a customer return are dropped.
+func TestPushIngestCustomerReturnSetsReturnAndStartsOrderReturn(t *testing.T) {
+	f := newPushFixture("o1")
+	in := statusPush(PushScan{Status: tracking.Returned, EventTime: pushAt.Add(time.Hour)},
+		PushScan{Status: tracking.Return, EventTime: pushAt}, PushScan{Status: tracking.RTO, EventTime: pushAt})
+	in.Kind, in.Waybill = PushKindCustomerReturn, "RVP1"
+	res := f.run(t, in)
+	if res.Outcome != push.OutcomeCustomerReturn || res.OrderID != "o1" || len(res.RTOCancelsStarted) != 0 || len(f.children) != 0 {
+		t.Errorf("result %+v, RTOCancels %+v", res, f.children)
+	}
+	if len(f.store.observed) != 2 || f.store.observed[0].Status != tracking.Returned || f.store.observed[1].Status != tracking.Return {
+		t.Errorf("observations %+v, want returned and return only", f.store.observed)
+	}
+	want := OrderReturnInput{OrderID: "o1", ReturnAWB: "RVP1", Status: tracking.Returned, Source: "clickpost"}
+	if len(f.returns) != 1 || f.returns[0] != want || res.OrderReturnStarted != OrderReturnWorkflowID("o1", "RVP1") {
+		t.Errorf("order returns %+v (result %+v), want one %+v", f.returns, res, want)
+	}
+	if got := f.store.recorded[0].Statuses; len(got) != 3 {
+		t.Errorf("recorded statuses %v, want all three scans", got)
+	}
+}
+
+// A return with no AWB yet sets the order's status and tells no webhook: its
+// shipment is told when a push carrying its AWB arrives.
+func TestPushIngestCustomerReturnWithoutAWBStartsNoOrderReturn(t *testing.T) {
+	f := newPushFixture("o1")
+	in := statusPush(PushScan{Status: tracking.Return, EventTime: pushAt})
+	in.Kind, in.Waybill = PushKindCustomerReturn, ""
+	res := f.run(t, in)
+	if len(f.store.observed) != 1 || len(f.returns) != 0 || res.OrderReturnStarted != "" {
+		t.Errorf("observed %+v, order returns %+v", f.store.observed, f.returns)
+	}
+}
+
+func TestOrderReturnRefusesAnRTOStatus(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(OrderReturn)
+	env.ExecuteWorkflow(OrderReturn, OrderReturnInput{OrderID: "o1", ReturnAWB: "R1", Status: tracking.RTO, Source: "clickpost"})
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() == nil {
+		t.Fatalf("completed=%v err=%v, want a refusal", env.IsWorkflowCompleted(), env.GetWorkflowError())
 	}
 }
 

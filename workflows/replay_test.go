@@ -1,34 +1,24 @@
 package workflows
 
 import (
+	"path/filepath"
 	"testing"
 
 	"go.temporal.io/sdk/worker"
 )
+
+// recordedHistory is a history in testdata and the workflow that replays it.
+type recordedHistory struct {
+	file     string
+	workflow any
+}
 
 // TestReplayRecordedHistories replays histories recorded from real runs on the
 // dev server (see tests/harness_test.go recordHistory). A change that makes a
 // workflow decide differently on the same events fails here before it can
 // break the workflows running in production.
 func TestReplayRecordedHistories(t *testing.T) {
-	for _, tc := range []struct {
-		file     string
-		workflow any
-	}{
-		{"testdata/rto_cancel_history.json", RTOCancel},
-		{"testdata/status_update_history.json", StatusUpdate},
-		{"testdata/push_ingest_history.json", PushIngest},
-		// Started before changeLocalMongoSteps: regular activities, no version marker.
-		{"testdata/rto_cancel_history_pre_local_steps.json", RTOCancel},
-		{"testdata/status_update_history_pre_local_steps.json", StatusUpdate},
-		{"testdata/push_ingest_history_pre_local_steps.json", PushIngest},
-		{"testdata/revenue_recovery_history.json", RevenueRecovery},
-		{"testdata/revenue_recovery_external_success_history.json", RevenueRecovery},
-		// Started before generations and card-update retries: no version marker.
-		{"testdata/revenue_recovery_hard_declined_pre_restart_history.json", RevenueRecovery},
-		// Recorded before changeCardNetworkRules: a decline, then a successful retry, no version marker.
-		{"testdata/revenue_recovery_pre_network_rules_history.json", RevenueRecovery},
-	} {
+	for _, tc := range replayedHistories {
 		t.Run(tc.file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(tc.workflow)
@@ -37,4 +27,46 @@ func TestReplayRecordedHistories(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every history in testdata is replayed by one of the two tests: a history
+// recorded but never listed would protect nothing.
+func TestEveryRecordedHistoryIsReplayed(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no recorded histories found: %v", err)
+	}
+	listed := map[string]bool{}
+	for _, h := range append(append([]recordedHistory{}, replayedHistories...), replayedSweepHistories...) {
+		listed[h.file] = true
+	}
+	for _, f := range files {
+		if !listed[f] {
+			t.Errorf("%s is replayed by no test: add it to replayedHistories or replayedSweepHistories", f)
+		}
+	}
+}
+
+// replayedHistories are replayed under any workflow ID.
+var replayedHistories = []recordedHistory{
+	{"testdata/rto_cancel_history.json", RTOCancel},
+	{"testdata/status_update_history.json", StatusUpdate},
+	{"testdata/push_ingest_history.json", PushIngest},
+	// Started before changeLocalMongoSteps: regular activities, no version marker.
+	{"testdata/rto_cancel_history_pre_local_steps.json", RTOCancel},
+	{"testdata/status_update_history_pre_local_steps.json", StatusUpdate},
+	{"testdata/push_ingest_history_pre_local_steps.json", PushIngest},
+	{"testdata/revenue_recovery_history.json", RevenueRecovery},
+	{"testdata/revenue_recovery_external_success_history.json", RevenueRecovery},
+	// Started before generations and card-update retries: no version marker.
+	{"testdata/revenue_recovery_hard_declined_pre_restart_history.json", RevenueRecovery},
+	// Recorded before changeCardNetworkRules: a decline, then a successful retry, no version marker.
+	{"testdata/revenue_recovery_pre_network_rules_history.json", RevenueRecovery},
+	// Recorded before changeCardSwitching: a hard decline ends the recovery
+	// with one payment_failed, no listing of the customer's other cards.
+	{"testdata/revenue_recovery_hard_declined_pre_card_switching_history.json", RevenueRecovery},
+	{"testdata/recovery_ingest_history.json", RecoveryIngest},
+	{"testdata/order_return_history.json", OrderReturn},
+	// Recorded before changeCustomerReturns: a customer return only recorded, no version marker.
+	{"testdata/push_ingest_customer_return_pre_returns_history.json", PushIngest},
 }

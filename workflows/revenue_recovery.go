@@ -11,9 +11,9 @@ import (
 	"orderflow/recovery"
 )
 
-// RevenueRecoveryInput configures one invoice's recovery. Ingress resolves it
-// from the business profile and the billing connector when it starts the
-// workflow; secrets stay in Mongo and are read by the activities.
+// RevenueRecoveryInput configures one invoice's recovery. RecoveryIngest
+// resolves it from the business profile and the billing connector when it
+// starts the workflow; secrets stay in Mongo and are read by the activities.
 type RevenueRecoveryInput struct {
 	// RevenueRecoveryStart is what a hand-off or a restart fills.
 	activities.RevenueRecoveryStart
@@ -29,7 +29,7 @@ type RevenueRecoveryInput struct {
 // signals and the recoveries record: runs started before it behave as they did.
 const changeRestartAndCardUpdates = "restart-generations-card-updates"
 
-// RecoverySignal is a billing event and the action ingress decided for it.
+// RecoverySignal is a billing event and the action RecoveryIngest decided for it.
 type RecoverySignal = activities.RecoverySignal
 
 // Recovery statuses (the RecoveryStatus search attribute).
@@ -81,7 +81,9 @@ type RecoveryAttemptRecord struct {
 	DeclineCode    string               `json:"decline_code,omitempty"`
 	IdempotencyKey string               `json:"idempotency_key,omitempty"`
 	EventID        string               `json:"event_id,omitempty"`
-	At             time.Time            `json:"at"`
+	// PaymentMethodToken is the payment method our attempt charged.
+	PaymentMethodToken string    `json:"payment_method_token,omitempty"`
+	At                 time.Time `json:"at"`
 }
 
 // RecoveryWebhookOutcome is where the merchant webhook stands.
@@ -116,6 +118,11 @@ type RecoveryState struct {
 	RetryBase int `json:"retry_base,omitempty"`
 	// NetworkBlock is the last charge the card networks' rules held back.
 	NetworkBlock *RecoveryNetworkBlock `json:"network_block,omitempty"`
+	// GivenUpMethods are the payment methods the recovery stopped charging
+	// before switching to another of the customer's (workflows/card_switch.go).
+	GivenUpMethods []RecoveryGivenUpMethod `json:"given_up_methods,omitempty"`
+	// SucceededWith is the payment method our successful charge was made with.
+	SucceededWith string `json:"succeeded_with,omitempty"`
 }
 
 // RecoveryView is the answer of RecoveryStateQuery: the state and the
@@ -465,6 +472,9 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 	}
 	if rules && res.Status == activities.PaymentBlocked {
 		w.networkBlocked(ctx, res)
+		if w.st.Status == RecoveryNetworkLimited {
+			w.switchPaymentMethod(ctx, RecoveryNetworkLimited)
+		}
 		return
 	}
 	if res.Status == activities.PaymentProcessing {
@@ -475,10 +485,12 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 		w.st.SettledKeys++
 	}
 	w.st.Attempts = append(w.st.Attempts, RecoveryAttemptRecord{Retry: n, TriggeredBy: recovery.Internal, TransactionID: res.PaymentIntentID,
-		Status: res.Status, ErrorCode: res.ErrorCode, DeclineCode: res.DeclineCode, IdempotencyKey: in.IdempotencyKey, At: workflow.Now(ctx)})
+		Status: res.Status, ErrorCode: res.ErrorCode, DeclineCode: res.DeclineCode, IdempotencyKey: in.IdempotencyKey,
+		PaymentMethodToken: in.PaymentMethodToken, At: workflow.Now(ctx)})
 
 	switch res.Status {
 	case activities.PaymentSucceeded:
+		w.st.SucceededWith = in.PaymentMethodToken
 		w.setStatus(ctx, RecoverySucceededInternal)
 		w.recordBack(ctx, res)
 		w.notify(ctx, recovery.EventPaymentSucceeded, res)
@@ -491,7 +503,7 @@ func (w *revenueRecovery) retry(ctx workflow.Context) {
 			w.st.LastDecline = recovery.Decline{Class: recovery.Transient, Code: "processing_timeout"}
 		}
 		w.schedule(ctx)
-		if w.st.Status == RecoveryHardDeclined {
+		if w.st.Status == RecoveryHardDeclined && !w.switchPaymentMethod(ctx, RecoveryHardDeclined) {
 			w.notify(ctx, recovery.EventPaymentFailed, res)
 		}
 	}

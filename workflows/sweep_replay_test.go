@@ -15,16 +15,7 @@ import (
 // names its children after its own workflow ID, so each replay runs under the
 // recorded ID, read back from the first child the history started.
 func TestReplayRecordedSweepHistories(t *testing.T) {
-	for _, tc := range []struct {
-		file     string
-		workflow any
-	}{
-		{"testdata/tracking_sweep_history.json", TrackingSweep},
-		{"testdata/tracker_sweep_history.json", TrackerSweep},
-		{"testdata/tracker_partition_history.json", TrackerPartition},
-		// Recorded before TrackerSweep handed partitions their batches: planned by PlanBatches.
-		{"testdata/tracker_partition_planned_history.json", TrackerPartition},
-	} {
+	for _, tc := range replayedSweepHistories {
 		t.Run(tc.file, func(t *testing.T) {
 			f, err := os.Open(tc.file)
 			if err != nil {
@@ -51,4 +42,13 @@ func TestReplayRecordedSweepHistories(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replayedSweepHistories are replayed under the workflow ID they recorded.
+var replayedSweepHistories = []recordedHistory{
+	{"testdata/tracking_sweep_history.json", TrackingSweep},
+	{"testdata/tracker_sweep_history.json", TrackerSweep},
+	{"testdata/tracker_partition_history.json", TrackerPartition},
+	// Recorded before TrackerSweep handed partitions their batches: planned by PlanBatches.
+	{"testdata/tracker_partition_planned_history.json", TrackerPartition},
 }

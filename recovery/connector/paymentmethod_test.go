@@ -52,3 +52,30 @@ func TestPaymentMethodCardAndNetworkDeclineCodes(t *testing.T) {
 		t.Errorf("the sandbox's charges %+v", charges)
 	}
 }
+
+func TestCustomerCardsNewestFirst(t *testing.T) {
+	proc := payments.New("sk_test_pm")
+	srv := httptest.NewServer(proc.Handler())
+	defer srv.Close()
+	c := New(2 * time.Second)
+	acct := StripeAccount{BaseURL: srv.URL, APIKey: "sk_test_pm"}
+	ctx := context.Background()
+
+	proc.SetCard("pm_old", payments.Card{Brand: "visa", Fingerprint: "fp_old"})
+	proc.Attach("cus_1", "pm_old", "pm_card_mastercard")
+	cards, err := c.CustomerCards(ctx, acct, "cus_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cards) != 2 || cards[0].PaymentMethodID != "pm_card_mastercard" || cards[0].Brand != "mastercard" ||
+		cards[1].PaymentMethodID != "pm_old" || cards[1].Fingerprint != "fp_old" || cards[1].Funding != "credit" {
+		t.Errorf("cards %+v", cards)
+	}
+	none, err := c.CustomerCards(ctx, acct, "cus_without_cards")
+	if err != nil || len(none) != 0 {
+		t.Errorf("a customer without cards: %+v %v", none, err)
+	}
+	if _, err := c.CustomerCards(ctx, StripeAccount{BaseURL: srv.URL, APIKey: "wrong"}, "cus_1"); err == nil || IsRetryable(err) {
+		t.Errorf("a refused key: %v, want a final error", err)
+	}
+}

@@ -50,8 +50,42 @@ func (p *Processor) paymentMethod(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	c := p.cardLocked(id)
 	p.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{
+	writeJSON(w, http.StatusOK, cardJSON(id, c))
+}
+
+// Attach stores payment methods on a customer, in order, as Stripe's
+// customer payment-method list then reports them (newest first).
+func (p *Processor) Attach(customer string, paymentMethods ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.customerMethods[customer] = append(p.customerMethods[customer], paymentMethods...)
+}
+
+func cardJSON(id string, c Card) map[string]any {
+	return map[string]any{
 		"id": id, "object": "payment_method", "type": "card",
-		"card": map[string]any{"brand": c.Brand, "fingerprint": c.Fingerprint, "last4": "4242"},
-	})
+		"card": map[string]any{"brand": c.Brand, "fingerprint": c.Fingerprint, "last4": "4242", "funding": "credit"},
+	}
+}
+
+// customerPaymentMethods is GET /v1/customers/{id}/payment_methods?type=card:
+// the customer's stored cards, newest first, in Stripe's list envelope.
+func (p *Processor) customerPaymentMethods(w http.ResponseWriter, r *http.Request) {
+	if !p.authorized(r) {
+		stripeError(w, http.StatusUnauthorized, "invalid_request_error", "", "Invalid API Key provided")
+		return
+	}
+	if t := r.URL.Query().Get("type"); t != "" && t != "card" {
+		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []any{}, "has_more": false})
+		return
+	}
+	p.mu.Lock()
+	ids := p.customerMethods[r.PathValue("id")]
+	data := make([]any, 0, len(ids))
+	for i := len(ids) - 1; i >= 0; i-- {
+		data = append(data, cardJSON(ids[i], p.cardLocked(ids[i])))
+	}
+	p.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data, "has_more": false,
+		"url": "/v1/customers/" + r.PathValue("id") + "/payment_methods"})
 }

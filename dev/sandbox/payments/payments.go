@@ -84,6 +84,8 @@ type Processor struct {
 	seq      int
 	scenario Scenario
 	cards    map[string]Card
+	// customerMethods are each customer's stored payment methods, in the order attached.
+	customerMethods map[string][]string
 }
 
 // Scenario decides the outcome of a new charge when no script is queued:
@@ -100,7 +102,7 @@ func (p *Processor) SetScenario(s Scenario) {
 // New makes a processor accepting apiKey as the Bearer secret key.
 func New(apiKey string) *Processor {
 	return &Processor{apiKey: apiKey, scripts: map[string][]Outcome{}, byKey: map[string]stored{}, intents: map[string]*intent{},
-		cards: map[string]Card{}}
+		cards: map[string]Card{}, customerMethods: map[string][]string{}}
 }
 
 // Script queues outcomes for the next new charges of a payment method; once
@@ -146,6 +148,7 @@ func (p *Processor) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/payment_intents", p.create)
 	mux.HandleFunc("GET /v1/payment_intents/{id}", p.retrieve)
 	mux.HandleFunc("GET /v1/payment_methods/{id}", p.paymentMethod)
+	mux.HandleFunc("GET /v1/customers/{id}/payment_methods", p.customerPaymentMethods)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"charges": p.Charges()})

@@ -37,12 +37,12 @@ func TestMapCoversTheTableAndItsTraps(t *testing.T) {
 		{"UD with RTOStartedDate is RTO", Status{Status: "In Transit", StatusType: "UD", RTOStarted: true}, couriers.Mapping{Status: tracking.RTOInTransit, Kind: couriers.RTO}},
 		{"UD with ReverseInTransit is RTO", Status{Status: "Pending", StatusType: "UD", ReverseInTransit: true}, couriers.Mapping{Status: tracking.RTOInTransit, Kind: couriers.RTO}},
 		// Traps: customer returns are never RTO.
-		{"PP open is a customer return", Status{Status: "Open", StatusType: "PP"}, couriers.Mapping{Kind: couriers.CustomerReturn}},
-		{"PP scheduled", Status{Status: "Scheduled", StatusType: "PP"}, couriers.Mapping{Kind: couriers.CustomerReturn}},
-		{"PU in transit is a customer return", Status{Status: "In Transit", StatusType: "PU", RTOStarted: false}, couriers.Mapping{Kind: couriers.CustomerReturn}},
-		{"PU in transit with ReverseInTransit is still a customer return", Status{Status: "In Transit", StatusType: "PU", ReverseInTransit: true}, couriers.Mapping{Kind: couriers.CustomerReturn}},
-		{"PU dispatched", Status{Status: "Dispatched", StatusType: "PU"}, couriers.Mapping{Kind: couriers.CustomerReturn}},
-		{"DL+DTO is a completed customer return", Status{Status: "DTO", StatusType: "DL"}, couriers.Mapping{Status: tracking.Delivered, Kind: couriers.CustomerReturn}},
+		{"PP open is a customer return", Status{Status: "Open", StatusType: "PP"}, couriers.Mapping{Status: tracking.Return, Kind: couriers.CustomerReturn}},
+		{"PP scheduled", Status{Status: "Scheduled", StatusType: "PP"}, couriers.Mapping{Status: tracking.Return, Kind: couriers.CustomerReturn}},
+		{"PU in transit is a customer return", Status{Status: "In Transit", StatusType: "PU", RTOStarted: false}, couriers.Mapping{Status: tracking.Return, Kind: couriers.CustomerReturn}},
+		{"PU in transit with ReverseInTransit is still a customer return", Status{Status: "In Transit", StatusType: "PU", ReverseInTransit: true}, couriers.Mapping{Status: tracking.Return, Kind: couriers.CustomerReturn}},
+		{"PU dispatched", Status{Status: "Dispatched", StatusType: "PU"}, couriers.Mapping{Status: tracking.Return, Kind: couriers.CustomerReturn}},
+		{"DL+DTO is a completed customer return", Status{Status: "DTO", StatusType: "DL"}, couriers.Mapping{Status: tracking.Returned, Kind: couriers.CustomerReturn}},
 		// Traps: cancelled parcels.
 		{"seller-cancelled stays UD Not Picked DTUP-210", Status{Status: "Not Picked", StatusType: "UD", StatusCode: "DTUP-210"}, couriers.Mapping{Status: tracking.Cancelled, Kind: couriers.Forward}},
 		{"cancelled reading Returned is not RTO", Status{Status: "Returned", StatusType: "CN"}, couriers.Mapping{Status: tracking.Cancelled, Kind: couriers.Forward}},
@@ -81,7 +81,7 @@ func TestParseRealBodies(t *testing.T) {
 	if got[1].Mapping != (couriers.Mapping{Status: tracking.RTOInTransit, Kind: couriers.RTO}) {
 		t.Errorf("RT: %+v", got[1])
 	}
-	if got[2].Mapping.Kind != couriers.CustomerReturn || got[2].Mapping.Status != "" {
+	if got[2].Mapping.Kind != couriers.CustomerReturn || got[2].Mapping.Status != tracking.Return {
 		t.Errorf("PU with ReverseInTransit must be a customer return: %+v", got[2])
 	}
 	if got[3].Found {

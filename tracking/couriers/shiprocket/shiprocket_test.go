@@ -48,8 +48,13 @@ func TestMapEveryCodeAndTheReturnTrap(t *testing.T) {
 			t.Errorf("Map(%d) = %+v, want %+v", code, got, want)
 		}
 	}
-	if got := Map(7, true); got != (couriers.Mapping{Status: tracking.Delivered, Kind: couriers.CustomerReturn}) {
-		t.Errorf("delivered return: %+v", got)
+	// A return shipment is a customer return, never RTO: delivered back is
+	// returned, its journey return, its cancellation or RTO codes nothing.
+	for code, want := range map[int]string{7: tracking.Returned, 10: tracking.Returned, 6: tracking.Return,
+		42: tracking.Return, 17: tracking.Return, 8: "", 9: "", 40: "", 16: ""} {
+		if got := Map(code, true); got != (couriers.Mapping{Status: want, Kind: couriers.CustomerReturn}) {
+			t.Errorf("Map(%d, return) = %+v, want %q", code, got, want)
+		}
 	}
 }
 

@@ -53,18 +53,19 @@ var codes = map[int]couriers.Mapping{
 }
 
 // Map turns a shipment_status code into a canonical status. A return shipment
-// (is_return) reuses forward labels and is a customer return, never RTO: only
-// its delivery (back to the seller) changes the order, to delivered.
+// (is_return) reuses forward labels and is a customer return, never RTO: its
+// delivery (back to the seller) is returned, its other steps return, and its
+// cancellation, loss or RTO codes change nothing (tracking.ReturnStatus).
 func Map(code int, isReturn bool) couriers.Mapping {
 	m, ok := codes[code]
 	if !ok {
 		return couriers.Mapping{Kind: couriers.Unknown}
 	}
 	if isReturn {
-		if code == 7 || code == 10 {
-			return couriers.Mapping{Status: tracking.Delivered, Kind: couriers.CustomerReturn}
+		if code == 10 { // RTO Delivered on a return shipment: it reached the seller
+			return couriers.Mapping{Status: tracking.Returned, Kind: couriers.CustomerReturn}
 		}
-		return couriers.Mapping{Kind: couriers.CustomerReturn}
+		return couriers.Mapping{Status: tracking.ReturnStatus(m.Status), Kind: couriers.CustomerReturn}
 	}
 	return m
 }

@@ -42,16 +42,16 @@ func TestScansMapByStatusType(t *testing.T) {
 		{"ndr_pending.json", push.KindStatus, tracking.NDR, time.Date(2026, 11, 22, 19, 2, 13, 18e6, ist)},
 		{"rto_in_transit.json", push.KindStatus, tracking.RTOInTransit, time.Date(2026, 11, 24, 16, 31, 9, 655e6, ist)},
 		{"rto_delivered.json", push.KindStatus, tracking.RTODelivered, time.Date(2026, 11, 28, 12, 40, 0, 0, ist)},
-		{"reverse_pickup.json", push.KindCustomerReturn, "", time.Date(2026, 12, 1, 9, 15, 30, 120e6, ist)},
-		{"dto_delivered.json", push.KindCustomerReturn, "", time.Date(2026, 12, 3, 14, 22, 5, 0, ist)},
+		{"reverse_pickup.json", push.KindCustomerReturn, tracking.Return, time.Date(2026, 12, 1, 9, 15, 30, 120e6, ist)},
+		{"dto_delivered.json", push.KindCustomerReturn, tracking.Returned, time.Date(2026, 12, 3, 14, 22, 5, 0, ist)},
 	} {
 		in := ingest(fixture(t, tc.file))
 		if in.Kind != tc.kind || !in.EventTime.Equal(tc.at) {
 			t.Errorf("%s: kind %q at %v, want %q at %v", tc.file, in.Kind, in.EventTime, tc.kind, tc.at)
 		}
 		newest, ok := in.NewestScan()
-		if tc.status == "" && ok {
-			t.Errorf("%s: a customer return carries scan %+v", tc.file, newest)
+		if tc.kind == push.KindCustomerReturn && tracking.IsRTO(newest.Status) {
+			t.Errorf("%s: a customer return carries RTO scan %+v", tc.file, newest)
 		}
 		if tc.status != "" && (!ok || newest.Status != tc.status || !newest.EventTime.Equal(tc.at) || len(in.Scans) != 1) {
 			t.Errorf("%s: scans %+v, want one %q at %v", tc.file, in.Scans, tc.status, tc.at)
@@ -73,14 +73,14 @@ func TestDirectionLivesInStatusType(t *testing.T) {
 	for _, tc := range []struct{ status, typ, kind, want string }{
 		{"In Transit", "UD", push.KindStatus, tracking.InTransit},
 		{"In Transit", "RT", push.KindStatus, tracking.RTOInTransit},
-		{"In Transit", "PU", push.KindCustomerReturn, ""},
+		{"In Transit", "PU", push.KindCustomerReturn, tracking.Return},
 		{"Dispatched", "UD", push.KindStatus, tracking.OutForDelivery},
 		{"Dispatched", "RT", push.KindStatus, tracking.RTOInTransit},
-		{"Dispatched", "PU", push.KindCustomerReturn, ""},
-		{"Open", "PP", push.KindCustomerReturn, ""},
+		{"Dispatched", "PU", push.KindCustomerReturn, tracking.Return},
+		{"Open", "PP", push.KindCustomerReturn, tracking.Return},
 		{"Delivered", "DL", push.KindStatus, tracking.Delivered},
 		{"RTO", "DL", push.KindStatus, tracking.RTODelivered},
-		{"DTO", "DL", push.KindCustomerReturn, ""},
+		{"DTO", "DL", push.KindCustomerReturn, tracking.Returned},
 		{"Returned", "UD", push.KindStatus, tracking.Cancelled},
 		{"Teleported", "UD", push.KindIgnored, ""},
 		{"In Transit", "ZZ", push.KindIgnored, ""},

@@ -40,8 +40,10 @@ func FuzzParse(f *testing.F) {
 		if in.Waybill == "" || in.EventTime.IsZero() {
 			t.Fatalf("accepted without an AWB or a time: %q", body)
 		}
-		if in.Kind == push.KindCustomerReturn && len(in.Scans) != 0 {
-			t.Fatalf("customer return with scans: %q", body)
+		for _, s := range in.Scans {
+			if (in.Kind == push.KindCustomerReturn) != tracking.IsReturn(s.Status) {
+				t.Fatalf("%s event with scan %q: %q", in.Kind, s.Status, body)
+			}
 		}
 		for _, s := range in.Scans {
 			if !tracking.IsCanonical(s.Status) || !s.EventTime.Equal(in.EventTime) {

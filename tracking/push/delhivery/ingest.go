@@ -13,9 +13,10 @@ import (
 // by AWB, then by ReferenceNo as the merchant's order _id.
 //
 // The scan is mapped by StatusType with the poller's table: RT and DL+RTO are
-// the RTO family; PP, PU and DL+DTO are customer returns, recorded with no
-// scan, never applied, never RTO; a pair the table does not know (or one that
-// changes nothing) is recorded as ignored with the raw status kept in Event.
+// the RTO family; PP and PU are customer returns in progress (return) and
+// DL+DTO one delivered back (returned), applied like any status, never RTO; a
+// pair the table does not know (or one that changes nothing) is recorded as
+// ignored with the raw status kept in Event.
 func Ingest(ev Event, account, eventID string, receivedAt time.Time) push.Event {
 	st := ev.courierStatus()
 	at := ev.Time().UTC()
@@ -28,6 +29,9 @@ func Ingest(ev Event, account, eventID string, receivedAt time.Time) push.Event 
 	switch {
 	case m.Kind == couriers.CustomerReturn:
 		in.Kind = push.KindCustomerReturn
+		if m.Status != "" {
+			in.Scans = []push.Scan{{Status: m.Status, EventTime: at}}
+		}
 	case m.Kind == couriers.Unknown || m.Status == "":
 		in.Kind = push.KindIgnored
 	default:
