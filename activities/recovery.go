@@ -29,23 +29,27 @@ const (
 	ErrTypeRecordBackRejected = "RecordBackRejected"
 )
 
-// RecoveryStore is what the recovery activities need of MongoDB; *store.Store implements it.
+// RecoveryStore is everything the recovery activities need of MongoDB, one
+// small interface per activity file; *store.Store implements it.
 type RecoveryStore interface {
+	RecoveryAccounts
+	RecoveryPaymentLog
+	RecoveryEventLog
+	RecoveryRestarts
+}
+
+// RecoveryAccounts are the business profiles and connector accounts every
+// recovery activity reads its configuration from.
+type RecoveryAccounts interface {
 	Profile(ctx context.Context, id string) (store.BusinessProfile, error)
 	ConnectorAccount(ctx context.Context, id string) (store.ConnectorAccount, error)
+}
+
+// RecoveryPaymentLog logs what charges and merchant webhooks did
+// (recovery_attempts, recovery_webhook_deliveries).
+type RecoveryPaymentLog interface {
 	RecordRecoveryAttempt(ctx context.Context, a store.RecoveryAttempt) error
 	RecordRecoveryWebhookDelivery(ctx context.Context, d store.RecoveryWebhookDelivery) error
-	IsInternalAttempt(ctx context.Context, profileID, transactionID string) (bool, error)
-	InvoiceRecovered(ctx context.Context, profileID, invoiceID string) (bool, error)
-	RecordRecoveryEvent(ctx context.Context, e store.RecoveryEvent) (inserted bool, err error)
-	// Restarts and card updates (activities/recovery_restart.go).
-	SaveRecovery(ctx context.Context, r store.Recovery) error
-	RecoveryByWorkflowID(ctx context.Context, workflowID string) (store.Recovery, error)
-	CustomerRecoveries(ctx context.Context, profileID, customerID string) ([]store.Recovery, error)
-	ClaimRecoveryGeneration(ctx context.Context, workflowID string, from int, now time.Time) (bool, error)
-	InvoiceSettledElsewhere(ctx context.Context, profileID, invoiceID string) (bool, error)
-	MaxRecoveryAttempt(ctx context.Context, profileID, invoiceID string) (int, error)
-	RecordRecoveryRestart(ctx context.Context, a store.RecoveryRestart) error
 }
 
 // DefaultRecoveryWebhookRetryDelays is Hyperswitch's outgoing webhook schedule:
@@ -86,9 +90,7 @@ type Recovery struct {
 	// card update still restarts it (0: DefaultCardUpdateResumeWithin).
 	CardUpdateResumeWithin time.Duration
 	// Logger is for restarts asked outside an activity (the HTTP API, the CLI); nil logs nothing.
-	Logger interface {
-		Error(msg string, keyvals ...any)
-	}
+	Logger ErrorLogger
 	// NetworkRules are the card networks' retry limits, counted in Cards; nil Cards checks none.
 	NetworkRules recovery.NetworkRules
 	Cards        CardCounters
@@ -99,6 +101,15 @@ func (r *Recovery) now() time.Time {
 		return r.Now()
 	}
 	return time.Now()
+}
+
+// temporal is the client restarts and hand-offs use: r.Temporal, else the
+// worker's own (inside an activity).
+func (r *Recovery) temporal(ctx context.Context) client.Client {
+	if r.Temporal != nil {
+		return r.Temporal
+	}
+	return activity.GetClient(ctx)
 }
 
 func configError(what string, err error) error {
@@ -271,8 +282,8 @@ func (r *Recovery) RecordBack(ctx context.Context, in RecordBackInput) error {
 	if err != nil {
 		return configError("billing connector "+in.BillingConnectorID, err)
 	}
-	err = r.Connectors.RecordBack(ctx, connector.BillingAccount{Platform: acct.ConnectorName, BaseURL: acct.BaseURL, APIKey: acct.AccountDetails.APIKey},
-		in.InvoiceID, in.Amount, in.Currency, in.PaymentIntentID)
+	err = r.Connectors.RecordBack(ctx, billingAccount(acct), recovery.PaidInvoice{InvoiceID: in.InvoiceID, Amount: in.Amount,
+		Currency: in.Currency, PaymentIntentID: in.PaymentIntentID})
 	if err != nil && !connector.IsRetryable(err) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRecordBackRejected, nil)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -21,22 +20,14 @@ import (
 // will not help; the billing webhook is answered 400 when it is still waiting.
 const ErrTypeBillingEventUnusable = "BillingEventUnusable"
 
-// The invoice workflow HandOffRecoveryEvent reaches. They are
-// workflows.RevenueRecovery's names, which the workflows package cannot lend
-// (it imports this one); a workflows test pins them equal.
-const (
-	RevenueRecoveryWorkflowType = "RevenueRecovery"
-	RecoveryEventSignalName     = "recovery_event"
-	// RecoveryAwaitingEvent is the RecoveryStatus a RevenueRecovery starts with.
-	RecoveryAwaitingEvent = "awaiting_event"
-)
-
-// The search attributes a RevenueRecovery starts with (workflows pins them too).
-var (
-	RecoveryInvoiceIDAttr  = temporal.NewSearchAttributeKeyKeyword("InvoiceID")
-	RecoveryStatusAttr     = temporal.NewSearchAttributeKeyKeyword("RecoveryStatus")
-	RecoveryRetryCountAttr = temporal.NewSearchAttributeKeyInt64("RetryCount")
-)
+// RecoveryEventLog is what ingesting a billing event needs of MongoDB beyond
+// the accounts: whether our attempt log knows its transaction and invoice
+// (triggered_by and the only-once guard), and recovery_events.
+type RecoveryEventLog interface {
+	IsInternalAttempt(ctx context.Context, profileID, transactionID string) (bool, error)
+	InvoiceRecovered(ctx context.Context, profileID, invoiceID string) (bool, error)
+	RecordRecoveryEvent(ctx context.Context, e store.RecoveryEvent) (inserted bool, err error)
+}
 
 // CompleteRecoveryEventInput is a thin billing event (Lookup set) of a billing connector.
 type CompleteRecoveryEventInput struct {
@@ -52,7 +43,7 @@ func (r *Recovery) CompleteRecoveryEvent(ctx context.Context, in CompleteRecover
 	if err != nil {
 		return recovery.Event{}, configError("billing connector "+in.ConnectorID, err)
 	}
-	ev, err := r.complete(ctx, billingAccount(acct), in.Event)
+	ev, err := r.Connectors.CompleteEvent(ctx, billingAccount(acct), in.Event)
 	if err != nil && (errors.Is(err, recovery.ErrMalformed) || !connector.IsRetryable(err)) {
 		return recovery.Event{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeBillingEventUnusable, nil)
 	}
@@ -61,47 +52,6 @@ func (r *Recovery) CompleteRecoveryEvent(ctx context.Context, in CompleteRecover
 
 func billingAccount(acct store.ConnectorAccount) connector.BillingAccount {
 	return connector.BillingAccount{Platform: acct.ConnectorName, BaseURL: acct.BaseURL, APIKey: acct.AccountDetails.APIKey}
-}
-
-func (r *Recovery) complete(ctx context.Context, ba connector.BillingAccount, ev recovery.Event) (recovery.Event, error) {
-	if ev.Lookup == nil {
-		return ev, nil
-	}
-	switch ev.Lookup.Object {
-	case "charge":
-		ch, err := r.Connectors.FetchStripeCharge(ctx, ba, ev.Lookup.ID)
-		if err != nil {
-			return ev, err
-		}
-		return recovery.CompleteStripe(ev, ch)
-	case "transaction":
-		tx, err := r.Connectors.FetchRecurlyTransaction(ctx, ba, ev.Lookup.ID)
-		if err != nil {
-			return ev, err
-		}
-		invID, err := recovery.RecurlyInvoiceIDOf(tx)
-		if err != nil {
-			return ev, err
-		}
-		inv, err := r.Connectors.FetchRecurlyInvoice(ctx, ba, invID)
-		if err != nil {
-			return ev, err
-		}
-		return recovery.CompleteRecurly(ev, tx, inv)
-	case "invoice":
-		inv, err := r.Connectors.FetchRecurlyInvoice(ctx, ba, ev.Lookup.ID)
-		if err != nil {
-			return ev, err
-		}
-		return recovery.CompleteRecurly(ev, nil, inv)
-	case "billing_info":
-		bi, err := r.Connectors.FetchRecurlyBillingInfo(ctx, ba, ev.Lookup.ID)
-		if err != nil {
-			return ev, err
-		}
-		return recovery.CompleteRecurlyBillingInfo(ev, bi)
-	}
-	return ev, recovery.ErrMalformed
 }
 
 // ResolveRecoveryEventInput names what a billing event needs looked up in Mongo.
@@ -169,21 +119,6 @@ func (r *Recovery) ResolveRecoveryEvent(ctx context.Context, in ResolveRecoveryE
 	return route, nil
 }
 
-// RevenueRecoveryStart is a RevenueRecovery's input as the hand-off sends it:
-// the JSON of workflows.RevenueRecoveryInput's first run.
-type RevenueRecoveryStart struct {
-	ProfileID          string          `json:"profile_id"`
-	MerchantID         string          `json:"merchant_id"`
-	InvoiceID          string          `json:"invoice_id"`
-	BillingConnectorID string          `json:"billing_connector_id"`
-	PaymentConnectorID string          `json:"payment_connector_id"`
-	Policy             recovery.Policy `json:"policy"`
-	PSyncDelays        []time.Duration `json:"psync_delays,omitempty"`
-	// Generation and Restart are set by a restart (RestartRecovery) only.
-	Generation int              `json:"generation,omitempty"`
-	Restart    *RecoveryRestart `json:"restart,omitempty"`
-}
-
 // RecoveryHandOffInput is a billing event for its invoice's RevenueRecovery.
 type RecoveryHandOffInput struct {
 	WorkflowID string          `json:"workflow_id"`
@@ -201,22 +136,13 @@ type RecoveryHandOffResult struct {
 	Delivered bool `json:"delivered"`
 }
 
-// recoverySignal is workflows.RecoverySignal's JSON.
-type recoverySignal struct {
-	Action recovery.Action `json:"action"`
-	Event  recovery.Event  `json:"event"`
-}
-
 // HandOffRecoveryEvent signals the invoice's RevenueRecovery, starting it when
 // asked (a failed payment). A recovery that already closed is never started
 // again: REJECT_DUPLICATE keeps an invoice to one recovery. Delivering twice
 // is harmless: the recovery ignores an event id it has seen.
 func (r *Recovery) HandOffRecoveryEvent(ctx context.Context, in RecoveryHandOffInput) (RecoveryHandOffResult, error) {
-	c := r.Temporal
-	if c == nil {
-		c = activity.GetClient(ctx)
-	}
-	sig := recoverySignal{Action: in.Action, Event: in.Event}
+	c := r.temporal(ctx)
+	sig := RecoverySignal{Action: in.Action, Event: in.Event}
 	if in.Start == nil {
 		err := c.SignalWorkflow(ctx, in.WorkflowID, "", RecoveryEventSignalName, sig)
 		var notFound *serviceerror.NotFound

@@ -14,10 +14,18 @@ import (
 	"orderflow/store"
 )
 
-// PaymentMethodUpdatedSignalName is workflows.PaymentMethodUpdatedSignal (a
-// workflows test pins them equal): a customer's card update for one of their
-// RevenueRecovery runs.
-const PaymentMethodUpdatedSignalName = "payment_method_updated"
+// RecoveryRestarts is what restarts and card updates need of MongoDB: the
+// recoveries collection, the paid-elsewhere guard, the attempts of earlier
+// generations and the recovery_restarts audit.
+type RecoveryRestarts interface {
+	SaveRecovery(ctx context.Context, r store.Recovery) error
+	RecoveryByWorkflowID(ctx context.Context, workflowID string) (store.Recovery, error)
+	CustomerRecoveries(ctx context.Context, profileID, customerID string) ([]store.Recovery, error)
+	ClaimRecoveryGeneration(ctx context.Context, workflowID string, from int, now time.Time) (bool, error)
+	InvoiceSettledElsewhere(ctx context.Context, profileID, invoiceID string) (bool, error)
+	MaxRecoveryAttempt(ctx context.Context, profileID, invoiceID string) (int, error)
+	RecordRecoveryRestart(ctx context.Context, a store.RecoveryRestart) error
+}
 
 // DefaultCardUpdateResumeWithin is how long after a recovery ended
 // hard_declined, exhausted or network_limited a card update still resumes it
@@ -278,9 +286,6 @@ func (r *Recovery) startGeneration(ctx context.Context, in RestartRecoveryInput,
 	return res, nil
 }
 
-// RecoveryScheduledStatus is the RecoveryStatus a restarted run starts with.
-const RecoveryScheduledStatus = "scheduled"
-
 func (r *Recovery) isRunning(ctx context.Context, workflowID string) (bool, error) {
 	d, err := r.temporal(ctx).DescribeWorkflowExecution(ctx, workflowID, "")
 	var notFound *serviceerror.NotFound
@@ -293,20 +298,13 @@ func (r *Recovery) isRunning(ctx context.Context, workflowID string) (bool, erro
 	return d.WorkflowExecutionInfo.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }
 
-// temporal is the client restarts and hand-offs use: r.Temporal, else the
-// worker's own (inside an activity).
-func (r *Recovery) temporal(ctx context.Context) client.Client {
-	if r.Temporal != nil {
-		return r.Temporal
-	}
-	return activity.GetClient(ctx)
-}
-
-type warnLogger interface {
+// ErrorLogger is where an error outside an activity is logged: the
+// activity's own logger, or Recovery.Logger, satisfy it.
+type ErrorLogger interface {
 	Error(msg string, keyvals ...any)
 }
 
-func (r *Recovery) logger(ctx context.Context) warnLogger {
+func (r *Recovery) logger(ctx context.Context) ErrorLogger {
 	if activity.IsActivity(ctx) {
 		return activity.GetLogger(ctx)
 	}

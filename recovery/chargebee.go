@@ -20,6 +20,24 @@ func (chargebee) Name() string { return Chargebee }
 
 func (chargebee) HasAPI() bool { return true }
 
+// APIAuth: Chargebee takes the API key as the Basic user.
+func (chargebee) APIAuth() APIAuth { return APIAuth{Basic: true} }
+
+// RecordBackRequest is Chargebee's record_payment of an offline payment.
+func (chargebee) RecordBackRequest(inv PaidInvoice) (APIRequest, bool) {
+	return APIRequest{Op: "chargebee record_payment", Method: http.MethodPost,
+		Path: "/api/v2/invoices/" + escape(inv.InvoiceID) + "/record_payment",
+		Form: map[string]string{
+			"transaction[amount]":         formatAmount(inv.Amount),
+			"transaction[payment_method]": "other",
+			"transaction[id_at_gateway]":  inv.PaymentIntentID,
+			"transaction[status]":         "success",
+		}}, true
+}
+
+// CompleteEvent: Chargebee's events are complete, there is nothing to look up.
+func (chargebee) CompleteEvent(Event, Fetch) (Event, error) { return Event{}, ErrMalformed }
+
 func (chargebee) CheckCredentials(c WebhookCredentials) *SettingError {
 	if c.Username == "" {
 		return &SettingError{Field: "username", Message: "is required for Chargebee's HTTP Basic webhook auth"}

@@ -23,6 +23,14 @@ func (customBilling) Name() string { return CustomBilling }
 
 func (customBilling) HasAPI() bool { return false }
 
+func (customBilling) APIAuth() APIAuth { return APIAuth{} }
+
+// RecordBackRequest: the merchant's own system has no API; nothing to record.
+func (customBilling) RecordBackRequest(PaidInvoice) (APIRequest, bool) { return APIRequest{}, false }
+
+// CompleteEvent: its events carry the recovery API's whole body, nothing to look up.
+func (customBilling) CompleteEvent(Event, Fetch) (Event, error) { return Event{}, ErrMalformed }
+
 // CheckCredentials refuses a whsec_ secret the reference library cannot decode.
 func (customBilling) CheckCredentials(c WebhookCredentials) *SettingError {
 	for _, sec := range c.Secrets {

@@ -7,7 +7,8 @@ import (
 )
 
 // Platform is a billing platform recovery takes webhooks from: how its
-// webhooks are signed and how their bodies read. Each platform lives in its
+// webhooks are signed and how their bodies read, and what recovery asks of its
+// API (described here, sent by recovery/connector). Each platform lives in its
 // own file; adding one is that file and a line in platforms.
 type Platform interface {
 	// Name is the connector_name of the platform's connector accounts.
@@ -23,6 +24,14 @@ type Platform interface {
 	// HasAPI reports whether recovery calls the platform's API (record-back,
 	// look-ups of thin events): its connectors then need a base URL and an API key.
 	HasAPI() bool
+	// APIAuth is how the platform's API takes a connector's API key.
+	APIAuth() APIAuth
+	// RecordBackRequest is the call that tells the platform our retry paid
+	// the invoice, so its own dunning stops; false when there is none to make.
+	RecordBackRequest(inv PaidInvoice) (APIRequest, bool)
+	// CompleteEvent fills in what a thin event (Lookup set) leaves out from
+	// fetch's answers; ErrMalformed when the platform cannot look it up.
+	CompleteEvent(ev Event, fetch Fetch) (Event, error)
 }
 
 // platforms are the billing platforms recovery accepts, by connector_name.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -56,5 +57,29 @@ func TestPlatformCredentialChecks(t *testing.T) {
 	}
 	if custom.HasAPI() {
 		t.Error("custombilling has no API to call")
+	}
+}
+
+// A platform with an API records our payments back and completes its thin
+// events through it; one without (custombilling) asks nothing of it.
+func TestPlatformAPICalls(t *testing.T) {
+	inv := PaidInvoice{InvoiceID: "in/1", Amount: 2250, Currency: "USD", PaymentIntentID: "pi_1"}
+	for _, name := range PlatformNames() {
+		p, _ := PlatformNamed(name)
+		req, ok := p.RecordBackRequest(inv)
+		if ok != p.HasAPI() {
+			t.Errorf("%s: record-back %v, HasAPI %v", name, ok, p.HasAPI())
+		}
+		if ok && (req.Op == "" || req.Method == "" || !strings.Contains(req.Path, "/in%2F1/")) {
+			t.Errorf("%s: record-back %+v, want an op, a method and the escaped invoice id", name, req)
+		}
+		fetched := 0
+		_, err := p.CompleteEvent(Event{Lookup: &Lookup{Object: "no_such_object", ID: "x"}}, func(APIRequest) ([]byte, error) {
+			fetched++
+			return nil, nil
+		})
+		if !errors.Is(err, ErrMalformed) || fetched != 0 {
+			t.Errorf("%s: an unknown look-up gave %v after %d fetches, want ErrMalformed and none", name, err, fetched)
+		}
 	}
 }

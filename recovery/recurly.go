@@ -22,6 +22,57 @@ func (recurly) Name() string { return Recurly }
 
 func (recurly) HasAPI() bool { return true }
 
+// recurlyAccept pins the version of Recurly's API every call speaks.
+const recurlyAccept = "application/vnd.recurly.v2021-02-25+json"
+
+// APIAuth: Recurly takes the API key as the Basic user, and a versioned Accept.
+func (recurly) APIAuth() APIAuth { return APIAuth{Basic: true, Accept: recurlyAccept} }
+
+// RecordBackRequest is Recurly's mark_successful.
+func (recurly) RecordBackRequest(inv PaidInvoice) (APIRequest, bool) {
+	return APIRequest{Op: "recurly mark_successful", Method: http.MethodPut,
+		Path: "/invoices/" + escape(inv.InvoiceID) + "/mark_successful"}, true
+}
+
+// CompleteEvent fetches what a thin notification names: a transaction and
+// its invoice, an invoice, or an account's billing info (a card update).
+func (recurly) CompleteEvent(ev Event, fetch Fetch) (Event, error) {
+	id := ev.Lookup.ID
+	switch ev.Lookup.Object {
+	case "transaction":
+		tx, err := fetch(getRequest("recurly transaction", "/transactions/uuid-"+escape(id)))
+		if err != nil {
+			return ev, err
+		}
+		invID, err := RecurlyInvoiceIDOf(tx)
+		if err != nil {
+			return ev, err
+		}
+		inv, err := fetch(recurlyInvoiceRequest(invID))
+		if err != nil {
+			return ev, err
+		}
+		return CompleteRecurly(ev, tx, inv)
+	case "invoice":
+		inv, err := fetch(recurlyInvoiceRequest(id))
+		if err != nil {
+			return ev, err
+		}
+		return CompleteRecurly(ev, nil, inv)
+	case "billing_info":
+		bi, err := fetch(getRequest("recurly billing info", "/accounts/"+escape(id)+"/billing_info"))
+		if err != nil {
+			return ev, err
+		}
+		return CompleteRecurlyBillingInfo(ev, bi)
+	}
+	return ev, ErrMalformed
+}
+
+func recurlyInvoiceRequest(id string) APIRequest {
+	return getRequest("recurly invoice", "/invoices/"+escape(id))
+}
+
 func (recurly) CheckCredentials(WebhookCredentials) *SettingError { return nil }
 
 func (recurly) Verify(h http.Header, body []byte, c WebhookCredentials, now time.Time) error {

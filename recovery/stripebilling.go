@@ -22,6 +22,27 @@ func (stripeBilling) Name() string { return StripeBilling }
 
 func (stripeBilling) HasAPI() bool { return true }
 
+// APIAuth: Stripe takes the API key as a Bearer token.
+func (stripeBilling) APIAuth() APIAuth { return APIAuth{} }
+
+// RecordBackRequest pays the invoice out of band.
+func (stripeBilling) RecordBackRequest(inv PaidInvoice) (APIRequest, bool) {
+	return APIRequest{Op: "stripe invoice pay", Method: http.MethodPost,
+		Path: "/v1/invoices/" + escape(inv.InvoiceID) + "/pay", Form: map[string]string{"paid_out_of_band": "true"}}, true
+}
+
+// CompleteEvent fetches a failed invoice's charge.
+func (stripeBilling) CompleteEvent(ev Event, fetch Fetch) (Event, error) {
+	if ev.Lookup.Object != "charge" {
+		return ev, ErrMalformed
+	}
+	ch, err := fetch(getRequest("stripe charge", "/v1/charges/"+escape(ev.Lookup.ID)))
+	if err != nil {
+		return ev, err
+	}
+	return CompleteStripe(ev, ch)
+}
+
 func (stripeBilling) CheckCredentials(WebhookCredentials) *SettingError { return nil }
 
 func (stripeBilling) Verify(h http.Header, body []byte, c WebhookCredentials, now time.Time) error {

@@ -178,4 +178,3 @@ func (s *stack) searchAll(query string, limit int) []string {
 		cursor = next
 	}
 }
-

@@ -12,6 +12,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
+	"orderflow/activities"
 	"orderflow/tracking"
 	"orderflow/tracking/push"
 )
@@ -35,9 +36,9 @@ var (
 	CourierAttr        = temporal.NewSearchAttributeKeyKeyword("Courier")
 	TrackingStatusAttr = temporal.NewSearchAttributeKeyKeyword("TrackingStatus")
 	// InvoiceID, RecoveryStatus and RetryCount make revenue recoveries findable.
-	InvoiceIDAttr      = temporal.NewSearchAttributeKeyKeyword("InvoiceID")
-	RecoveryStatusAttr = temporal.NewSearchAttributeKeyKeyword("RecoveryStatus")
-	RetryCountAttr     = temporal.NewSearchAttributeKeyInt64("RetryCount")
+	InvoiceIDAttr      = activities.RecoveryInvoiceIDAttr
+	RecoveryStatusAttr = activities.RecoveryStatusAttr
+	RetryCountAttr     = activities.RecoveryRetryCountAttr
 )
 
 // Search attributes of TrackingSweep runs: what one sweep did, filterable in the UI
@@ -125,11 +126,11 @@ func PushIngestWorkflowID(source, account, eventKey string) string {
 }
 
 // RecoveryEventSignal carries a billing event (RecoverySignal) to a RevenueRecovery.
-const RecoveryEventSignal = "recovery_event"
+const RecoveryEventSignal = activities.RecoveryEventSignalName
 
 // PaymentMethodUpdatedSignal carries a customer's card update
 // (activities.PaymentMethodUpdate) to each open RevenueRecovery of theirs.
-const PaymentMethodUpdatedSignal = "payment_method_updated"
+const PaymentMethodUpdatedSignal = activities.PaymentMethodUpdatedSignalName
 
 // RecoveryStateQuery returns a RevenueRecovery's RecoveryView: schedule and attempts.
 const RecoveryStateQuery = "recovery_state"

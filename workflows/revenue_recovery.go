@@ -15,27 +15,14 @@ import (
 // resolves it from the business profile and the billing connector when it
 // starts the workflow; secrets stay in Mongo and are read by the activities.
 type RevenueRecoveryInput struct {
-	ProfileID          string          `json:"profile_id"`
-	MerchantID         string          `json:"merchant_id"`
-	InvoiceID          string          `json:"invoice_id"`
-	BillingConnectorID string          `json:"billing_connector_id"`
-	PaymentConnectorID string          `json:"payment_connector_id"`
-	Policy             recovery.Policy `json:"policy"`
+	// RevenueRecoveryStart is what a hand-off or a restart fills.
+	activities.RevenueRecoveryStart
 	// PendingTimeout bounds a wait on a pending payment before retries resume (default 72 h).
 	PendingTimeout time.Duration `json:"pending_timeout,omitempty"`
-	// PSyncDelays are the waits before each status sync of a processing payment
-	// (default 60 s, 5 min ×5, then hourly for a day).
-	PSyncDelays []time.Duration `json:"psync_delays,omitempty"`
 	// ContinueAsNewAfter is how many retries one run makes before continuing as new (default 10).
 	ContinueAsNewAfter int `json:"continue_as_new_after,omitempty"`
 	// State is carried across continue-as-new; nil on the first run.
 	State *RecoveryState `json:"state,omitempty"`
-	// Generation counts the restarts of the invoice's recovery (0: never
-	// restarted). It enters the payment idempotency keys and webhook event
-	// ids, so a restarted recovery never reuses an earlier run's.
-	Generation int `json:"generation,omitempty"`
-	// Restart is set on the first run of a restarted generation only.
-	Restart *activities.RecoveryRestart `json:"restart,omitempty"`
 }
 
 // changeRestartAndCardUpdates versions restarted generations, card-update
@@ -43,15 +30,12 @@ type RevenueRecoveryInput struct {
 const changeRestartAndCardUpdates = "restart-generations-card-updates"
 
 // RecoverySignal is a billing event and the action RecoveryIngest decided for it.
-type RecoverySignal struct {
-	Action recovery.Action `json:"action"`
-	Event  recovery.Event  `json:"event"`
-}
+type RecoverySignal = activities.RecoverySignal
 
 // Recovery statuses (the RecoveryStatus search attribute).
 const (
-	RecoveryAwaitingEvent     = "awaiting_event"
-	RecoveryScheduled         = "scheduled"
+	RecoveryAwaitingEvent     = activities.RecoveryAwaitingEvent
+	RecoveryScheduled         = activities.RecoveryScheduledStatus
 	RecoveryExecuting         = "executing"
 	RecoverySyncing           = "syncing"
 	RecoveryPending           = "pending_external"

@@ -174,7 +174,4 @@ func TestRecoveryGenerationZeroKeepsTodaysKeys(t *testing.T) {
 	if RecoveryGenerationPaymentIdempotencyKey("wf", 1, 3) == RecoveryGenerationPaymentIdempotencyKey("wf", 2, 3) {
 		t.Error("two generations share a key")
 	}
-	if PaymentMethodUpdatedSignal != activities.PaymentMethodUpdatedSignalName {
-		t.Error("the card-update signal's name differs between workflows and activities")
-	}
 }

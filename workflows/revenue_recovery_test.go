@@ -143,11 +143,11 @@ func newRecoveryFixture(t *testing.T) *recoveryFixture {
 	f.env = suite.NewTestWorkflowEnvironment()
 	f.env.RegisterWorkflow(RevenueRecovery)
 	f.env.RegisterActivity(f.acts)
-	f.in = RevenueRecoveryInput{
+	f.in = RevenueRecoveryInput{RevenueRecoveryStart: activities.RevenueRecoveryStart{
 		ProfileID: testProfileID, MerchantID: "merchant_1", InvoiceID: testInvoice,
 		BillingConnectorID: testBillingID, PaymentConnectorID: testPaymentID,
 		Policy: recovery.Policy{Algorithm: recovery.Cascading, Cascading: recovery.DefaultCascading, MaxRetryCount: 14, MaxJitter: 300 * time.Second},
-	}
+	}}
 	return f
 }
 

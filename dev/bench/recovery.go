@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"orderflow/activities"
 	"orderflow/config"
 	"orderflow/dev/bench/rig"
 	"orderflow/dev/sandbox/payments"
@@ -242,10 +243,10 @@ func startRecoveries(ctx context.Context, e *Env, s *Stack, ids recoveryIDs, n, 
 				workflows.InvoiceIDAttr.ValueSet(invoice),
 				workflows.RecoveryStatusAttr.ValueSet(workflows.RecoveryAwaitingEvent),
 				workflows.RetryCountAttr.ValueSet(0)),
-		}, workflows.RevenueRecovery, workflows.RevenueRecoveryInput{
+		}, workflows.RevenueRecovery, workflows.RevenueRecoveryInput{RevenueRecoveryStart: activities.RevenueRecoveryStart{
 			ProfileID: ids.Profile, MerchantID: prof.MerchantID, InvoiceID: invoice, BillingConnectorID: ids.Billing,
 			PaymentConnectorID: rm.PaymentConnectorID(recoveryGateway), Policy: prof.Policy(rm.MaxRetryCount), PSyncDelays: prof.PSyncDelays(),
-		})
+		}})
 		return err
 	})
 }

@@ -3,8 +3,6 @@ package connector
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"strconv"
 	"strings"
 
 	"orderflow/recovery"
@@ -17,67 +15,60 @@ type BillingAccount struct {
 	APIKey   string
 }
 
-// RecordBack tells the platform our retry paid the invoice, so its own dunning
-// stops: Chargebee record_payment, Recurly mark_successful, Stripe pay out of
-// band. custombilling has no API: nothing to do.
-func (c *Client) RecordBack(ctx context.Context, acct BillingAccount, invoiceID string, amount int64, currency, paymentIntentID string) error {
-	base := strings.TrimRight(acct.BaseURL, "/")
-	id := url.PathEscape(invoiceID)
-	switch acct.Platform {
-	case recovery.Chargebee:
-		resp, err := c.http.R().SetContext(ctx).SetBasicAuth(acct.APIKey, "").
-			SetFormData(map[string]string{
-				"transaction[amount]":         strconv.FormatInt(amount, 10),
-				"transaction[payment_method]": "other",
-				"transaction[id_at_gateway]":  paymentIntentID,
-				"transaction[status]":         "success",
-			}).Post(base + "/api/v2/invoices/" + id + "/record_payment")
-		return check("chargebee record_payment", resp, err)
-	case recovery.Recurly:
-		resp, err := c.http.R().SetContext(ctx).SetBasicAuth(acct.APIKey, "").
-			SetHeader("Accept", recurlyAccept).Put(base + "/invoices/" + id + "/mark_successful")
-		return check("recurly mark_successful", resp, err)
-	case recovery.StripeBilling:
-		resp, err := c.http.R().SetContext(ctx).SetAuthToken(acct.APIKey).
-			SetFormData(map[string]string{"paid_out_of_band": "true"}).Post(base + "/v1/invoices/" + id + "/pay")
-		return check("stripe invoice pay", resp, err)
-	case recovery.CustomBilling:
+// RecordBack tells the platform our retry paid the invoice, so its own
+// dunning stops, with the call its recovery.Platform describes (Chargebee
+// record_payment, Recurly mark_successful, Stripe pay out of band); a
+// platform without one (custombilling) needs nothing.
+func (c *Client) RecordBack(ctx context.Context, acct BillingAccount, inv recovery.PaidInvoice) error {
+	p, ok := recovery.PlatformNamed(acct.Platform)
+	if !ok {
+		return unknownPlatform("record back", acct.Platform)
+	}
+	req, ok := p.RecordBackRequest(inv)
+	if !ok {
 		return nil
 	}
-	return &HTTPError{Op: "record back", Message: fmt.Sprintf("unknown platform %q", acct.Platform)}
+	_, err := c.call(ctx, acct, p.APIAuth(), req)
+	return err
 }
 
-const recurlyAccept = "application/vnd.recurly.v2021-02-25+json"
-
-// FetchRecurlyTransaction is GET /transactions/uuid-{uuid}.
-func (c *Client) FetchRecurlyTransaction(ctx context.Context, acct BillingAccount, uuid string) ([]byte, error) {
-	return c.get(ctx, "recurly transaction", acct, "/transactions/uuid-"+url.PathEscape(uuid))
+// CompleteEvent fetches what a thin event (Lookup set) leaves out from its
+// platform's API: Stripe's failed charge, Recurly's transaction and invoice.
+// A complete event comes back as it is.
+func (c *Client) CompleteEvent(ctx context.Context, acct BillingAccount, ev recovery.Event) (recovery.Event, error) {
+	if ev.Lookup == nil {
+		return ev, nil
+	}
+	p, ok := recovery.PlatformNamed(acct.Platform)
+	if !ok {
+		return ev, unknownPlatform("look-up", acct.Platform)
+	}
+	return p.CompleteEvent(ev, func(req recovery.APIRequest) ([]byte, error) {
+		return c.call(ctx, acct, p.APIAuth(), req)
+	})
 }
 
-// FetchRecurlyInvoice is GET /invoices/{id}.
-func (c *Client) FetchRecurlyInvoice(ctx context.Context, acct BillingAccount, id string) ([]byte, error) {
-	return c.get(ctx, "recurly invoice", acct, "/invoices/"+url.PathEscape(id))
+func unknownPlatform(op, name string) error {
+	return &HTTPError{Op: op, Message: fmt.Sprintf("unknown platform %q", name)}
 }
 
-// FetchRecurlyBillingInfo is GET /accounts/{account_id}/billing_info.
-func (c *Client) FetchRecurlyBillingInfo(ctx context.Context, acct BillingAccount, accountID string) ([]byte, error) {
-	return c.get(ctx, "recurly billing info", acct, "/accounts/"+url.PathEscape(accountID)+"/billing_info")
-}
-
-// FetchStripeCharge is GET /v1/charges/{id}.
-func (c *Client) FetchStripeCharge(ctx context.Context, acct BillingAccount, id string) ([]byte, error) {
-	return c.get(ctx, "stripe charge", acct, "/v1/charges/"+url.PathEscape(id))
-}
-
-func (c *Client) get(ctx context.Context, op string, acct BillingAccount, path string) ([]byte, error) {
+// call sends a request a platform described, authenticated its way, and
+// returns the body of a 2xx answer.
+func (c *Client) call(ctx context.Context, acct BillingAccount, auth recovery.APIAuth, req recovery.APIRequest) ([]byte, error) {
 	r := c.http.R().SetContext(ctx)
-	if acct.Platform == recovery.Recurly {
-		r.SetBasicAuth(acct.APIKey, "").SetHeader("Accept", recurlyAccept)
+	if auth.Basic {
+		r.SetBasicAuth(acct.APIKey, "")
 	} else {
 		r.SetAuthToken(acct.APIKey)
 	}
-	resp, err := r.Get(strings.TrimRight(acct.BaseURL, "/") + path)
-	if err := check(op, resp, err); err != nil {
+	if auth.Accept != "" {
+		r.SetHeader("Accept", auth.Accept)
+	}
+	if req.Form != nil {
+		r.SetFormData(req.Form)
+	}
+	resp, err := r.Execute(req.Method, strings.TrimRight(acct.BaseURL, "/")+req.Path)
+	if err := check(req.Op, resp, err); err != nil {
 		return nil, err
 	}
 	return resp.Body(), nil

@@ -1,7 +1,8 @@
 // Package connector speaks to the outside services of revenue recovery over
 // HTTP with resty: the payment processor (Stripe PaymentIntents, off-session)
 // and the billing platforms' APIs (record-back, and fetching what thin
-// webhooks leave out). No Temporal, no Mongo; errors say whether a retry can help.
+// webhooks leave out), sending the calls each recovery.Platform describes.
+// No Temporal, no Mongo; errors say whether a retry can help.
 package connector
 
 import (
