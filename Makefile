@@ -20,7 +20,7 @@ test: lint helm-check unit-test integration-test chaos
 unit-test:
 	go test $(GO_TEST_FLAGS) ./...
 
-integration-test: $(BIN)/temporal
+integration-test: $(BIN)/temporal $(BIN)/helm
 	go test $(GO_TEST_FLAGS) -tags integration -timeout 20m ./tests/...
 
 lint: $(BIN)/workflowcheck provenance

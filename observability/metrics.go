@@ -125,6 +125,22 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// ZeroCourierSeries creates every courier series at zero for apis, so each
+// is on /metrics from the start: an alert's increase() sees a counter's first
+// rate-limit answer (a series born at 1 shows no increase), and the dashboard
+// and alert rules can be checked against /metrics before anything went wrong.
+func (m *Metrics) ZeroCourierSeries(apis []string) {
+	for _, api := range apis {
+		for _, outcome := range []string{"ok", "rate_limited", "error"} {
+			m.CourierCalls.WithLabelValues(api, outcome)
+		}
+		for _, code := range []string{"403", "429"} {
+			m.CourierRateLimited.WithLabelValues(api, code)
+		}
+		m.CourierUnknownStatuses.WithLabelValues(api)
+	}
+}
+
 // TemporalMetricsHandler exports the Temporal SDK's own metrics (workflow and
 // activity task latencies, schedule-to-start, failures, poller counts) on the
 // same registry, through the SDK's OpenTelemetry contrib handler.
@@ -134,9 +150,19 @@ func (m *Metrics) TemporalMetricsHandler() (client.MetricsHandler, error) {
 		return nil, err
 	}
 	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
-	return opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{
+	h := opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{
 		Meter: provider.Meter("temporal-sdk-go"),
 		// The default panics; a metric that fails to record must not take the worker down.
 		OnError: func(error) {},
-	}), nil
+	})
+	for _, name := range sdkRareCounters {
+		h.Counter(name).Inc(0)
+	}
+	return h, nil
 }
+
+// sdkRareCounters are SDK counters the dashboard and the alert rules read that
+// the SDK creates only on their first event (a failed workflow task, a forced
+// sticky-cache eviction). A series without labels at zero keeps them on
+// /metrics from the start; the SDK's own labelled series join it.
+var sdkRareCounters = []string{"temporal_workflow_task_execution_failed", "temporal_sticky_cache_total_forced_eviction"}

@@ -89,3 +89,25 @@ func TestTemporalLoggerWritesJSONWithKeyValues(t *testing.T) {
 		t.Error("bad level accepted")
 	}
 }
+
+// Rare-event series are on /metrics at zero before anything happened, so an
+// alert's increase() sees their first event.
+func TestRareEventSeriesStartAtZero(t *testing.T) {
+	m := NewMetrics()
+	m.ZeroCourierSeries([]string{"delhivery"})
+	if _, err := m.TemporalMetricsHandler(); err != nil {
+		t.Fatal(err)
+	}
+	_, body := scrape(t, m, "/metrics", nil)
+	for _, want := range []string{
+		`orderflow_courier_rate_limited_total{code="429",courier="delhivery"} 0`,
+		`orderflow_courier_calls_total{courier="delhivery",outcome="error"} 0`,
+		`orderflow_courier_unknown_statuses_total{courier="delhivery"} 0`,
+		"temporal_workflow_task_execution_failed 0",
+		"temporal_sticky_cache_total_forced_eviction 0",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

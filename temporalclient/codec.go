@@ -54,6 +54,10 @@ func decodeFailures(metrics *observability.Metrics) (*prometheus.CounterVec, err
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: DecodeFailuresMetric, Help: "Payloads the codec could not decrypt, by key id and reason.",
 	}, []string{"key_id", "reason"})
+	// The one series known in advance starts at zero (a payload with no key id
+	// carries no key_id label), so the counter is on /metrics from the start
+	// and an alert's increase() sees the first failure.
+	c.WithLabelValues("", codec.ReasonNoKeyID)
 	if err := metrics.Registry.Register(c); err != nil {
 		var already prometheus.AlreadyRegisteredError
 		if errors.As(err, &already) {

@@ -16,6 +16,7 @@ import (
 	"orderflow/config"
 	"orderflow/observability"
 	"orderflow/store"
+	"orderflow/tracking"
 	"orderflow/tracking/couriers"
 	"orderflow/workflows"
 )
@@ -236,6 +237,7 @@ func New(d Deps) *Workers {
 	if d.Metrics == nil {
 		d.Metrics = observability.NewMetrics()
 	}
+	d.Metrics.ZeroCourierSeries(tracking.APIs)
 	sdkworker.SetStickyWorkflowCacheSize(d.Config.Worker.StickyCacheSize)
 	acts := d.activities()
 	if d.Adjust != nil {

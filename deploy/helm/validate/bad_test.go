@@ -111,3 +111,16 @@ func TestValidatorRejectsACredentialInTheConfigMap(t *testing.T) {
 		t.Fatalf("want the unknown key refused, got %v", err)
 	}
 }
+
+func TestValidatorRejectsADashboardReadingAnUnknownMetric(t *testing.T) {
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, labels: {grafana_dashboard: \"1\"}}\ndata:\n  orderflow.json: |\n" +
+		`    {"panels": [{"title": "p", "targets": [{"expr": "rate(orderflow_first_rto_claims_total[5m]) + rate(orderflow_no_such_thing_total[5m])"}]}]}` + "\n"
+	err := Validate([]byte(cm))
+	if err == nil || !strings.Contains(err.Error(), `panel "p" reads orderflow_no_such_thing_total`) || strings.Contains(err.Error(), "first_rto") {
+		t.Fatalf("want only the unknown metric refused, got %v", err)
+	}
+	ok := strings.Replace(cm, " + rate(orderflow_no_such_thing_total[5m])", " + rate(orderflow_destination_delivery_seconds_bucket[5m])", 1)
+	if err := Validate([]byte(ok)); err != nil {
+		t.Fatalf("a histogram's _bucket series must count as the documented histogram: %v", err)
+	}
+}

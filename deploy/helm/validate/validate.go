@@ -17,6 +17,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -395,7 +396,23 @@ func checkEnv(bad func(string, ...any), what string, env []corev1.EnvVar) {
 	}
 }
 
-var metricName = regexp.MustCompile(`\borderflow_[a-z0-9_]+`)
+var (
+	metricName      = regexp.MustCompile(`\borderflow_[a-z0-9_]+`)
+	histogramSeries = regexp.MustCompile(`_(bucket|sum|count)$`)
+)
+
+// undocumented lists the orderflow metrics expr reads that docs/operations.md
+// does not name (a histogram's _bucket, _sum and _count series count as the histogram).
+func undocumented(documented []byte, expr string) []string {
+	var out []string
+	for _, m := range metricName.FindAllString(expr, -1) {
+		m = histogramSeries.ReplaceAllString(m, "")
+		if !bytes.Contains(documented, []byte("`"+m+"`")) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // checkRules wants every alert named, with an expression over orderflow's
 // documented metrics (docs/operations.md lists them).
@@ -413,10 +430,8 @@ func checkRules(bad func(string, ...any), r *monitoringv1.PrometheusRule) {
 			if rule.Alert == "" || strings.TrimSpace(expr) == "" {
 				bad("PrometheusRule %s: a rule of group %s has no alert name or expression", r.Name, g.Name)
 			}
-			for _, m := range metricName.FindAllString(expr, -1) {
-				if !bytes.Contains(documented, []byte("`"+m+"`")) {
-					bad("PrometheusRule %s: alert %s reads %s, which orderflow does not export", r.Name, rule.Alert, m)
-				}
+			for _, m := range undocumented(documented, expr) {
+				bad("PrometheusRule %s: alert %s reads %s, which orderflow does not export", r.Name, rule.Alert, m)
 			}
 		}
 	}
@@ -431,6 +446,10 @@ var operationsDoc = "../../../docs/operations.md"
 // checkConfigMap wants the configuration file to be one orderflow accepts:
 // every key known, no credential, not in development mode.
 func checkConfigMap(bad func(string, ...any), cm *corev1.ConfigMap) {
+	if cm.Labels["grafana_dashboard"] == "1" {
+		checkDashboard(bad, cm)
+		return
+	}
 	raw, ok := cm.Data["orderflow.yaml"]
 	if !ok {
 		bad("ConfigMap %s: no orderflow.yaml", cm.Name)
@@ -446,6 +465,43 @@ func checkConfigMap(bad func(string, ...any), cm *corev1.ConfigMap) {
 	}
 	for _, s := range config.SecretValues(cfg) {
 		bad("ConfigMap %s: %s holds a credential: give it through secrets.env", cm.Name, s.Key)
+	}
+}
+
+// checkDashboard wants the Grafana dashboard's ConfigMap to hold one JSON
+// dashboard with panels whose queries read only documented orderflow metrics.
+func checkDashboard(bad func(string, ...any), cm *corev1.ConfigMap) {
+	documented, err := os.ReadFile(operationsDoc)
+	if err != nil {
+		bad("ConfigMap %s: %v", cm.Name, err)
+		return
+	}
+	if len(cm.Data) != 1 {
+		bad("ConfigMap %s: want one dashboard, got %d entries", cm.Name, len(cm.Data))
+	}
+	for name, raw := range cm.Data {
+		var dash struct {
+			Panels []struct {
+				Title   string `json:"title"`
+				Targets []struct {
+					Expr string `json:"expr"`
+				} `json:"targets"`
+			} `json:"panels"`
+		}
+		if err := json.Unmarshal([]byte(raw), &dash); err != nil {
+			bad("ConfigMap %s: %s: %v", cm.Name, name, err)
+			continue
+		}
+		if len(dash.Panels) == 0 {
+			bad("ConfigMap %s: %s has no panel", cm.Name, name)
+		}
+		for _, p := range dash.Panels {
+			for _, t := range p.Targets {
+				for _, m := range undocumented(documented, t.Expr) {
+					bad("ConfigMap %s: panel %q reads %s, which orderflow does not export", cm.Name, p.Title, m)
+				}
+			}
+		}
 	}
 }
 

@@ -140,6 +140,15 @@ func TestMonitoringValues(t *testing.T) {
 	if len(objs.ServiceMonitors) != 1 || len(objs.PrometheusRules) != 1 {
 		t.Fatalf("%d ServiceMonitors, %d PrometheusRules", len(objs.ServiceMonitors), len(objs.PrometheusRules))
 	}
+	var dashboards int
+	for _, cm := range objs.ConfigMaps {
+		if cm.Labels["grafana_dashboard"] == "1" && strings.Contains(cm.Data["orderflow.json"], "temporal_worker_task_slots_available") {
+			dashboards++
+		}
+	}
+	if dashboards != 1 {
+		t.Errorf("%d Grafana dashboard ConfigMaps with the dashboard, want 1", dashboards)
+	}
 	if len(objs.HPAs) != 0 || *workerDeployment(t, objs).Spec.Replicas != 3 {
 		t.Error("autoscaling off must render the worker's replicas and no HPA")
 	}
