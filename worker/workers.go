@@ -58,13 +58,11 @@ func (d Deps) activities() *Activities {
 		Sweep:    NewSweepActivities(d.Store, d.Config.Couriers, d.Metrics),
 	}
 	acts.Redrive = &activities.Redrive{Store: d.Store, CRM: acts.Tracking, Merchant: acts.Recovery, Now: d.Now}
-	if d.Store != nil {
-		records := &activities.DeliveryRecords{Store: d.Store, Retention: d.Config.Delivery.RecordRetention, Now: d.Now}
-		acts.Tracking.Records, acts.Recovery.Records, acts.Redrive.Records = records, records, records
-	}
 	acts.Tracking.Now, acts.Recovery.Now, acts.Sweep.Now = d.Now, d.Now, d.Now
 	acts.Recovery.CardUpdateResumeWithin = d.Config.Recovery.CardUpdateResumeWithin
-	if d.Store != nil {
+	if d.Store != nil { // a unit test may build workers without a store
+		records := &activities.DeliveryRecords{Store: d.Store, Retention: d.Config.Delivery.RecordRetention, Now: d.Now}
+		acts.Tracking.Records, acts.Recovery.Records, acts.Redrive.Records = records, records, records
 		acts.Recovery.NetworkRules, acts.Recovery.Cards = d.Config.NetworkRules.Rules(), d.Store
 	}
 	return acts
