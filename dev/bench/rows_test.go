@@ -122,7 +122,7 @@ func TestSimulationRowJudgesViolations(t *testing.T) {
 	if f := figure(t, r, "adaptive"); f.Note == "" && f.Value == 0 {
 		t.Errorf("adaptive: neither measured nor said to be missing: %+v", f)
 	}
-	if len(r.Charts) != 2 || len(r.Charts[0].Series) != 2 || len(r.Charts[0].Series[0].Points) != len(sweepSoftSuccess) {
+	if len(r.Charts) != 3 || len(r.Charts[0].Series) != 2 || len(r.Charts[0].Series[0].Points) != len(sweepSoftSuccess) {
 		t.Errorf("sweep charts: %+v", r.Charts)
 	}
 }

@@ -28,8 +28,9 @@ func simulatedAlgorithms() []simulatedAlgorithm {
 
 // The parameter sweeps: each varies one parameter of the default model.
 var (
-	sweepSoftSuccess    = []float64{0.05, 0.10, 0.20, 0.30}
-	sweepCardUpdateRate = []float64{0, 0.15, 0.30, 0.50}
+	sweepSoftSuccess     = []float64{0.05, 0.10, 0.20, 0.30}
+	sweepCardUpdateRate  = []float64{0, 0.15, 0.30, 0.50}
+	sweepSharedCardShare = []float64{0, 0.25, 0.50}
 )
 
 // runSimulation needs no environment: it runs orderflow's decision code on
@@ -72,13 +73,25 @@ func algorithmFigures(name string, m recoverysim.Model, adapter func() recoverys
 	}
 }
 
-// simulationSweeps runs the model at several values of the soft-decline
-// success probability and of the card-update rate, one at a time.
+// simulationSweeps runs the model at several values of one parameter at a
+// time: the soft-decline success probability and the card-update rate (how
+// recovered share and charges move), and the share of customers whose card
+// pays several invoices (how the violations move that orderflow's check
+// cannot see: the billing platform's attempts).
 func simulationSweeps(m recoverysim.Model) ([]Figure, []Chart) {
 	var figs []Figure
 	worstOn, leastControl := 0, -1
-	sweep := func(param string, values []float64, set func(*recoverysim.Model, float64)) Chart {
-		chart := Chart{Title: "Revenue recovery simulation: recovered share vs " + param, XLabel: param, YLabel: "% recovered", YMax: 100}
+	run := func(mv recoverysim.Model, a simulatedAlgorithm) recoverysim.Result {
+		on := recoverysim.Run(recoverysim.Options{Model: mv, Algorithm: a.adapter(), Rules: true})
+		off := recoverysim.Run(recoverysim.Options{Model: mv, Algorithm: a.adapter(), Rules: false})
+		worstOn = max(worstOn, on.Violations(false))
+		if c := off.Violations(false); leastControl < 0 || c < leastControl {
+			leastControl = c
+		}
+		return on
+	}
+	sweep := func(param string, values []float64, set func(*recoverysim.Model, float64), figure func(string, recoverysim.Result) Figure) []Series {
+		var out []Series
 		for _, a := range simulatedAlgorithms() {
 			if a.adapter == nil {
 				continue
@@ -87,24 +100,30 @@ func simulationSweeps(m recoverysim.Model) ([]Figure, []Chart) {
 			for _, v := range values {
 				mv := m
 				set(&mv, v)
-				on := recoverysim.Run(recoverysim.Options{Model: mv, Algorithm: a.adapter(), Rules: true})
-				off := recoverysim.Run(recoverysim.Options{Model: mv, Algorithm: a.adapter(), Rules: false})
-				worstOn = max(worstOn, on.Violations(false))
-				if c := off.Violations(false); leastControl < 0 || c < leastControl {
-					leastControl = c
-				}
-				share := round(100*on.RecoveredShare(), 1)
-				series.Points = append(series.Points, Point{X: v, Y: share})
-				figs = append(figs, plain(fmt.Sprintf("sweep %s = %g: %s recovered share / charges per recovered", param, v, a.name),
-					share, fmt.Sprintf("%% / %.2f", on.ChargesPerRecovered())))
+				f := figure(a.name, run(mv, a))
+				f.Name = fmt.Sprintf("sweep %s = %g: %s", param, v, f.Name)
+				figs = append(figs, f)
+				series.Points = append(series.Points, Point{X: v, Y: f.Value})
 			}
-			chart.Series = append(chart.Series, series)
+			out = append(out, series)
 		}
-		return chart
+		return out
+	}
+	recovered := func(name string, r recoverysim.Result) Figure {
+		return plain(name+" recovered share / charges per recovered", round(100*r.RecoveredShare(), 1), fmt.Sprintf("%% / %.2f", r.ChargesPerRecovered()))
+	}
+	withPlatform := func(name string, r recoverysim.Result) Figure {
+		return plain(name+" violations with the billing platform's attempts counted / without", float64(r.Violations(true)), fmt.Sprintf("/ %d", r.Violations(false)))
 	}
 	charts := []Chart{
-		sweep("soft-decline success probability", sweepSoftSuccess, func(m *recoverysim.Model, v float64) { m.SoftSuccess = v }),
-		sweep("card-update rate", sweepCardUpdateRate, func(m *recoverysim.Model, v float64) { m.CardUpdateRate = v }),
+		{Title: "Revenue recovery simulation: recovered share vs soft-decline success probability", XLabel: "soft-decline success probability",
+			YLabel: "% recovered", YMax: 100,
+			Series: sweep("soft-decline success probability", sweepSoftSuccess, func(m *recoverysim.Model, v float64) { m.SoftSuccess = v }, recovered)},
+		{Title: "Revenue recovery simulation: recovered share vs card-update rate", XLabel: "card-update rate", YLabel: "% recovered", YMax: 100,
+			Series: sweep("card-update rate", sweepCardUpdateRate, func(m *recoverysim.Model, v float64) { m.CardUpdateRate = v }, recovered)},
+		{Title: "Revenue recovery simulation: violations once the billing platform's attempts count, vs shared-card share",
+			XLabel: "share of customers paying 2-3 invoices with one card", YLabel: "violations",
+			Series: sweep("shared-card share", sweepSharedCardShare, func(m *recoverysim.Model, v float64) { m.SharedCardShare = v }, withPlatform)},
 	}
 	figs = append(figs,
 		target("sweep: most rule violations by orderflow's charges at any point (orderflow's charges in the windows)", float64(worstOn), "", "0", worstOn == 0),
