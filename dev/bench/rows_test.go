@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"orderflow/dev/bench/recoverysim"
 	"orderflow/tracking/push/clickpost"
 	"orderflow/tracking/push/fulfilment"
 )
@@ -92,5 +93,36 @@ func TestRecoveryRowLatenessAndMemory(t *testing.T) {
 	m.Invoices, m.Waiting, m.WaitingRSSMB = 10_000, 10_000, 310
 	if f := figure(t, recoveryRow(m), "worker RSS with 10000 invoices waiting"); f.Value != 310 || *f.Met {
 		t.Errorf("measured RSS at 10,000: %+v", f)
+	}
+}
+
+func TestOnlySimulatedRowsStartNoEnvironment(t *testing.T) {
+	for only, want := range map[string]bool{"simulation": false, "simulation,push ingress": true, "": true} {
+		if got := (Options{Only: only}).needsEnv(); got != want {
+			t.Errorf("-only %q: needsEnv %v, want %v", only, got, want)
+		}
+	}
+}
+
+func TestSimulationRowJudgesViolations(t *testing.T) {
+	m := recoverysim.DefaultModel()
+	m.Invoices = 600
+	r := simulationRow(m)
+	for _, a := range []string{"cascading", "smart"} {
+		if f := figure(t, r, a+": rule violations by orderflow's charges (independent counter"); f.Value != 0 || !*f.Met {
+			t.Errorf("%s with the rule check: %+v", a, f)
+		}
+		if f := figure(t, r, a+", rules off (control): rule violations"); f.Value == 0 || !*f.Met {
+			t.Errorf("%s control: %+v", a, f)
+		}
+		if f := figure(t, r, a+": recovered share"); f.Value <= 0 || f.Value > 100 {
+			t.Errorf("%s recovered share: %+v", a, f)
+		}
+	}
+	if f := figure(t, r, "adaptive"); f.Note == "" && f.Value == 0 {
+		t.Errorf("adaptive: neither measured nor said to be missing: %+v", f)
+	}
+	if len(r.Charts) != 3 || len(r.Charts[0].Series) != 2 || len(r.Charts[0].Series[0].Points) != len(sweepSoftSuccess) {
+		t.Errorf("sweep charts: %+v", r.Charts)
 	}
 }

@@ -1,0 +1,102 @@
+package recoverysim
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"orderflow/recovery"
+)
+
+func smallModel() Model {
+	m := DefaultModel()
+	m.Invoices = 1500
+	return m
+}
+
+func TestSameSeedSameNumbers(t *testing.T) {
+	for _, a := range []func() Algorithm{Cascading, Smart} {
+		first := Run(Options{Model: smallModel(), Algorithm: a(), Rules: true})
+		again := Run(Options{Model: smallModel(), Algorithm: a(), Rules: true})
+		if !reflect.DeepEqual(first, again) {
+			t.Errorf("%s: two runs with one seed differ: %d/%d recovered, %d/%d charges", first.Algorithm,
+				first.Recovered, again.Recovered, first.Charges, again.Charges)
+		}
+		other := smallModel()
+		other.Seed++
+		if third := Run(Options{Model: other, Algorithm: a(), Rules: true}); reflect.DeepEqual(first.Log, third.Log) {
+			t.Errorf("%s: another seed gave the same attempts", first.Algorithm)
+		}
+	}
+}
+
+func TestRulesOnNoViolationsRulesOffSome(t *testing.T) {
+	for _, a := range []func() Algorithm{Cascading, Smart} {
+		on := Run(Options{Model: smallModel(), Algorithm: a(), Rules: true})
+		off := Run(Options{Model: smallModel(), Algorithm: a(), Rules: false})
+		if on.Recovered == 0 || on.Charges == 0 || on.Blocked == 0 {
+			t.Errorf("%s: a run that measures nothing: %+v", on.Algorithm, on.Ended)
+		}
+		if v := on.Violations(false); v != 0 {
+			t.Errorf("%s with orderflow's rule check: %d violations, want 0", on.Algorithm, v)
+		}
+		if v := off.Violations(false); v == 0 {
+			t.Errorf("%s without the rule check (control): no violations; the control shows nothing", off.Algorithm)
+		}
+	}
+}
+
+// A card update brings hard-declined recoveries back: with every card dead
+// and every customer updating, the recoveries resume on the new cards.
+func TestCardUpdatesResumeClosedRecoveries(t *testing.T) {
+	m := smallModel()
+	m.DeadCardShare, m.CardUpdateRate, m.UpdatedCardSuccess = 1, 1, 0.9
+	r := Run(Options{Model: m, Algorithm: Smart(), Rules: true})
+	if r.RecoveredShare() < 0.9 {
+		t.Errorf("recovered %.2f with every customer's card replaced, want ≥ 0.9 (%v)", r.RecoveredShare(), r.Ended)
+	}
+	m.CardUpdateRate = 0
+	if r := Run(Options{Model: m, Algorithm: Smart(), Rules: true}); r.Recovered != 0 {
+		t.Errorf("recovered %d invoices on dead cards and no update", r.Recovered)
+	}
+}
+
+// The gate holds back Mastercard's 11th charge in 24 hours until the first
+// leaves the window, and gives a success's slot back.
+func TestGateCountsMastercardWindows(t *testing.T) {
+	g := newGate(recovery.DefaultNetworkRules())
+	c := &card{key: "card-1-0", brand: mastercard}
+	start := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
+	for i := range 10 {
+		if _, blocked := g.admit(c, 1000, start.Add(time.Duration(i)*time.Hour), attemptKey{invoice: i}); blocked {
+			t.Fatalf("charge %d blocked", i+1)
+		}
+	}
+	until, blocked := g.admit(c, 1000, start.Add(10*time.Hour), attemptKey{invoice: 10})
+	if !blocked || until == nil || !until.Equal(start.Add(24*time.Hour)) {
+		t.Fatalf("11th charge: blocked %v until %v, want until %v", blocked, until, start.Add(24*time.Hour))
+	}
+	g.release(attemptKey{invoice: 3}) // the 4th charge succeeded
+	if _, blocked := g.admit(c, 1000, start.Add(11*time.Hour), attemptKey{invoice: 11}); blocked {
+		t.Error("a success's slot was not given back")
+	}
+	if !g.settleDecline(c, mastercardDead[0]) {
+		t.Fatal("Merchant Advice Code 03 did not stop the card")
+	}
+	if until, blocked := g.admit(c, 1000, start.Add(72*time.Hour), attemptKey{invoice: 12}); !blocked || until != nil {
+		t.Errorf("a stopped card: blocked %v until %v, want blocked for good", blocked, until)
+	}
+}
+
+func TestSuccessFollowsHourAndPayday(t *testing.T) {
+	m := DefaultModel()
+	funds := &card{kind: shortOfFunds}
+	payday := time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC)
+	midMonthNight := time.Date(2026, 1, 9, 3, 0, 0, 0, time.UTC)
+	if p, q := m.successProbability(funds, payday), m.successProbability(funds, midMonthNight); p <= q {
+		t.Errorf("payday morning %.3f not above a mid-month night %.3f", p, q)
+	}
+	if p := m.successProbability(&card{kind: dead}, payday); p != 0 {
+		t.Errorf("a dead card succeeds with %.2f", p)
+	}
+}
