@@ -64,6 +64,7 @@ func (d Deps) activities() *Activities {
 		records := &activities.DeliveryRecords{Store: d.Store, Retention: d.Config.Delivery.RecordRetention, Now: d.Now}
 		acts.Tracking.Records, acts.Recovery.Records, acts.Redrive.Records = records, records, records
 		acts.Recovery.NetworkRules, acts.Recovery.Cards = d.Config.NetworkRules.Rules(), d.Store
+		acts.Recovery.PastRetries = d.Store
 	}
 	return acts
 }
