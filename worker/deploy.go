@@ -134,3 +134,20 @@ func Ramp(ctx context.Context, tc client.Client, deployment, buildID string, per
 	}
 	return nil
 }
+
+// Rollback makes buildID current again, as SetCurrent does, and ends a ramp
+// to any other version: rolling back a build that was only ramping leaves
+// the current version as it was, and the ramp must stop too.
+func Rollback(ctx context.Context, tc client.Client, deployment, buildID string, want []ServedQueue, within time.Duration) error {
+	if err := SetCurrent(ctx, tc, deployment, buildID, want, within); err != nil {
+		return err
+	}
+	desc, err := tc.WorkerDeploymentClient().GetHandle(deployment).Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	if err != nil {
+		return fmt.Errorf("describe deployment %s: %w", deployment, err)
+	}
+	if r := desc.Info.RoutingConfig.RampingVersion; r == nil || r.BuildID == buildID {
+		return nil
+	}
+	return Ramp(ctx, tc, deployment, "", 0, want, within)
+}
