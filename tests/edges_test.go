@@ -459,6 +459,7 @@ func TestStatusReportForUnknownOrder(t *testing.T) {
 	}
 	var upd workflows.StatusUpdateResult
 	s.waitWorkflow(updateID, &upd)
+	s.recordHistory(updateID, "status_update_unknown_order_history.json")
 	if upd.Modified != 0 || len(upd.RTOCancelsStarted) != 0 || s.workflowExists(workflows.RTOCancelWorkflowID(unknown)) {
 		t.Errorf("StatusUpdate for an order that never appeared: %+v", upd)
 	}
