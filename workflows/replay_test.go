@@ -71,5 +71,5 @@ var replayedHistories = []recordedHistory{
 	{"testdata/push_ingest_customer_return_pre_returns_history.json", PushIngest},
 	// Recorded before changeUnmatchedReports: a report accepted while the store
 	// could not answer, for an order that never appeared, ending with nothing recorded.
-	{"testdata/status_update_unknown_order_history.json", StatusUpdate},
+	{"testdata/status_update_unknown_order_pre_unmatched_history.json", StatusUpdate},
 }
