@@ -307,6 +307,7 @@ func (r *recoveryStack) recordIngestHistory(invoiceID string) {
 
 // A rollback to the current build ends a ramp to the newer one: the Helm
 // chart's post-rollback Job (`starter deploy rollback`) must undo a ramp too.
+// Ramping the current build is a no-op.
 func TestARollbackEndsARamp(t *testing.T) {
 	s := newStack(t)
 	s.cfg.Worker.DeploymentName = fmt.Sprintf("orderflow-it-%d", env.seq.Add(1))
@@ -332,5 +333,17 @@ func TestARollbackEndsARamp(t *testing.T) {
 	}
 	if rc := desc.Info.RoutingConfig; rc.CurrentVersion == nil || rc.CurrentVersion.BuildID != "build-1" || rc.RampingVersion != nil {
 		t.Errorf("routing after the rollback: current %+v, ramping %+v, want build-1 and no ramp", rc.CurrentVersion, rc.RampingVersion)
+	}
+	// Ramping the current build (the chart's Job after an upgrade that kept
+	// the build) changes nothing.
+	if err := worker.Ramp(ctx, s.temporal, name, "build-1", 10, served, time.Minute); err != nil {
+		t.Fatalf("ramping the current build: %v", err)
+	}
+	desc, err = s.temporal.WorkerDeploymentClient().GetHandle(name).Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc := desc.Info.RoutingConfig; rc.CurrentVersion == nil || rc.CurrentVersion.BuildID != "build-1" || rc.RampingVersion != nil {
+		t.Errorf("routing after ramping the current build: current %+v, ramping %+v", rc.CurrentVersion, rc.RampingVersion)
 	}
 }

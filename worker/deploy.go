@@ -117,12 +117,18 @@ func SetCurrent(ctx context.Context, tc client.Client, deployment, buildID strin
 
 // Ramp sends percent of new workflows and of auto-upgrade workflows' tasks to
 // buildID, the rest staying on the current version, once buildID polls every
-// queue of want. Percent 0 with an empty buildID ends a ramp.
+// queue of want. Percent 0 with an empty buildID ends a ramp. Ramping the
+// current version changes nothing: the Helm chart's Job ramps the release's
+// build after every upgrade, also one that kept a build already promoted.
 func Ramp(ctx context.Context, tc client.Client, deployment, buildID string, percent float32, want []ServedQueue, within time.Duration) error {
 	if percent < 0 || percent > 100 {
 		return errors.New("the ramp percentage must be between 0 and 100")
 	}
 	if buildID != "" {
+		desc, err := tc.WorkerDeploymentClient().GetHandle(deployment).Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+		if err == nil && desc.Info.RoutingConfig.CurrentVersion != nil && desc.Info.RoutingConfig.CurrentVersion.BuildID == buildID {
+			return nil
+		}
 		if err := WaitPolled(ctx, tc, deployment, buildID, want, within); err != nil {
 			return err
 		}
