@@ -45,6 +45,9 @@ func (a *Activities) ApplyStatusObservations(ctx context.Context, in ApplyStatus
 	if err != nil {
 		return ApplyStatusResult{}, err
 	}
+	if err := a.markPushed(ctx, in.Observations); err != nil {
+		return ApplyStatusResult{}, err
+	}
 	if a.Metrics != nil && len(in.Observations) > 0 {
 		src := in.Observations[0].Source
 		a.Metrics.StatusObservations.WithLabelValues(src, "applied").Add(float64(len(in.Observations)))

@@ -55,7 +55,7 @@ func (d Deps) activities() *Activities {
 	acts := &Activities{
 		Tracking: NewActivities(d.Store, d.Config.CRM, d.Metrics),
 		Recovery: NewRecoveryActivities(d.Store, d.Metrics),
-		Sweep:    NewSweepActivities(d.Store, d.Config.Couriers, d.Metrics),
+		Sweep:    NewSweepActivities(d.Store, d.Config.Couriers, d.Config.Sweep, d.Metrics),
 	}
 	acts.Redrive = &activities.Redrive{Store: d.Store, CRM: acts.Tracking, Merchant: acts.Recovery, Now: d.Now}
 	acts.Tracking.Now, acts.Recovery.Now, acts.Sweep.Now = d.Now, d.Now, d.Now
@@ -64,6 +64,9 @@ func (d Deps) activities() *Activities {
 		records := &activities.DeliveryRecords{Store: d.Store, Retention: d.Config.Delivery.RecordRetention, Now: d.Now}
 		acts.Tracking.Records, acts.Recovery.Records, acts.Redrive.Records = records, records, records
 		acts.Recovery.NetworkRules, acts.Recovery.Cards = d.Config.NetworkRules.Rules(), d.Store
+		if p := d.Config.Sweep.Polling; p.Adaptive() {
+			acts.Tracking.Polling = &activities.PushPolling{Policy: p.Policy(d.Config.Sweep.Every), Store: d.Store}
+		}
 	}
 	return acts
 }
