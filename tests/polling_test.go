@@ -16,6 +16,7 @@ import (
 	sbcouriers "orderflow/dev/sandbox/couriers"
 	"orderflow/store"
 	"orderflow/tracking"
+	"orderflow/workflows"
 )
 
 // Adaptive polling on a short budget: the courier sandbox allows 4 calls per
@@ -84,7 +85,12 @@ func TestAdaptiveSweepPollsDueOrdersHighestRiskFirstWithinTheRateLimit(t *testin
 		for _, id := range all {
 			before[id] = s.nextPollAt(id)
 		}
-		stats := s.sweep(fmt.Sprintf("%s-adaptive-%d", s.cfg.Sweep.ScheduleID, sweep))
+		sweepID := fmt.Sprintf("%s-adaptive-%d", s.cfg.Sweep.ScheduleID, sweep)
+		stats := s.sweep(sweepID)
+		if sweep == 0 { // a partition walked by an adaptive cursor (the second: its cursor counts the first's orders)
+			s.recordHistory(workflows.TrackerPartitionWorkflowID(workflows.TrackerSweepWorkflowID(sweepID, tracking.TrackerDelhivery), 1),
+				"tracker_partition_adaptive_history.json")
+		}
 		if stats.Polled != 20 || stats.Calls[tracking.APIDelhivery] != 4 {
 			t.Errorf("sweep %d: %+v, want 20 orders polled in 4 calls (the budget)", sweep, stats)
 		}
