@@ -60,13 +60,13 @@ func (d Deps) activities() *Activities {
 	acts.Redrive = &activities.Redrive{Store: d.Store, CRM: acts.Tracking, Merchant: acts.Recovery, Now: d.Now}
 	acts.Tracking.Now, acts.Recovery.Now, acts.Sweep.Now = d.Now, d.Now, d.Now
 	acts.Recovery.CardUpdateResumeWithin = d.Config.Recovery.CardUpdateResumeWithin
+	if p := d.Config.Sweep.Polling; p.Adaptive() && d.Store != nil {
+		acts.Tracking.Polling = &activities.PushPolling{Policy: p.Policy(d.Config.Sweep.Every), Store: d.Store}
+	}
 	if d.Store != nil { // a unit test may build workers without a store
 		records := &activities.DeliveryRecords{Store: d.Store, Retention: d.Config.Delivery.RecordRetention, Now: d.Now}
 		acts.Tracking.Records, acts.Recovery.Records, acts.Redrive.Records = records, records, records
 		acts.Recovery.NetworkRules, acts.Recovery.Cards = d.Config.NetworkRules.Rules(), d.Store
-		if p := d.Config.Sweep.Polling; p.Adaptive() {
-			acts.Tracking.Polling = &activities.PushPolling{Policy: p.Policy(d.Config.Sweep.Every), Store: d.Store}
-		}
 	}
 	return acts
 }
