@@ -41,7 +41,9 @@ func newRulesSandbox(t *testing.T) (*Processor, *httptest.Server) {
 	return p, srv
 }
 
-func soft() Outcome { return Outcome{Kind: Decline, DeclineCode: "insufficient_funds", NetworkDeclineCode: "51"} }
+func soft() Outcome {
+	return Outcome{Kind: Decline, DeclineCode: "insufficient_funds", NetworkDeclineCode: "51"}
+}
 
 func rulesOf(vs []Violation) []string {
 	out := make([]string, len(vs))
