@@ -80,6 +80,9 @@ var (
 	mastercardSoft = payments.Outcome{Kind: payments.Decline, DeclineCode: "insufficient_funds", NetworkDeclineCode: "51", NetworkAdviceCode: "02"}
 )
 
+// sharedCardPrefix starts the fingerprints of the cards several invoices share.
+const sharedCardPrefix = "fp_chaos_shared_"
+
 // cardPlanner scripts the card-network stories' invoices, numbered on from first.
 type cardPlanner struct {
 	rng  *rand.Rand
@@ -97,19 +100,19 @@ type cardPlanner struct {
 // platform, whose customer updates their card after a declined retry.
 func planCardRuleInvoices(rng *rand.Rand, plat *billing.Platform, proc *payments.Processor, first int) []invoiceStory {
 	p := &cardPlanner{rng: rng, plat: plat, proc: proc, next: first}
-	visaStop := payments.Card{Brand: "visa", Fingerprint: "fp_chaos_shared_visa_cat1"}
+	visaStop := payments.Card{Brand: "visa", Fingerprint: sharedCardPrefix + "visa_cat1"}
 	for i := range 3 {
 		p.shared("visa_category_1", endsCardSwitched, visaStop, 0, visaCategory1[(i+rng.IntN(2))%len(visaCategory1)])
 	}
-	mcStop := payments.Card{Brand: "mastercard", Fingerprint: "fp_chaos_shared_mc_advice"}
+	mcStop := payments.Card{Brand: "mastercard", Fingerprint: sharedCardPrefix + "mc_advice"}
 	for i := range 3 {
 		p.shared("mastercard_advice", endsCardSwitched, mcStop, 0, mastercardNeverRetry[i%2])
 	}
-	mcBudget := payments.Card{Brand: "mastercard", Fingerprint: "fp_chaos_shared_mc_budget"}
+	mcBudget := payments.Card{Brand: "mastercard", Fingerprint: sharedCardPrefix + "mc_budget"}
 	for range 4 {
 		p.shared("mastercard_24h", endsBudgetSpent, mcBudget, 0, repeat(mastercardSoft, maxRetries)...)
 	}
-	visaBudget := payments.Card{Brand: "visa", Fingerprint: "fp_chaos_shared_visa_budget"}
+	visaBudget := payments.Card{Brand: "visa", Fingerprint: sharedCardPrefix + "visa_budget"}
 	for range 5 {
 		p.shared("visa_30d_amount", endsBudgetSpent, visaBudget, 4242, repeat(visaSoft, maxRetries)...)
 	}
@@ -262,15 +265,18 @@ func (c *cluster) assertCardNetworkRules(ctx context.Context, stories []invoiceS
 			t.Errorf("no invoice of the shared card %s switched cards: its budget never ran out, so the rules were not put to the test", group)
 		}
 	}
-	counted := 0
+	counted, sharedDeclines := 0, map[string]int{}
 	for _, ch := range proc.Charges() {
 		if ch.Brand == "visa" || ch.Brand == "mastercard" {
 			counted++
 		}
+		if strings.HasPrefix(ch.Fingerprint, sharedCardPrefix) && ch.Status != "succeeded" {
+			sharedDeclines[strings.TrimPrefix(ch.Fingerprint, sharedCardPrefix)]++
+		}
 	}
 	report := proc.NetworkRules()
-	t.Logf("card-network rules: the payment sandbox counted %d violations %v over %d Visa and Mastercard charges (%d in all); invoices paid with a card other than their first, by group: %v",
-		len(report.Violations), report.Counts, counted, len(proc.Charges()), switched)
+	t.Logf("card-network rules: the payment sandbox counted %d violations %v over %d Visa and Mastercard charges (%d in all); declines per shared card %v; invoices paid with a card other than their first, by group: %v",
+		len(report.Violations), report.Counts, counted, len(proc.Charges()), sharedDeclines, switched)
 	for i, v := range report.Violations {
 		if i == 10 {
 			t.Errorf("… and %d more violations", len(report.Violations)-i)

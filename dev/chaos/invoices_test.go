@@ -84,7 +84,10 @@ type invoiceStory struct {
 // merchant endpoint answers 500 to 30 % of deliveries. Every invoice must end
 // in exactly the terminal state its events imply; the merchant must get
 // exactly one verified payment_succeeded per internal success and none
-// otherwise; the processor must never charge one attempt twice.
+// otherwise; the processor must never charge one attempt twice. Some invoices
+// share Visa and Mastercard cards, get the networks' decline codes, have a
+// second stored card or a card update (cardrules_test.go): the payment
+// sandbox's own count of card-network rule violations must stay at zero.
 func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 	p := planFor(*long)
 	n := *invoices
