@@ -34,10 +34,11 @@ const (
 	// shared card: the card is stopped for every invoice on it, and each
 	// customer's second card pays at once.
 	endsCardSwitched = endsHardDeclined + 1 + iota
-	// Soft declines on a shared card whose network budget (Mastercard's 10 in
-	// 24 h, Visa's 15 in 30 days for one amount) is too small for all of its
-	// invoices: an invoice the rules block pays with its customer's second card;
-	// one whose four retries all fit in the budget ends exhausted.
+	// One soft decline, then success, on a shared card whose network budget
+	// (Mastercard's 10 declines in 24 h, Visa's 15 in 30 days for one amount)
+	// its invoices outnumber: once the budget is spent the rules block every
+	// further charge on the card and the invoice pays with its customer's
+	// second card; an invoice retried before that pays with the shared card.
 	endsBudgetSpent
 	// Soft declines until the customer's card update: the new card pays at once.
 	endsCardUpdated
@@ -45,17 +46,12 @@ const (
 
 func init() {
 	wantStatus[endsCardSwitched] = workflows.RecoverySucceededInternal
-	wantStatus[endsBudgetSpent] = workflows.RecoverySucceededInternal + " (or " + workflows.RecoveryExhausted + ")"
+	wantStatus[endsBudgetSpent] = workflows.RecoverySucceededInternal
 	wantStatus[endsCardUpdated] = workflows.RecoverySucceededInternal
 }
 
 // endedAsImplied reports whether status is the one the story's events imply.
-func (s invoiceStory) endedAsImplied(status string) bool {
-	if s.ending == endsBudgetSpent {
-		return status == workflows.RecoverySucceededInternal || status == workflows.RecoveryExhausted
-	}
-	return status == wantStatus[s.ending]
-}
+func (s invoiceStory) endedAsImplied(status string) bool { return status == wantStatus[s.ending] }
 
 var chaosPlatforms = []string{recovery.Chargebee, recovery.StripeBilling, recovery.Recurly, recovery.CustomBilling}
 
@@ -93,28 +89,31 @@ type cardPlanner struct {
 }
 
 // planCardRuleInvoices: three invoices on one Visa card that gets Category 1
-// declines, three on one Mastercard card that gets advice 03 / 21, four on one
-// Mastercard card with soft declines only (16 attempts wanted, 10 allowed a
-// day), five of one amount on one Visa card with soft declines (20 wanted, 15
-// allowed), every customer with a second card; and eight invoices, two per
-// platform, whose customer updates their card after a declined retry.
+// declines and three on one Mastercard card that gets advice 03 / 21 (the
+// first invoice of each card goes first, the others once it has paid with its
+// second card); twelve on one Mastercard card and sixteen of one amount on one
+// Visa card, each declined once then paid (12 declines wanted where 10 a day
+// are allowed, 16 where 15 in 30 days are), every customer with a second
+// card; and eight invoices, two per platform, whose customer updates their
+// card after a declined retry. Each story needs at most our first two
+// retries, so none waits for the schedule's 90 s steps.
 func planCardRuleInvoices(rng *rand.Rand, plat *billing.Platform, proc *payments.Processor, first int) []invoiceStory {
 	p := &cardPlanner{rng: rng, plat: plat, proc: proc, next: first}
 	visaStop := payments.Card{Brand: "visa", Fingerprint: sharedCardPrefix + "visa_cat1"}
 	for i := range 3 {
-		p.shared("visa_category_1", endsCardSwitched, visaStop, 0, visaCategory1[(i+rng.IntN(2))%len(visaCategory1)])
+		p.shared("visa_category_1", endsCardSwitched, visaStop, 0, visaCategory1[(i+rng.IntN(2))%len(visaCategory1)]).follower = i > 0
 	}
 	mcStop := payments.Card{Brand: "mastercard", Fingerprint: sharedCardPrefix + "mc_advice"}
 	for i := range 3 {
-		p.shared("mastercard_advice", endsCardSwitched, mcStop, 0, mastercardNeverRetry[i%2])
+		p.shared("mastercard_advice", endsCardSwitched, mcStop, 0, mastercardNeverRetry[i%2]).follower = i > 0
 	}
 	mcBudget := payments.Card{Brand: "mastercard", Fingerprint: sharedCardPrefix + "mc_budget"}
-	for range 4 {
-		p.shared("mastercard_24h", endsBudgetSpent, mcBudget, 0, repeat(mastercardSoft, maxRetries)...)
+	for range 12 {
+		p.shared("mastercard_24h", endsBudgetSpent, mcBudget, 0, mastercardSoft)
 	}
 	visaBudget := payments.Card{Brand: "visa", Fingerprint: sharedCardPrefix + "visa_budget"}
-	for range 5 {
-		p.shared("visa_30d_amount", endsBudgetSpent, visaBudget, 4242, repeat(visaSoft, maxRetries)...)
+	for range 16 {
+		p.shared("visa_30d_amount", endsBudgetSpent, visaBudget, 4242, visaSoft)
 	}
 	for range 8 {
 		p.cardUpdate()
@@ -156,11 +155,50 @@ func (p *cardPlanner) event(platform, kind string, inv billing.Invoice) delivery
 // shared is an invoice on a card other invoices share; its customer has the
 // shared card's payment method and a second card of their own (listed first:
 // Stripe lists the newest first).
-func (p *cardPlanner) shared(group string, ending int, card payments.Card, amount int64, script ...payments.Outcome) {
+func (p *cardPlanner) shared(group string, ending int, card payments.Card, amount int64, script ...payments.Outcome) *invoiceStory {
 	s := p.invoice(ending, card, amount, script...)
 	s.cardGroup, s.payWith = group, s.inv.PaymentMethod+"_second"
 	p.proc.SetCard(s.payWith, payments.Card{Brand: "visa", Fingerprint: "fp_" + s.inv.ID + "_second"})
 	p.proc.Attach(s.inv.Customer, s.inv.PaymentMethod, s.payWith)
+	return s
+}
+
+// firstPhase is what a story sends at once: its failure, unless it follows
+// the first invoice of its card.
+func firstPhase(s invoiceStory) []delivery {
+	if s.follower {
+		return nil
+	}
+	return s.events[:1]
+}
+
+// secondPhase is the rest of a story's events.
+func secondPhase(s invoiceStory) []delivery {
+	if s.follower {
+		return s.events
+	}
+	return s.events[1:]
+}
+
+// leadersPaid reports whether the first invoice of each card the networks
+// stop has paid with its second card. Until then the card's other invoices
+// wait: orderflow learns of a never-retry code from the charge's answer, so
+// two invoices charging one card in the same instant would both be sent
+// (docs/card-network-rules.md, "Known gap"), and the run checks the rules, not that race.
+func leadersPaid(stories []invoiceStory, proc *payments.Processor) bool {
+	for _, s := range stories {
+		if s.ending != endsCardSwitched || s.follower {
+			continue
+		}
+		paid := false
+		for _, ch := range proc.ChargesFor(s.inv.ID) {
+			paid = paid || (ch.Status == "succeeded" && ch.PaymentMethod == s.payWith)
+		}
+		if !paid {
+			return false
+		}
+	}
+	return true
 }
 
 // cardUpdate is an invoice whose own Visa card declines softly until the
@@ -299,16 +337,14 @@ func (c *cluster) assertCardStoryCharges(s invoiceStory, status string, charges 
 			c.t.Errorf("invoice %s: a declined charge on %s, not its first card", s.inv.ID, ch.PaymentMethod)
 		}
 	}
-	switch status {
-	case workflows.RecoverySucceededInternal:
-		if len(paid) != 1 || paid[0].PaymentMethod != s.payWith {
+	if status == workflows.RecoverySucceededInternal {
+		// A shared card's budget spent, only the invoices it blocked move on;
+		// one charged inside the budget is paid by its first card's next retry.
+		onFirst := s.ending == endsBudgetSpent && len(paid) == 1 && paid[0].PaymentMethod == s.inv.PaymentMethod
+		if len(paid) != 1 || (paid[0].PaymentMethod != s.payWith && !onFirst) {
 			c.t.Errorf("invoice %s (%s): paid by %v, want one charge on %s", s.inv.ID, s.cardGroup, methods(paid), s.payWith)
 		}
 		return len(paid) == 1 && paid[0].PaymentMethod != s.inv.PaymentMethod
-	case workflows.RecoveryExhausted:
-		if len(paid) != 0 || len(charges) != maxRetries {
-			c.t.Errorf("invoice %s (%s) ended exhausted after %d charges (%d paid), want %d declines", s.inv.ID, s.cardGroup, len(charges), len(paid), maxRetries)
-		}
 	}
 	return false
 }
