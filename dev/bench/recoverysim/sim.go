@@ -39,6 +39,9 @@ type Result struct {
 	// Charges are orderflow's charges sent to the processor; Blocked the
 	// charges its rule check held back (never sent).
 	Charges, Blocked int
+	// Moved is how many retries the algorithm moved off its schedule's time
+	// (adaptive timing's slots; 0 for the others).
+	Moved int
 	// Ended counts the recoveries by how they ended.
 	Ended map[string]int
 	// Log is every attempt the card networks saw: the billing platform's
@@ -120,6 +123,9 @@ func Run(o Options) Result {
 		}
 	}
 	s.res.Recovered = s.res.Ended[Recovered]
+	if m, ok := o.Algorithm.(interface{ Moved() int }); ok {
+		s.res.Moved = m.Moved()
+	}
 	return s.res
 }
 
@@ -137,7 +143,7 @@ func (s *sim) billingFailed(inv *invoice) {
 
 // schedule is the workflow's schedule: the algorithm's next wait, or the end.
 func (s *sim) schedule(inv *invoice) {
-	wait, stop := s.o.Algorithm.Next(inv.retries-inv.base, inv.last, s.now, inv.rnd)
+	wait, stop := s.o.Algorithm.Next(inv.retries-inv.base, inv.last, inv.startedAt, s.now, inv.rnd)
 	switch stop {
 	case recovery.Continue:
 		s.retryAt(inv, s.now.Add(wait))
@@ -174,7 +180,7 @@ func (s *sim) retry(inv *invoice) {
 	s.res.Charges++
 	ok := inv.rnd.Float64() < s.o.Model.successProbability(c, s.now)
 	if o, learns := s.o.Algorithm.(Observer); learns {
-		o.Observe(s.now, ok)
+		o.Observe(s.now, inv.last.Class, ok)
 	}
 	if ok {
 		s.log(inv, c, netcheck.Merchant, true, decline{})
