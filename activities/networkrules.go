@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -201,8 +200,8 @@ func platformAttemptKey(eventID string) string { return "platform:" + eventID }
 // fingerprint from the processor), whatever the windows hold — it was made —
 // and stops the card when its decline is one the networks say never to
 // retry. The decline's network codes are read from the processor when the
-// platform names a PaymentIntent (pi_…); otherwise only Stripe's codes of
-// the event are known. An unknown card is skipped, not an error.
+// event names its PaymentIntent (pi_…) or charge (ch_…); otherwise only the
+// event's Stripe codes are known. An unknown card is skipped, not an error.
 func (r *Recovery) CountPlatformDecline(ctx context.Context, in PlatformDeclineInput) (PlatformDeclineResult, error) {
 	if r.Cards == nil || !r.NetworkRules.Enabled {
 		return PlatformDeclineResult{Skipped: "card-network rules off"}, nil
@@ -251,23 +250,21 @@ func (r *Recovery) CountPlatformDecline(ctx context.Context, in PlatformDeclineI
 
 // platformDeclineCodes are the platform decline's codes: the event's Stripe
 // codes, and the network's response and advice codes when the processor's
-// PaymentIntent of the attempt can be read (best effort: without them the
-// Stripe codes decide, as for a charge whose processor reports none).
+// attempt it names (a PaymentIntent or a charge) can be read — best effort:
+// without them the Stripe codes decide, as for a charge whose processor
+// reports none.
 func (r *Recovery) platformDeclineCodes(ctx context.Context, acct connector.StripeAccount, in PlatformDeclineInput) recovery.NetworkDecline {
 	d := recovery.NetworkDecline{Code: in.ErrorCode, DeclineCode: in.DeclineCode}
-	if !strings.HasPrefix(in.TransactionID, "pi_") {
+	at, ok, err := r.Connectors.DeclineOf(ctx, acct, in.TransactionID)
+	if err != nil {
+		activity.GetLogger(ctx).Info("platform decline's network codes unreadable", "invoice_id", in.InvoiceID, "error", err)
+	}
+	if !ok || err != nil || at.Status != connector.StatusFailed {
 		return d
 	}
-	pi, err := r.Connectors.Retrieve(ctx, acct, in.TransactionID)
-	if err != nil || pi.Status != connector.StatusFailed {
-		if err != nil {
-			activity.GetLogger(ctx).Info("platform decline's network codes unreadable", "invoice_id", in.InvoiceID, "error", err)
-		}
-		return d
-	}
-	d.NetworkDeclineCode, d.NetworkAdviceCode = pi.NetworkDeclineCode, pi.NetworkAdviceCode
+	d.NetworkDeclineCode, d.NetworkAdviceCode = at.NetworkDeclineCode, at.NetworkAdviceCode
 	if d.DeclineCode == "" {
-		d.Code, d.DeclineCode = pi.ErrorCode, pi.DeclineCode
+		d.Code, d.DeclineCode = at.ErrorCode, at.DeclineCode
 	}
 	return d
 }

@@ -3,6 +3,8 @@ package workflows
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -352,4 +354,36 @@ func repeat(t time.Time, n int) []time.Time {
 		out[i] = t
 	}
 	return out
+}
+
+// A Mastercard decline the billing event reports as a generic do_not_honor:
+// the platform's charge at the processor carries Merchant Advice Code 03, so
+// the card is stopped before orderflow charges it.
+func TestNetworkRulesPlatformChargeNetworkCodesStopTheCard(t *testing.T) {
+	f := newRecoveryFixture(t)
+	cards := withNetworkRules(f, recovery.Mastercard)
+	proc := f.proc.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/charges/ch_platform_1" {
+			proc.ServeHTTP(w, r)
+			return
+		}
+		_, _ = w.Write([]byte(`{"id":"ch_platform_1","status":"failed","failure_code":"card_declined",` +
+			`"outcome":{"reason":"do_not_honor","network_decline_code":"05","network_advice_code":"03"}}`))
+	}))
+	t.Cleanup(srv.Close)
+	acct := f.store.accounts[testPaymentID]
+	acct.BaseURL = srv.URL
+	f.store.accounts[testPaymentID] = acct
+	ev := failure("ev_1")
+	ev.Event.TransactionID, ev.Event.DeclineCode = "ch_platform_1", "do_not_honor"
+	f.signalAt(0, ev)
+	res := f.run()
+	if res.Status != RecoveryHardDeclined || len(f.proc.Charges()) != 0 {
+		t.Fatalf("result %+v, %d charges; want hard_declined with none", res, len(f.proc.Charges()))
+	}
+	st, err := cards.CardStopped(context.Background(), "merchant_1", testFingerprint)
+	if err != nil || st == nil || st.Rule != recovery.RuleMastercardMAC03 || st.DeclineCode != "03" {
+		t.Errorf("card stop %+v %v", st, err)
+	}
 }
