@@ -81,7 +81,9 @@ func largerMerchantFigures(m recoverysim.Model) []Figure {
 func algorithmFigures(name string, m recoverysim.Model, adapter func() recoverysim.Algorithm) []Figure {
 	on := recoverysim.Run(recoverysim.Options{Model: m, Algorithm: adapter(), Rules: true})
 	off := recoverysim.Run(recoverysim.Options{Model: m, Algorithm: adapter(), Rules: false})
+	codes := recoverysim.Run(recoverysim.Options{Model: m, Algorithm: adapter(), Rules: true, PlatformNetworkCodes: true})
 	own, withPlatform, control := on.Violations(false), on.Violations(true), off.Violations(false)
+	withCodes := codes.Violations(true)
 	return []Figure{
 		plain(name+": recovered share", round(100*on.RecoveredShare(), 1), "%"),
 		plain(name+": orderflow charges per recovered invoice", round(on.ChargesPerRecovered(), 2), ""),
@@ -89,8 +91,11 @@ func algorithmFigures(name string, m recoverysim.Model, adapter func() recoverys
 		plain(name+": retries moved off the schedule's time (adaptive slots)", float64(on.Moved), ""),
 		target(name+": rule violations by orderflow's charges (independent counter, orderflow's charges in the windows)",
 			float64(own), "", "0", own == 0),
-		target(name+": rule violations by orderflow's charges, the billing platform's failed attempts in the windows too",
+		target(name+": rule violations by orderflow's charges, the billing platform's failed attempts in the windows too (its events' Stripe codes only)",
 			float64(withPlatform), "", "0", withPlatform == 0),
+		target(name+": the same, the network codes of the platform's declines read from the processor",
+			float64(withCodes), "", "0", withCodes == 0),
+		plain(name+", the platform's network codes read: recovered share", round(100*codes.RecoveredShare(), 1), "%"),
 		target(name+", rules off (control): rule violations by orderflow's charges", float64(control), "", "> 0", control > 0),
 		plain(name+", rules off (control): recovered share", round(100*off.RecoveredShare(), 1), "%"),
 	}
@@ -99,8 +104,8 @@ func algorithmFigures(name string, m recoverysim.Model, adapter func() recoverys
 // simulationSweeps runs the model at several values of one parameter at a
 // time: the soft-decline success probability and the card-update rate (how
 // recovered share and charges move), and the share of customers whose card
-// pays several invoices (how the violations move that orderflow's check
-// cannot see: the billing platform's attempts).
+// pays several invoices (how the violations move once the billing
+// platform's attempts count: those its events' Stripe codes hide).
 func simulationSweeps(m recoverysim.Model) ([]Figure, []Chart) {
 	var figs []Figure
 	worstOn, leastControl := 0, -1

@@ -28,6 +28,11 @@ type Options struct {
 	Algorithm Algorithm
 	// Rules turns orderflow's card-network rule check on; off is the control.
 	Rules bool
+	// PlatformNetworkCodes: orderflow reads the network's codes of the
+	// billing platform's declined attempt from the processor (its
+	// PaymentIntent); otherwise it knows only the Stripe codes the billing
+	// event carries.
+	PlatformNetworkCodes bool
 }
 
 // Result is a run's outcome.
@@ -59,7 +64,7 @@ func (r Result) ChargesPerRecovered() float64 {
 
 // Violations are orderflow's charges the independent counter finds against
 // the rules; withPlatform counts the billing platform's attempts in the
-// networks' windows too (orderflow's rule check does not see them).
+// networks' windows too (as the networks do, and orderflow's check now does).
 func (r Result) Violations(withPlatform bool) int { return len(netcheck.Check(r.Log, withPlatform)) }
 
 type invoice struct {
@@ -138,7 +143,22 @@ func (s *sim) billingFailed(inv *invoice) {
 	s.log(inv, c, netcheck.Platform, false, d)
 	inv.startedAt = s.now
 	inv.last = recovery.Classify(d.Code, d.DeclineCode, "")
+	if s.o.Rules {
+		s.gate.countPlatform(c, inv.amount, s.now, attemptKey{invoice: inv.id, generation: -1})
+		if s.gate.settleDecline(c, s.platformDecline(d)) {
+			inv.last.Class = recovery.Hard // the card network forbids any further attempt on this card
+		}
+	}
 	s.schedule(inv)
+}
+
+// platformDecline is what orderflow knows of the platform's decline: the
+// billing event's Stripe codes, and the network's when it reads them.
+func (s *sim) platformDecline(d decline) decline {
+	if s.o.PlatformNetworkCodes {
+		return d
+	}
+	return decline{Code: d.Code, DeclineCode: d.DeclineCode}
 }
 
 // schedule is the workflow's schedule: the algorithm's next wait, or the end.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"orderflow/dev/bench/recoverysim/netcheck"
 	"orderflow/recovery"
 )
 
@@ -78,6 +79,29 @@ func TestAdaptiveNoViolationsWithRulesOn(t *testing.T) {
 	}
 	if v := on.Violations(false); v != 0 {
 		t.Errorf("adaptive with orderflow's rule check: %d violations, want 0", v)
+	}
+}
+
+// orderflow's check counts the billing platform's declined attempts in the
+// card's windows: the networks' windows, the platform's attempts in them,
+// are then never overrun by orderflow's charges. What is left are never-retry
+// declines the platform's events hide behind Stripe's generic codes; with the
+// network's codes read from the processor, none.
+func TestPlatformAttemptsCountInTheGate(t *testing.T) {
+	for _, a := range []func() Algorithm{Cascading, Smart, Adaptive} {
+		stripeCodes := Run(Options{Model: smallModel(), Algorithm: a(), Rules: true})
+		for _, v := range netcheck.Check(stripeCodes.Log, true) {
+			if v.Rule != netcheck.VisaCategory1 && v.Rule != netcheck.MastercardNeverRetry {
+				t.Errorf("%s: %s on card %s at %v: a window orderflow's check should have counted", stripeCodes.Algorithm, v.Rule, v.Card, v.At)
+			}
+		}
+		if stripeCodes.Violations(true) == 0 {
+			t.Errorf("%s: no never-retry decline hidden behind Stripe's generic codes; the model shows nothing", stripeCodes.Algorithm)
+		}
+		networkCodes := Run(Options{Model: smallModel(), Algorithm: a(), Rules: true, PlatformNetworkCodes: true})
+		if v := networkCodes.Violations(true); v != 0 {
+			t.Errorf("%s with the platform's network codes read: %d violations, want 0", networkCodes.Algorithm, v)
+		}
 	}
 }
 
