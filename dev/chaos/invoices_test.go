@@ -118,7 +118,7 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 	t.Logf("seed %d: %d invoices over %d platforms, %d webhook deliveries (duplicates included); merchant fails %.0f %% of first deliveries",
 		*seed, n, platformsUnderTest, deliveries, merchantFailRate*100)
 
-	killer := c.superviseWorker(rng, p.killEvery)
+	killer := c.superviseWorkers(rng, p.killEvery)
 	start := time.Now()
 	var sent atomic.Int64
 	var restartOnce sync.Once
@@ -129,7 +129,7 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 	send := func(phase func(events []delivery) []delivery) error {
 		return parallel(ctx, len(stories), 8, func(i int) error {
 			s := stories[i]
-			e := billing.Endpoint{URL: c.apiURL + "/webhooks/revenue_recovery/" + profileID + "/" + connectors[s.platform],
+			e := billing.Endpoint{URL: c.starterURL(i) + "/webhooks/revenue_recovery/" + profileID + "/" + connectors[s.platform],
 				Platform: s.platform, Secret: platformSecrets[s.platform], Username: "cb_chaos"}
 			for _, d := range phase(s.events) {
 				for range d.copies {
