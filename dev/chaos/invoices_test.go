@@ -3,6 +3,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -174,6 +176,7 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 		return true
 	})
 	kills := killer.stop()
+	c.logSlowestRecoveries(ctx, stories, wfIDs)
 	t.Logf("all %d recoveries closed after %v; %d worker kills; store restarted %d time(s); merchant %+v; processor saw %d requests for %d charges",
 		n, time.Since(start).Round(time.Second), kills, c.storeRestarts.Load(), faulty.Stats(), proc.Requests(), len(proc.Charges()))
 
@@ -183,6 +186,30 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 		t.Errorf("faults not all injected: %d kills, %d store restarts, merchant %+v", kills, c.storeRestarts.Load(), st)
 	}
 	c.assertNoSecretLeaked(merchantHashKey, processorAPIKey, billingAPIKey, chargebeePassword, stripeWebhookSec, recurlyWebhookKey, customWebhookSec)
+}
+
+// logSlowestRecoveries logs the three recoveries that ran longest (start →
+// close) and their stories: where a slow run spent its time.
+func (c *cluster) logSlowestRecoveries(ctx context.Context, stories []invoiceStory, wfIDs []string) {
+	type ran struct {
+		story int
+		took  time.Duration
+	}
+	var runs []ran
+	for i, id := range wfIDs {
+		d, err := c.temporal.DescribeWorkflowExecution(ctx, id, "")
+		if err != nil {
+			c.t.Logf("describe %s: %v", id, err)
+			return
+		}
+		info := d.WorkflowExecutionInfo
+		runs = append(runs, ran{i, info.CloseTime.AsTime().Sub(info.StartTime.AsTime())})
+	}
+	slices.SortFunc(runs, func(a, b ran) int { return cmp.Compare(b.took, a.took) })
+	for _, r := range runs[:min(3, len(runs))] {
+		s := stories[r.story]
+		c.t.Logf("slow recovery: invoice %s (%s, ending %s) ran %v", s.inv.ID, s.platform, wantStatus[s.ending], r.took.Round(time.Second))
+	}
 }
 
 // assertInvoiceOutcomes checks each invoice's one workflow, its terminal
