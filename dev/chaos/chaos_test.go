@@ -1,15 +1,17 @@
 //go:build chaos
 
 // Package chaos is `make chaos`: orderflow under injected faults, with
-// assertions. The real worker binary is killed with SIGKILL every ~15 s and
-// restarted, the real starter takes every Clickpost push and billing webhook,
-// the sandbox CRM and merchant fail on purpose (deterministically from
-// -chaos.seed) and the store is restarted once. At the end every RTO order
+// assertions. Two real worker processes run at once, one of them killed with
+// SIGKILL every ~15 s and restarted; two real starters share every Clickpost
+// push and billing webhook; the sandbox CRM and merchant fail on purpose
+// (deterministically from -chaos.seed), the courier sandbox enforces a limit
+// that binds, and the store is restarted once. At the end every RTO order
 // must have reached the CRM exactly once (one idempotency key with a 2xx) and
-// no other order at all; every invoice must have ended in the one state its
-// events imply, with one merchant payment_succeeded per internal success and
-// no attempt charged twice; and no secret may have appeared in a log line or
-// an HTTP response.
+// no other order at all; the courier must have refused no call across both
+// workers; every invoice must have ended in the one state its events imply,
+// with one merchant payment_succeeded per internal success and no attempt
+// charged twice; and no secret may have appeared in a log line or an HTTP
+// response.
 package chaos
 
 import (
