@@ -30,12 +30,12 @@ const (
 // so that it binds: the sandbox answers 403 past it and couriers.delhivery
 // says the same. Batches of 25 AWBs make one call each, so a sweep of the
 // run's 450 orders is 18 calls, more than a window allows. The worker derives
-// 0.5 polls/s from it (20 × 0.8 ÷ 1 call, less the token bucket's burst),
-// enforced by the server on the courier task queue across both workers: one
-// worker's rate alone would be 15 calls and the worst window 16, while each
-// worker enforcing its own rate would let 30 through. The margin (0.8, not
-// the default 0.95) leaves 8 s of jitter between a poll's dispatch and its
-// call, the time a poll can wait on the store's 3 s crash.
+// 0.5 polls/s from it (a budget of 20 × 0.8 = 16 calls per window, less the
+// token bucket's burst of one), which the server enforces on the courier task
+// queue across both workers: at most 16 calls in any window, where two
+// workers each enforcing the rate on their own would let 31 through. The
+// margin (0.8, not the default 0.95) leaves 8 s of jitter between a poll's
+// dispatch and its call, more than a poll waits on the store's 3 s crash.
 const (
 	chaosCourierLimit  = 20
 	chaosCourierWindow = 30 * time.Second
