@@ -33,7 +33,7 @@ const (
 // 0.5 polls/s from it (a budget of 20 × 0.8 = 16 calls per window, less the
 // token bucket's burst of one), which the server enforces on the courier task
 // queue across both workers: at most 16 calls in any window, where two
-// workers each enforcing the rate on their own would let 31 through. The
+// workers each enforcing the rate on their own would let 32 through. The
 // margin (0.8, not the default 0.95) leaves 8 s of jitter between a poll's
 // dispatch and its call, more than a poll waits on the store's 3 s crash.
 const (
