@@ -347,7 +347,7 @@ func detectRow(sc sbcouriers.FleetScenario, length time.Duration, uni, ada detec
 	ratio := ada.p50Ratio(up50)
 	uCalls, aCalls := float64(uni.Calls)/uni.OrderDays, float64(ada.Calls)/ada.OrderDays
 	figs := []Figure{
-		plain("fleet (Delhivery B2C orders)", float64(sc.Orders), fmt.Sprintf("orders: %.0f %% RTO, %.0f %% NDR then delivered, %.0f %% delivered, the rest in transit; %.0f %% also pushed (Clickpost, push-covered); seed %d",
+		plain("fleet (Delhivery B2C orders)", float64(sc.Orders), fmt.Sprintf("orders: %.0f %% RTO, %.0f %% NDR then delivered, %.0f %% delivered, the rest in transit; %.0f %% also pushed (Clickpost, push-covered); scenario seeded with %d",
 			sc.RTOShare*100, sc.NDRDeliveredShare*100, sc.DeliveredShare*100, sc.PushShare*100, sc.Seed)),
 		plain("time compression (simulated ÷ real)", detectFactor, fmt.Sprintf("× (a %v sweep every %v real; %v simulated per mode)", detectSweep, sim(detectSweep), length)),
 		plain("sweeps for uniform polling to cover the fleet once (N: the courier budget is 1/N of the fleet per sweep)", detectCoverEvery, "sweeps"),
