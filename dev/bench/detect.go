@@ -116,7 +116,7 @@ func measureDetection(ctx context.Context, e *Env, sc sbcouriers.FleetScenario, 
 	var cfgErr error
 	o := sbcouriers.DefaultOptions()
 	o.DelhiveryLimit, o.Window = 1<<30, time.Second // the rate limit is the task queue's: the sandbox counts calls
-	s, err := newSweepStack(ctx, e, "detect", o, func(c *config.Config) { cfgErr = detectConfig(mode, sc.Orders)(c) })
+	s, err := newSweepStack(ctx, e, "detect", o, func(c *config.Config) { cfgErr = detectConfig(mode, sc.Orders)(c) }, 0)
 	if err == nil && cfgErr != nil {
 		s.Close()
 		err = cfgErr
