@@ -65,6 +65,9 @@ var replayedHistories = []recordedHistory{
 	// Recorded before changeCardSwitching: a hard decline ends the recovery
 	// with one payment_failed, no listing of the customer's other cards.
 	{"testdata/revenue_recovery_hard_declined_pre_card_switching_history.json", RevenueRecovery},
+	// Recorded before changeEndpointBreaker: a CRM failing three times, then a
+	// 2xx, retried inside one delivery activity; no version marker.
+	{"testdata/rto_cancel_retries_pre_breaker_history.json", RTOCancel},
 	{"testdata/recovery_ingest_history.json", RecoveryIngest},
 	{"testdata/order_return_history.json", OrderReturn},
 	// Recorded before changeCustomerReturns: a customer return only recorded, no version marker.
