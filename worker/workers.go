@@ -48,6 +48,8 @@ type Activities struct {
 	Recovery *activities.Recovery        // revenue recovery
 	Sweep    *activities.SweepActivities // the tracking sweep; alone on each courier queue too
 	Redrive  *activities.Redrive         // re-drives and test events of CRM and merchant webhooks
+	// Endpoints is every destination's circuit breaker and its drains.
+	Endpoints *activities.Endpoints
 }
 
 // activities builds every activity struct from d.
@@ -58,12 +60,17 @@ func (d Deps) activities() *Activities {
 		Sweep:    NewSweepActivities(d.Store, d.Config.Couriers, d.Metrics),
 	}
 	acts.Redrive = &activities.Redrive{Store: d.Store, CRM: acts.Tracking, Merchant: acts.Recovery, Now: d.Now}
+	acts.Endpoints = &activities.Endpoints{Settings: d.Config.Delivery.Breaker.Settings(), Temporal: d.Temporal,
+		TaskQueue: d.Config.Temporal.TaskQueue, Sender: acts.Tracking.Webhooks,
+		OperationsURL: d.Config.Delivery.Breaker.OperationsWebhookURL, Metrics: d.Metrics, Now: d.Now}
 	acts.Tracking.Now, acts.Recovery.Now, acts.Sweep.Now = d.Now, d.Now, d.Now
 	acts.Recovery.CardUpdateResumeWithin = d.Config.Recovery.CardUpdateResumeWithin
 	if d.Store != nil { // a unit test may build workers without a store
 		records := &activities.DeliveryRecords{Store: d.Store, Retention: d.Config.Delivery.RecordRetention, Now: d.Now}
 		acts.Tracking.Records, acts.Recovery.Records, acts.Redrive.Records = records, records, records
 		acts.Recovery.NetworkRules, acts.Recovery.Cards = d.Config.NetworkRules.Rules(), d.Store
+		acts.Endpoints.Store = d.Store
+		acts.Tracking.Endpoints, acts.Recovery.Endpoints = acts.Endpoints, acts.Endpoints
 	}
 	return acts
 }
@@ -141,7 +148,7 @@ func workflowName(wf any) string {
 
 // mainActivities are the activity structs served on the main task queue.
 func (a *Activities) mainActivities() []any {
-	return []any{a.Tracking, a.Recovery, a.Sweep, a.Redrive}
+	return []any{a.Tracking, a.Recovery, a.Sweep, a.Redrive, a.Endpoints}
 }
 
 // courierActivities are the activity structs served on a courier's task
