@@ -92,8 +92,9 @@ var mainWorkflows = []any{
 	autoUpgrade(workflows.TrackingSweep),   // the sweeps: started by a Schedule, long polls
 	autoUpgrade(workflows.TrackerSweep),
 	autoUpgrade(workflows.TrackerPartition),
-	pinned(workflows.Redrive),   // continues as new in bounded runs; pinned, so a re-drive finishes on the build it started on
-	pinned(workflows.TestEvent), // one test delivery: seconds
+	pinned(workflows.Redrive),       // continues as new in bounded runs; pinned, so a re-drive finishes on the build it started on
+	pinned(workflows.TestEvent),     // one test delivery: seconds
+	pinned(workflows.EndpointDrain), // releases one destination's parked deliveries; continues as new in bounded runs
 }
 
 // registration is a workflow and how its open runs move between deployment versions.
