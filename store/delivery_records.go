@@ -93,9 +93,9 @@ type RecordWrite struct {
 	// ParkReason goes with Status parked: why the endpoint holds it back.
 	ParkReason string
 	// Resume puts a parked record back to pending: its delivery goes on.
-	Resume        bool
-	At            time.Time
-	Retention     time.Duration
+	Resume    bool
+	At        time.Time
+	Retention time.Duration
 }
 
 // WriteDeliveryRecord creates the record if it is missing and applies w, in

@@ -190,7 +190,7 @@ func newStack(t *testing.T, opts ...func(*config.Config)) *stack {
 	s.api = httptest.NewServer(ingress.Router(ingress.Deps{
 		Store: s.store, Temporal: s.temporal, TaskQueue: cfg.Temporal.TaskQueue, APIKey: apiKey,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: observability.NewMetrics(),
-		Push: cfg.Push,
+		Push: cfg.Push, Breaker: cfg.Delivery.Breaker,
 	}))
 	t.Cleanup(func() {
 		if s.stopWorker != nil {
