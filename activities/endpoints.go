@@ -94,7 +94,6 @@ func (e *Endpoints) admit(ctx context.Context, kind, id string, released bool) (
 	now := e.now()
 	switch h.State {
 	case store.EndpointDisabled:
-		e.setState(kind, id, delivery.BreakerDisabled)
 		return verdict{park: true, reason: ParkDisabled, detail: h.DisabledReason, wait: DisabledRecheck}, nil
 	case store.EndpointOpen:
 		won, err := e.Store.ClaimEndpointProbe(ctx, kind, id, e.Settings.HalfOpenInterval, now)
@@ -102,7 +101,6 @@ func (e *Endpoints) admit(ctx context.Context, kind, id string, released bool) (
 			return verdict{}, err
 		}
 		if won {
-			e.setState(kind, id, delivery.BreakerHalfOpen)
 			return verdict{probe: true}, nil
 		}
 		wait := h.NextProbeAt.Sub(now)
@@ -138,7 +136,6 @@ func (e *Endpoints) learn(ctx context.Context, kind, id string, attempts []deliv
 			return verdict{}, err
 		}
 		if tr == store.TransitionClosed {
-			e.setState(kind, id, delivery.BreakerClosed)
 			e.startDrain(ctx, kind, id)
 		}
 		return verdict{}, nil
@@ -164,7 +161,6 @@ func (e *Endpoints) learn(ctx context.Context, kind, id string, attempts []deliv
 		case tr == store.TransitionDisabled:
 			e.disabled(ctx, h, "failing")
 		case h.State == store.EndpointOpen:
-			e.setState(kind, id, delivery.BreakerOpen)
 		}
 		switch h.State {
 		case store.EndpointDisabled:
@@ -178,7 +174,6 @@ func (e *Endpoints) learn(ctx context.Context, kind, id string, attempts []deliv
 		}
 	}
 	if probe { // a neutral answer to a probe: still open, the next probe decides
-		e.setState(kind, id, delivery.BreakerOpen)
 	}
 	return verdict{}, nil
 }
@@ -222,7 +217,6 @@ var opsChannel = delivery.Channel{Name: "operations webhook", Kind: "operations_
 // disabled emits the operational event of an endpoint this call disabled:
 // a log line, a metric and a POST to the operations webhook.
 func (e *Endpoints) disabled(ctx context.Context, h store.EndpointHealth, label string) {
-	e.setState(h.Kind, h.DestinationID, delivery.BreakerDisabled)
 	if e.Metrics != nil {
 		e.Metrics.EndpointsDisabled.WithLabelValues(h.Kind, h.DestinationID, label).Inc()
 	}
@@ -243,12 +237,6 @@ func (e *Endpoints) disabled(ctx context.Context, h store.EndpointHealth, label 
 	if err != nil && activity.IsActivity(ctx) {
 		activity.GetLogger(ctx).Error("the operations webhook did not accept the endpoint.disabled event",
 			"kind", h.Kind, "destination_id", h.DestinationID, "error", err)
-	}
-}
-
-func (e *Endpoints) setState(kind, id, state string) {
-	if e.Metrics != nil {
-		e.Metrics.SetBreakerState(kind, id, state, delivery.BreakerStates)
 	}
 }
 
@@ -304,7 +292,6 @@ func (e *Endpoints) ListParkedDeliveries(ctx context.Context, in ParkedPageInput
 	if h.State != store.EndpointClosed {
 		return ParkedPage{Closed: false, Deliveries: []ParkedDelivery{}}, nil
 	}
-	e.setState(in.Kind, in.DestinationID, delivery.BreakerClosed)
 	recs, err := e.Store.ParkedDeliveries(ctx, in.Kind, in.DestinationID, store.ParkedCursor{ParkedAt: in.AfterParkedAt, ID: in.AfterID}, int64(in.Limit))
 	if err != nil {
 		return ParkedPage{}, err

@@ -11,6 +11,7 @@ import (
 
 	"orderflow/activities"
 	"orderflow/delivery"
+	"orderflow/observability"
 	"orderflow/store"
 )
 
@@ -74,11 +75,7 @@ func LoadEndpoint(ctx context.Context, st *store.Store, kind, id string, now tim
 	if err != nil {
 		return EndpointState{}, err
 	}
-	state := h.State
-	if state == store.EndpointOpen && !h.NextProbeAt.After(now) {
-		state = delivery.BreakerHalfOpen
-	}
-	return EndpointState{EndpointHealth: h, State: state, Parked: n.Matched}, nil
+	return EndpointState{EndpointHealth: h, State: h.BreakerState(now), Parked: n.Matched}, nil
 }
 
 // EnableEndpoint re-enables (or closes) a destination and starts the drain
@@ -110,8 +107,26 @@ type errDrainNotStarted struct{ err error }
 
 func (e errDrainNotStarted) Error() string { return "starting the drain: " + e.err.Error() }
 
-// mountEndpointsAPI mounts the circuit breaker's routes.
+// breakerSamples reads every destination's breaker for the state metric.
+func (d Deps) breakerSamples(ctx context.Context) ([]observability.BreakerSample, error) {
+	hs, err := d.Store.EndpointHealths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := d.Now()
+	out := make([]observability.BreakerSample, len(hs))
+	for i, h := range hs {
+		out[i] = observability.BreakerSample{Kind: h.Kind, DestinationID: h.DestinationID, State: h.BreakerState(now)}
+	}
+	return out, nil
+}
+
+// mountEndpointsAPI mounts the circuit breaker's routes, and exports every
+// destination's breaker state on the starter's /metrics.
 func mountEndpointsAPI(mux *http.ServeMux, d Deps) {
+	if d.Metrics != nil && d.Store != nil {
+		d.Metrics.RegisterBreakerStates(d.breakerSamples, delivery.BreakerStates)
+	}
 	mux.HandleFunc("GET /v1/endpoints/{kind}/{id}", d.endpoint)
 	mux.HandleFunc("POST /v1/endpoints/{kind}/{id}/enable", jsonBody(d.enableEndpoint))
 }

@@ -53,10 +53,6 @@ type Metrics struct {
 	// DestinationLatency observes every outgoing webhook POST's latency in
 	// seconds by kind and destination id.
 	DestinationLatency *prometheus.HistogramVec
-	// EndpointBreakerState is 1 for each destination's current circuit
-	// breaker state and 0 for the others, by kind, destination id (never the
-	// URL) and state (closed, open, half_open, disabled).
-	EndpointBreakerState *prometheus.GaugeVec
 	// EndpointsDisabled counts endpoints disabled, by kind, destination id
 	// and reason (gone: a 410; failing: failing longer than disable_after).
 	EndpointsDisabled *prometheus.CounterVec
@@ -132,28 +128,14 @@ func NewMetrics() *Metrics {
 		Buckets: prometheus.DefBuckets,
 	}, []string{"kind", "destination_id"})
 	reg.MustRegister(m.DestinationDeliveries, m.DestinationLatency)
-	m.EndpointBreakerState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "orderflow_endpoint_breaker_state", Help: "1 for each destination's circuit breaker state (closed, open, half_open, disabled), 0 for the others.",
-	}, []string{"kind", "destination_id", "state"})
 	m.EndpointsDisabled = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "orderflow_endpoints_disabled_total", Help: "Endpoints disabled, by kind, destination id and reason (gone, failing).",
 	}, []string{"kind", "destination_id", "reason"})
 	m.ParkedDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "orderflow_parked_deliveries_total", Help: "Deliveries parked behind an unhealthy endpoint, by kind, destination id and reason.",
 	}, []string{"kind", "destination_id", "reason"})
-	reg.MustRegister(m.EndpointBreakerState, m.EndpointsDisabled, m.ParkedDeliveries)
+	reg.MustRegister(m.EndpointsDisabled, m.ParkedDeliveries)
 	return m
-}
-
-// SetBreakerState marks state as a destination's current breaker state.
-func (m *Metrics) SetBreakerState(kind, destinationID, state string, states []string) {
-	for _, st := range states {
-		v := 0.0
-		if st == state {
-			v = 1
-		}
-		m.EndpointBreakerState.WithLabelValues(kind, destinationID, st).Set(v)
-	}
 }
 
 // ZeroCourierSeries creates every courier series at zero for apis, so each

@@ -168,9 +168,35 @@ func (s *Store) RecordEndpointSuccess(ctx context.Context, kind, destinationID s
 	if won {
 		return TransitionClosed, nil
 	}
-	_, err = s.transition(ctx, key, bson.D{{Key: "state", Value: EndpointClosed}, {Key: "consecutive_failures", Value: bson.D{{Key: "$gt", Value: 0}}}},
-		reset, clear[:1])
-	return TransitionNone, err
+	// Closed (or new: the breaker's state is kept from a destination's
+	// first answer, so the metrics list it) or disabled: the run ends.
+	_, err = s.coll(EndpointHealthCollection).UpdateOne(ctx, bson.D{{Key: "_id", Value: key}}, bson.D{
+		{Key: "$setOnInsert", Value: bson.D{{Key: "kind", Value: kind}, {Key: "destination_id", Value: destinationID}, {Key: "state", Value: EndpointClosed}}},
+		{Key: "$set", Value: reset},
+		{Key: "$unset", Value: clear[:1]},
+	}, options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return TransitionNone, fmt.Errorf("endpoint_health: record a success: %w", err)
+	}
+	return TransitionNone, nil
+}
+
+// EndpointHealths lists every destination's breaker (one per destination
+// that ever answered), for the breaker-state metric.
+func (s *Store) EndpointHealths(ctx context.Context) ([]EndpointHealth, error) {
+	return findAll[EndpointHealth](ctx, s.coll(EndpointHealthCollection), bson.D{}, options.Find().SetLimit(100000))
+}
+
+// BreakerState is the state the API and metrics show: half_open for an
+// open endpoint whose probe is due or out.
+func (h EndpointHealth) BreakerState(now time.Time) string {
+	if h.State == EndpointOpen && !h.NextProbeAt.After(now) {
+		return "half_open"
+	}
+	if h.State == "" {
+		return EndpointClosed
+	}
+	return h.State
 }
 
 // ClaimEndpointProbe lets one delivery through an open endpoint whose
