@@ -94,7 +94,9 @@ func (m *memEndpoints) ClaimEndpointProbe(_ context.Context, kind, id string, in
 	return true, nil
 }
 
-func (m *memEndpoints) FinishEndpointDrain(context.Context, string, string, time.Time) error { return nil }
+func (m *memEndpoints) FinishEndpointDrain(context.Context, string, string, time.Time) error {
+	return nil
+}
 
 func (m *memEndpoints) ParkedDeliveries(context.Context, string, string, store.ParkedCursor, int64) ([]store.DeliveryRecord, error) {
 	return nil, errors.New("not used")
