@@ -212,13 +212,12 @@ func (a *Activities) crmChannel() delivery.Channel {
 func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	defer keepHeartbeating(ctx, DeliveryHeartbeatInterval)()
 	rec := crmRecord(in)
-	if err := a.Records.start(ctx, rec, in.Resumed); err != nil {
-		return DeliverResult{}, err
-	}
 	info := activity.GetInfo(ctx)
 	attempt := int(info.Attempt)
 	var probe bool
 	if in.Parkable && a.Endpoints != nil {
+		// Asked first, so a delivery that parks again stays parked in its
+		// record (the park write creates the record when it is the first).
 		v, err := a.Endpoints.admit(ctx, store.KindCRMWebhook, in.WebhookID, in.Released)
 		if err != nil {
 			return DeliverResult{}, err
@@ -227,6 +226,9 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverInput) (Deliv
 			return a.park(ctx, rec, v, attempt-1, nil), nil
 		}
 		probe = v.probe
+	}
+	if err := a.Records.start(ctx, rec, in.Resumed); err != nil {
+		return DeliverResult{}, err
 	}
 	var attempts []delivery.Attempt
 	res, err := a.deliverCRM(ctx, crmSend{
