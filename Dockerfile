@@ -4,8 +4,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-# The worker's Worker Deployment version (docs/deploys.md): pass the source
-# revision, e.g. --build-arg BUILD_ID=$(git describe --always --dirty).
+# The worker's Worker Deployment version, linked in as make does (docs/deploys.md): pass the source
+# revision, e.g. --build-arg BUILD_ID=$(git describe --always --dirty), and tag
+# the image with it: the Helm chart passes versioning.buildId, by default the tag.
 ARG BUILD_ID=dev
 RUN CGO_ENABLED=0 go build -ldflags "-X main.buildID=${BUILD_ID}" -o /out/ ./cmd/worker ./cmd/starter
 

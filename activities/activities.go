@@ -40,6 +40,8 @@ type Activities struct {
 	// MarketplaceLookupTimeout bounds the marketplace read (the in-house cron's 5 s bound).
 	MarketplaceLookupTimeout time.Duration
 	Now                      func() time.Time
+	// Polling marks each order a push reports for adaptive polling; nil (uniform polling) writes nothing.
+	Polling *PushPolling
 }
 
 func (a *Activities) now() time.Time {

@@ -96,6 +96,10 @@ type Recovery struct {
 	// NetworkRules are the card networks' retry limits, counted in Cards; nil Cards checks none.
 	NetworkRules recovery.NetworkRules
 	Cards        CardCounters
+	// PastRetries are the profiles' recorded retries adaptive timing counts;
+	// nil counts none (every adaptive retry keeps the cascading time).
+	PastRetries PastRetries
+	adaptive    adaptiveStats
 }
 
 func (r *Recovery) now() time.Time {
@@ -187,6 +191,9 @@ type ChargeInput struct {
 	// charge, counted across the invoices of MerchantID.
 	NetworkRules bool   `json:"network_rules,omitempty"`
 	MerchantID   string `json:"merchant_id,omitempty"`
+	// RetriedDeclineClass is the class of the decline this retry follows,
+	// recorded with the attempt for adaptive timing's statistics.
+	RetriedDeclineClass string `json:"retried_decline_class,omitempty"`
 }
 
 // ChargeInvoice creates and confirms a PaymentIntent off-session. The
@@ -263,6 +270,7 @@ func (r *Recovery) recordAttempt(ctx context.Context, in ChargeInput, res connec
 		IdempotencyKey: in.IdempotencyKey, WorkflowID: in.WorkflowID, ProfileID: in.ProfileID, InvoiceID: in.InvoiceID,
 		Attempt: in.Attempt, TriggeredBy: string(recovery.Internal), PaymentIntentID: res.PaymentIntentID, Status: res.Status,
 		ErrorCode: res.ErrorCode, DeclineCode: res.DeclineCode, Amount: in.Amount, Currency: in.Currency, UpdatedAt: r.now().UTC(),
+		RetriedDeclineClass: in.RetriedDeclineClass,
 	})
 	if err != nil {
 		activity.GetLogger(ctx).Error("recording a recovery attempt failed", "invoice_id", in.InvoiceID, "attempt", in.Attempt, "error", err)

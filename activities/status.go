@@ -38,11 +38,15 @@ func rtoCandidates(cs []store.RTOCandidate) []RTOCandidate {
 
 // ApplyStatusObservations runs the status-update path: newer statuses and
 // first-seen timestamps are written in bulk; RTO-family observations on
-// unclaimed orders come back as candidates for RTOCancel. It is idempotent,
-// so a retry after a crash returns the same candidates.
+// unclaimed orders come back as candidates for RTOCancel. In adaptive polling
+// it then marks each reported order's next poll (markPushed). It is
+// idempotent, so a retry after a crash returns the same candidates.
 func (a *Activities) ApplyStatusObservations(ctx context.Context, in ApplyStatusInput) (ApplyStatusResult, error) {
 	res, err := a.Store.ApplyObservations(ctx, in.Observations)
 	if err != nil {
+		return ApplyStatusResult{}, err
+	}
+	if err := a.markPushed(ctx, in.Observations); err != nil {
 		return ApplyStatusResult{}, err
 	}
 	if a.Metrics != nil && len(in.Observations) > 0 {

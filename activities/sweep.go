@@ -43,6 +43,8 @@ type SweepActivities struct {
 	Couriers *couriers.Registry
 	Metrics  *observability.Metrics
 	Now      func() time.Time
+	// Polling is adaptive polling's policy and budgets; nil polls uniformly.
+	Polling *AdaptivePolling
 
 	unknownSeen sync.Map // api + raw status: logged once per process
 }
@@ -105,10 +107,10 @@ func (a *SweepActivities) NextPartition(ctx context.Context, in NextPartitionInp
 		return NextPartitionResult{}, err
 	}
 	if in.BatchSize <= 0 {
-		last, n, err := a.Store.NextPartition(ctx, scopeOf(tr), in.After, in.Size)
+		last, n, err := a.Store.NextPartition(ctx, a.scope(tr), in.After, in.Size)
 		return NextPartitionResult{Last: last, Count: n}, err
 	}
-	batches, n, err := a.Store.PartitionBatches(ctx, scopeOf(tr), in.After, in.Size, in.BatchSize)
+	batches, n, err := a.Store.PartitionBatches(ctx, a.scope(tr), in.After, in.Size, in.BatchSize)
 	if err != nil || n == 0 {
 		return NextPartitionResult{}, err
 	}
@@ -133,7 +135,7 @@ func (a *SweepActivities) PlanBatches(ctx context.Context, in PlanBatchesInput) 
 	if err != nil {
 		return PlanBatchesResult{}, err
 	}
-	b, err := a.Store.BatchRanges(ctx, scopeOf(tr), store.IDRange(in.Partition), in.BatchSize)
+	b, err := a.Store.BatchRanges(ctx, a.scope(tr), store.IDRange(in.Partition), in.BatchSize)
 	return PlanBatchesResult{Batches: idRanges(b)}, err
 }
 
@@ -170,7 +172,7 @@ func (a *SweepActivities) PollBatch(ctx context.Context, in PollBatchInput) (Pol
 	if err != nil {
 		return PollBatchResult{}, err
 	}
-	targets, err := a.Store.OrdersToPoll(ctx, scopeOf(tr), store.IDRange(in.Range), in.BatchSize)
+	targets, err := a.Store.OrdersToPoll(ctx, a.scope(tr), store.IDRange(in.Range), in.BatchSize)
 	if err != nil {
 		return PollBatchResult{}, err
 	}
@@ -206,6 +208,12 @@ func (a *SweepActivities) PollBatch(ctx context.Context, in PollBatchInput) (Pol
 		}
 		if outcome != outcomeNoData {
 			res.Found++
+		}
+		if plan := a.plan(t, o, now); plan != nil {
+			if mark == nil {
+				mark = &store.PollMark{OrderID: t.OrderID}
+			}
+			mark.Plan = plan
 		}
 		if mark != nil {
 			marks = append(marks, *mark)

@@ -150,6 +150,8 @@ type Sweep struct {
 	MaxParallelPartitions int `yaml:"max_parallel_partitions" env:"MAX_PARALLEL_PARTITIONS"`
 	MaxParallelPolls      int `yaml:"max_parallel_polls" env:"MAX_PARALLEL_POLLS"`
 	PartitionsPerRun      int `yaml:"partitions_per_run" env:"PARTITIONS_PER_RUN"`
+	// Polling chooses which orders a sweep polls (docs/sweep.md#adaptive-polling).
+	Polling Polling `yaml:"polling" envPrefix:"POLLING_"`
 }
 
 // MaxPartitionSize bounds sweep.partition_size by Temporal's 2,000 pending
@@ -162,7 +164,8 @@ const MaxPartitionSize = 2000
 // run; with 1,000 only 4 did, and a 30,000-order sweep used half its courier's limit.
 func DefaultSweep() Sweep {
 	return Sweep{ScheduleID: "tracking-sweep", Every: 8 * time.Minute, CatchupWindow: 10 * time.Minute,
-		PartitionSize: 2000, MaxParallelPartitions: 2, MaxParallelPolls: 8, PartitionsPerRun: 20}
+		PartitionSize: 2000, MaxParallelPartitions: 2, MaxParallelPolls: 8, PartitionsPerRun: 20,
+		Polling: DefaultPolling()}
 }
 
 func (s Sweep) validate(bad func(key, msg string)) {
@@ -182,6 +185,7 @@ func (s Sweep) validate(bad func(key, msg string)) {
 			bad(f.key, "must be positive")
 		}
 	}
+	s.Polling.validate(bad)
 	if s.PartitionSize > MaxPartitionSize {
 		bad("sweep.partition_size", fmt.Sprintf("must be at most %d (Temporal's pending child workflows per workflow: each first RTO in a partition is one)", MaxPartitionSize))
 	}

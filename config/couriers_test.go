@@ -66,6 +66,12 @@ func TestCourierAndSweepValidationNamesTheKey(t *testing.T) {
 		{"sweep.catchup_window", func(c *Config) { c.Sweep.CatchupWindow = time.Second }},
 		{"sweep.partition_size", func(c *Config) { c.Sweep.PartitionSize = -1 }},
 		{"sweep.partition_size", func(c *Config) { c.Sweep.PartitionSize = MaxPartitionSize + 1 }},
+		{"sweep.polling.mode", func(c *Config) { c.Sweep.Polling.Mode = "sometimes" }},
+		{"sweep.polling.backoff_base", func(c *Config) { c.Sweep.Polling.BackoffBase = 0 }},
+		{"sweep.polling.backoff_factor", func(c *Config) { c.Sweep.Polling.BackoffFactor = 0.5 }},
+		{"sweep.polling.max_gap", func(c *Config) { c.Sweep.Polling.MaxGap = time.Minute }},
+		{"sweep.polling.safety_net", func(c *Config) { c.Sweep.Polling.SafetyNet = 0 }},
+		{"sweep.polling.push_covered_sources", func(c *Config) { c.Sweep.Polling.PushCoveredSources = []string{""} }},
 	} {
 		c := base()
 		tc.change(&c)
@@ -112,5 +118,17 @@ func TestDefaultPartitionsFillTheirParallelPolls(t *testing.T) {
 					name, courier, cfg.Sweep.PartitionSize, batches, c.BatchSize, cfg.Sweep.MaxParallelPolls)
 			}
 		}
+	}
+}
+
+// A sweep's budget is the poll activities the queue's rate lets through in one
+// interval, in orders: Delhivery B2C's defaults give 226 polls of 250 orders.
+func TestSweepBudgetIsTheQueueRateOverOneInterval(t *testing.T) {
+	d := DefaultCouriers().Delhivery
+	if got := d.SweepBudget(50, 8*time.Minute); got != 226*250 {
+		t.Errorf("Delhivery B2C's budget per 8-minute sweep: %d orders, want %d", got, 226*250)
+	}
+	if got := d.SweepBudget(50, time.Second); got != 250 {
+		t.Errorf("an interval shorter than one poll still allows one: %d orders", got)
 	}
 }

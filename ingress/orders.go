@@ -75,7 +75,8 @@ func (d Deps) reportStatus(w http.ResponseWriter, r *http.Request) {
 // such order. When the store cannot answer, the report is accepted all the
 // same: refusing it would lose a real RTO during a store outage, and
 // StatusUpdate's guarded updates match nothing for an order that never
-// appears (modified 0, no RTOCancel started).
+// appears (modified 0, no RTOCancel started); it records the report in
+// push_events as unmatched.
 func (d Deps) orderMayExist(w http.ResponseWriter, r *http.Request, orderID string) bool {
 	exists, err := d.Store.OrderExists(r.Context(), orderID)
 	switch {

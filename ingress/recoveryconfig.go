@@ -59,13 +59,16 @@ func prepareProfile(_ context.Context, p, old *store.BusinessProfile) error {
 	case !validWebURL(p.WebhookURL):
 		return fieldError("webhook_url", "must be an http(s) URL")
 	case !recovery.ValidAlgorithm(p.RetryAlgorithm):
-		return fieldError("revenue_recovery_retry_algorithm_type", "must be monitoring, cascading or smart")
+		return fieldError("revenue_recovery_retry_algorithm_type", "must be monitoring, cascading, smart or adaptive")
 	case p.MaxRandomDelaySeconds != nil && (*p.MaxRandomDelaySeconds < 0 || *p.MaxRandomDelaySeconds > 3600):
 		return fieldError("max_random_schedule_delay_in_seconds", "must be 0..3600")
 	case p.SmartDelayScale < 0:
 		return fieldError("smart_delay_scale", "must not be negative")
 	case len(p.PSyncDelaysSeconds) > 100:
 		return fieldError("psync_delays_seconds", "at most 100 syncs")
+	}
+	if _, err := recovery.LoadTimeZone(p.TimeZone); err != nil {
+		return fieldError("time_zone", "must be an IANA time zone such as Asia/Kolkata")
 	}
 	for _, d := range p.PSyncDelaysSeconds {
 		if d < 1 {

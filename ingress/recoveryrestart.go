@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"orderflow/activities"
+	"orderflow/observability"
 	"orderflow/workflows"
 )
 
@@ -50,7 +51,7 @@ func (h *recoveryIngress) restartRecovery(w http.ResponseWriter, r *http.Request
 		return
 	}
 	profileID, invoiceID := r.PathValue("profile_id"), r.PathValue("invoice_id")
-	restarter := &activities.Recovery{Store: h.Store, Temporal: h.Temporal, Now: h.Now, Logger: zapErrorLogger{h.Logger}}
+	restarter := &activities.Recovery{Store: h.Store, Temporal: h.Temporal, Now: h.Now, Logger: observability.TemporalLogger(h.Logger)}
 	res, err := restarter.RestartRecovery(r.Context(), activities.RestartRecoveryInput{
 		WorkflowID: workflows.RevenueRecoveryWorkflowID(profileID, invoiceID), ProfileID: profileID, InvoiceID: invoiceID,
 		TaskQueue: h.TaskQueue, Trigger: activities.RestartByAPI, RequestedBy: apiKeyFingerprint(r), Reason: req.Reason,
@@ -74,8 +75,3 @@ func apiKeyFingerprint(r *http.Request) string {
 	}
 	return "api_key:" + APIKeyFingerprint(key)
 }
-
-// zapErrorLogger lets a restart asked outside an activity log through zap.
-type zapErrorLogger struct{ l *zap.Logger }
-
-func (z zapErrorLogger) Error(msg string, keyvals ...any) { z.l.Sugar().Errorw(msg, keyvals...) }

@@ -215,7 +215,8 @@ func LiveAttempts(attempts []time.Time, window time.Duration, now time.Time) []t
 
 // Span is how long a recovery under p may keep retrying from its start: the
 // whole schedule with every retry failing softly, at its longest waits and
-// jitter. A retry the card networks block until after it ends is never made.
+// jitter (and, adaptive, each moved to the end of its window). A retry the
+// card networks block until after it ends is never made.
 func (p Policy) Span() time.Duration {
 	if p.Algorithm == Monitoring {
 		return 0
@@ -238,5 +239,8 @@ func (p Policy) Span() time.Duration {
 			return span
 		}
 		span += d + p.MaxJitter
+		if p.Algorithm == Adaptive {
+			span += AdaptiveWindow
+		}
 	}
 }

@@ -20,7 +20,9 @@ const (
 )
 
 // ValidAlgorithm reports whether a is one of the algorithms.
-func ValidAlgorithm(a Algorithm) bool { return a == Monitoring || a == Cascading || a == Smart }
+func ValidAlgorithm(a Algorithm) bool {
+	return a == Monitoring || a == Cascading || a == Smart || a == Adaptive
+}
 
 // Frequency is a (delay, count) pair: count retries, each delay after the previous.
 type Frequency struct {
@@ -97,6 +99,8 @@ type Policy struct {
 	MaxJitter time.Duration `json:"max_jitter"`
 	// SmartScale multiplies the smart scheduler's delays (1 in production; demos shrink hours to seconds).
 	SmartScale float64 `json:"smart_scale,omitempty"`
+	// TimeZone is the IANA zone adaptive timing reads hours and days in ("" is DefaultTimeZone).
+	TimeZone string `json:"time_zone,omitempty"`
 }
 
 // Stop says why no retry follows.
@@ -112,7 +116,9 @@ const (
 
 // NextRetry decides the wait before our next retry, given how many we have made
 // (retriesDone) and the decline of the last attempt (our own or the platform's).
-// A hard decline stops whatever the algorithm; max_retry_count caps both.
+// A hard decline stops whatever the algorithm; max_retry_count caps them all.
+// Adaptive waits as cascading does here; the workflow then moves the retry
+// to the best slot of the window after it (PickSlot).
 // The wait excludes jitter (added by the workflow from its deterministic random).
 func NextRetry(p Policy, retriesDone int, last Decline) (time.Duration, Stop) {
 	if p.Algorithm == Monitoring {

@@ -49,7 +49,10 @@ type BusinessProfile struct {
 	// webhook POST, then it gives up (default Hyperswitch's 1 m, 5 m ×2,
 	// 10 m ×5, 1 h ×5, 6 h ×3).
 	WebhookRetryDelaysSeconds []int `bson:"webhook_retry_delays_seconds,omitempty" json:"webhook_retry_delays_seconds,omitempty"`
-	Timestamps                `bson:",inline"`
+	// TimeZone is the IANA zone (e.g. Asia/Kolkata, the default) adaptive
+	// timing reads the hour of day and day of month of retries in.
+	TimeZone   string `bson:"time_zone,omitempty" json:"time_zone,omitempty"`
+	Timestamps `bson:",inline"`
 }
 
 // WebhookRetryDelays converts WebhookRetryDelaysSeconds; nil means the default.
@@ -98,6 +101,12 @@ func (p BusinessProfile) Policy(maxRetryCount int) recovery.Policy {
 		MaxJitter: DefaultMaxRandomDelay, SmartScale: p.SmartDelayScale}
 	if p.CascadingSchedule != nil {
 		pol.Cascading = p.CascadingSchedule.Schedule()
+	}
+	if p.RetryAlgorithm == recovery.Adaptive {
+		pol.TimeZone = p.TimeZone
+		if pol.TimeZone == "" {
+			pol.TimeZone = recovery.DefaultTimeZone
+		}
 	}
 	if p.MaxRandomDelaySeconds != nil {
 		pol.MaxJitter = time.Duration(*p.MaxRandomDelaySeconds) * time.Second
@@ -217,6 +226,10 @@ type RecoveryAttempt struct {
 	Amount          int64     `bson:"amount" json:"amount"`
 	Currency        string    `bson:"currency" json:"currency"`
 	UpdatedAt       time.Time `bson:"updated_at" json:"updated_at"`
+	// RetriedDeclineClass is the class of the decline this retry followed
+	// (insufficient_funds, transient, soft): adaptive timing's statistics
+	// count success per class. Absent on attempts recorded before it.
+	RetriedDeclineClass string `bson:"retried_decline_class,omitempty" json:"retried_decline_class,omitempty"`
 }
 
 // RecordRecoveryAttempt writes (or rewrites, on an activity retry or a sync)
@@ -272,6 +285,24 @@ func (s *Store) RecoveryAttempts(ctx context.Context, profileID, invoiceID strin
 	return findAll[RecoveryAttempt](ctx, s.coll(RecoveryAttemptsCollection),
 		bson.D{{Key: "profile_id", Value: profileID}, {Key: "invoice_id", Value: invoiceID}},
 		options.Find().SetSort(bson.D{{Key: "attempt", Value: 1}}))
+}
+
+// MaxAdaptiveAttempts bounds how many of a profile's attempts adaptive
+// timing's statistics read (the newest).
+const MaxAdaptiveAttempts = 50000
+
+// ProfileRetriesSince lists a profile's own retries (ours, not the billing
+// platform's) recorded since since, newest first, at most MaxAdaptiveAttempts:
+// adaptive timing's statistics are counted from them. A plain find on the
+// profile_updated index, which FerretDB serves as MongoDB does.
+func (s *Store) ProfileRetriesSince(ctx context.Context, profileID string, since time.Time) ([]RecoveryAttempt, error) {
+	return findAll[RecoveryAttempt](ctx, s.coll(RecoveryAttemptsCollection),
+		bson.D{{Key: "profile_id", Value: profileID}, {Key: "updated_at", Value: bson.D{{Key: "$gte", Value: since}}},
+			{Key: "triggered_by", Value: string(recovery.Internal)}},
+		options.Find().SetSort(bson.D{{Key: "updated_at", Value: -1}}).SetLimit(MaxAdaptiveAttempts).
+			SetProjection(bson.D{{Key: "workflow_id", Value: 1}, {Key: "attempt", Value: 1}, {Key: "status", Value: 1},
+				{Key: "error_code", Value: 1}, {Key: "decline_code", Value: 1}, {Key: "updated_at", Value: 1},
+				{Key: "retried_decline_class", Value: 1}}))
 }
 
 // RecoveryEvent is one billing event received, whatever was done with it.
@@ -352,6 +383,7 @@ func recoveryIndexes() map[string][]mongo.IndexModel {
 		RecoveryAttemptsCollection: {
 			{Keys: bson.D{{Key: "profile_id", Value: 1}, {Key: "payment_intent_id", Value: 1}}, Options: options.Index().SetName("profile_intent")},
 			{Keys: bson.D{{Key: "profile_id", Value: 1}, {Key: "invoice_id", Value: 1}}, Options: options.Index().SetName("profile_invoice")},
+			{Keys: bson.D{{Key: "profile_id", Value: 1}, {Key: "updated_at", Value: -1}}, Options: options.Index().SetName("profile_updated")},
 		},
 		RecoveryEventsCollection:            {{Keys: bson.D{{Key: "profile_id", Value: 1}, {Key: "invoice_id", Value: 1}, {Key: "received_at", Value: -1}}, Options: options.Index().SetName("profile_invoice_received")}},
 		RecoveryWebhookDeliveriesCollection: {{Keys: bson.D{{Key: "profile_id", Value: 1}, {Key: "invoice_id", Value: 1}, {Key: "created_at", Value: 1}}, Options: options.Index().SetName("profile_invoice_created")}},

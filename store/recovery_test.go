@@ -115,3 +115,32 @@ func TestConfigurationReferences(t *testing.T) {
 		t.Errorf("unreferenced documents counted %d users", n)
 	}
 }
+
+// Adaptive timing reads a profile's own retries since a time, newest first,
+// with the decline class each followed.
+func TestProfileRetriesSinceListsOurRecentRetries(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for i, a := range []store.RecoveryAttempt{
+		{IdempotencyKey: "k_old", ProfileID: "p1", TriggeredBy: "internal", Status: "succeeded", UpdatedAt: now.Add(-100 * 24 * time.Hour)},
+		{IdempotencyKey: "k_1", ProfileID: "p1", TriggeredBy: "internal", Status: "failed", DeclineCode: "insufficient_funds",
+			UpdatedAt: now.Add(-2 * time.Hour), RetriedDeclineClass: "soft"},
+		{IdempotencyKey: "k_2", ProfileID: "p1", TriggeredBy: "internal", Status: "succeeded", UpdatedAt: now.Add(-time.Hour),
+			RetriedDeclineClass: "insufficient_funds"},
+		{IdempotencyKey: "k_other", ProfileID: "p2", TriggeredBy: "internal", Status: "succeeded", UpdatedAt: now},
+	} {
+		a.Attempt = i + 1
+		if err := s.RecordRecoveryAttempt(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ProfileRetriesSince(ctx, "p1", now.Add(-90*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].IdempotencyKey != "k_2" || got[1].IdempotencyKey != "k_1" ||
+		got[0].RetriedDeclineClass != "insufficient_funds" || got[1].DeclineCode != "insufficient_funds" || !got[0].UpdatedAt.Equal(now.Add(-time.Hour)) {
+		t.Errorf("retries %+v", got)
+	}
+}

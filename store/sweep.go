@@ -26,7 +26,15 @@ type SweepScope struct {
 	CourierNames []string `json:"courier_names"`
 	// NoDataOnly keeps orders whose primary tracker found no data (the fallback tracker).
 	NoDataOnly bool `json:"no_data_only"`
+	// DueAt, when set, makes the walk adaptive: only orders due at DueAt
+	// (next_poll_at unset or not after it), highest poll_risk first, with
+	// cursors that count the orders handed out (see dueCursor).
+	DueAt time.Time `json:"due_at,omitzero"`
+	// Budget caps the orders an adaptive walk hands out in one sweep (0: no cap).
+	Budget int `json:"budget,omitempty"`
 }
+
+func (scope SweepScope) adaptive() bool { return !scope.DueAt.IsZero() }
 
 // IDRange is the orders with after < _id <= last ("" after: from the start).
 type IDRange struct {
@@ -45,6 +53,10 @@ func activeFilter(scope SweepScope, r IDRange) bson.D {
 	if scope.NoDataOnly {
 		f = append(f, bson.E{Key: fieldNoDataAt, Value: bson.D{{Key: "$exists", Value: true}}})
 	}
+	if scope.adaptive() {
+		return append(f, dueFilter(scope, r))
+	}
+	r = IDRange{After: uniformID(r.After), Last: uniformID(r.Last)}
 	idRange := bson.D{}
 	if r.After != "" {
 		idRange = append(idRange, bson.E{Key: "$gt", Value: docID(r.After)})
@@ -71,66 +83,78 @@ func inIDOrder(limit int) *options.FindOptionsBuilder {
 	return opts
 }
 
-// activeIDs reads the ids of the scope's active orders in r, in _id order, at most limit (0: all).
-func (s *Store) activeIDs(ctx context.Context, scope SweepScope, r IDRange, limit int) ([]string, error) {
-	opts := inIDOrder(limit).SetProjection(bson.D{{Key: "_id", Value: 1}})
+// activeKeys reads the scope's active orders in r in the walk's order (by _id,
+// or highest risk first when adaptive), at most limit (0: all).
+func (s *Store) activeKeys(ctx context.Context, scope SweepScope, r IDRange, limit int) ([]sweepKey, error) {
+	opts := sweepOrder(scope, limit).SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: fieldPollRisk, Value: 1}})
 	cur, err := s.coll(OrdersCollection).Find(ctx, activeFilter(scope, r), opts)
 	if err != nil {
 		return nil, fmt.Errorf("orders: list active: %w", err)
 	}
 	var docs []struct {
-		ID any `bson:"_id"`
+		ID   any `bson:"_id"`
+		Risk any `bson:"poll_risk"`
 	}
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("orders: read active: %w", err)
 	}
-	ids := make([]string, len(docs))
+	keys := make([]sweepKey, len(docs))
 	for i, d := range docs {
-		ids[i] = idString(d.ID)
+		keys[i] = sweepKey{id: idString(d.ID), tier: tierOf(d.Risk)}
 	}
-	return ids, nil
+	return keys, nil
 }
 
 // NextPartition finds the next partition of at most size active orders after
-// the cursor: it returns the partition's last id and its size (0: none left).
-// Only the bounds travel through workflow history, never the orders.
+// the cursor: it returns the partition's last cursor and its size (0: none
+// left, or an adaptive walk's budget spent). Only the bounds travel through
+// workflow history, never the orders.
 func (s *Store) NextPartition(ctx context.Context, scope SweepScope, after string, size int) (last string, count int, err error) {
-	ids, err := s.activeIDs(ctx, scope, IDRange{After: after}, size)
-	if err != nil || len(ids) == 0 {
+	size = scope.budgetLeft(after, size)
+	if size == 0 {
+		return "", 0, nil
+	}
+	keys, err := s.activeKeys(ctx, scope, IDRange{After: after}, size)
+	if err != nil || len(keys) == 0 {
 		return "", 0, err
 	}
-	return ids[len(ids)-1], len(ids), nil
+	return scope.cursorAfter(keys, len(keys)-1, parseDueCursor(after).seen), len(keys), nil
 }
 
 // PartitionBatches reads the next partition of at most size active orders
-// after the cursor, in one round trip, and cuts it into id ranges of at most
+// after the cursor, in one round trip, and cuts it into ranges of at most
 // batch orders: a partition's bounds and its batches' bounds at once (count 0: none left).
 func (s *Store) PartitionBatches(ctx context.Context, scope SweepScope, after string, size, batch int) (batches []IDRange, count int, err error) {
-	ids, err := s.activeIDs(ctx, scope, IDRange{After: after}, size)
-	if err != nil || len(ids) == 0 {
+	size = scope.budgetLeft(after, size)
+	if size == 0 {
+		return nil, 0, nil
+	}
+	keys, err := s.activeKeys(ctx, scope, IDRange{After: after}, size)
+	if err != nil || len(keys) == 0 {
 		return nil, 0, err
 	}
-	return cutRanges(after, ids, batch), len(ids), nil
+	return scope.cutRanges(after, keys, batch), len(keys), nil
 }
 
-// cutRanges cuts sorted ids (all after after) into ranges of at most batch ids.
-func cutRanges(after string, ids []string, batch int) []IDRange {
+// cutRanges cuts keys in walk order (all after after) into ranges of at most batch orders.
+func (scope SweepScope) cutRanges(after string, keys []sweepKey, batch int) []IDRange {
+	seen := parseDueCursor(after).seen
 	var out []IDRange
-	for lo := 0; lo < len(ids); lo += batch {
-		last := ids[min(lo+batch, len(ids))-1]
+	for lo := 0; lo < len(keys); lo += batch {
+		last := scope.cursorAfter(keys, min(lo+batch, len(keys))-1, seen)
 		out = append(out, IDRange{After: after, Last: last})
 		after = last
 	}
 	return out
 }
 
-// BatchRanges cuts a partition into id ranges of at most batch active orders each.
+// BatchRanges cuts a partition into ranges of at most batch active orders each.
 func (s *Store) BatchRanges(ctx context.Context, scope SweepScope, partition IDRange, batch int) ([]IDRange, error) {
-	ids, err := s.activeIDs(ctx, scope, partition, 0)
+	keys, err := s.activeKeys(ctx, scope, partition, 0)
 	if err != nil {
 		return nil, err
 	}
-	return cutRanges(partition.After, ids, batch), nil
+	return scope.cutRanges(partition.After, keys, batch), nil
 }
 
 // PollTarget is an active order as a poll needs it.
@@ -145,14 +169,18 @@ type PollTarget struct {
 	Claimed   bool // rto_claim is set: its first RTO has an owner
 	RawStatus string
 	NoData    bool // tracking_no_data_at is set
+	// PushedAt and PushSource: the last push (or status report) on the order, for adaptive polling.
+	PushedAt   time.Time
+	PushSource string
 }
 
 // OrdersToPoll reads the scope's active orders in r, at most limit.
 func (s *Store) OrdersToPoll(ctx context.Context, scope SweepScope, r IDRange, limit int) ([]PollTarget, error) {
-	cur, err := s.coll(OrdersCollection).Find(ctx, activeFilter(scope, r), inIDOrder(limit).
+	cur, err := s.coll(OrdersCollection).Find(ctx, activeFilter(scope, r), sweepOrder(scope, limit).
 		SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: fieldAWB, Value: 1}, {Key: fieldCourierName, Value: 1},
 			{Key: fieldTrackingStatus, Value: 1}, {Key: fieldTrackingStatusAt, Value: 1}, {Key: fieldTrackingStamps, Value: 1},
-			{Key: fieldRTOClaim, Value: 1}, {Key: fieldRawStatus, Value: 1}, {Key: fieldNoDataAt, Value: 1}}))
+			{Key: fieldRTOClaim, Value: 1}, {Key: fieldRawStatus, Value: 1}, {Key: fieldNoDataAt, Value: 1},
+			{Key: fieldPushedAt, Value: 1}, {Key: fieldPushSource, Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("orders: read batch: %w", err)
 	}
@@ -166,6 +194,8 @@ func (s *Store) OrdersToPoll(ctx context.Context, scope SweepScope, r IDRange, l
 		Claim     any                  `bson:"rto_claim"`
 		Raw       string               `bson:"tracking_raw_status"`
 		NoDataAt  any                  `bson:"tracking_no_data_at"`
+		PushedAt  time.Time            `bson:"tracking_pushed_at"`
+		PushSrc   string               `bson:"tracking_push_source"`
 	}
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("orders: decode batch: %w", err)
@@ -174,7 +204,7 @@ func (s *Store) OrdersToPoll(ctx context.Context, scope SweepScope, r IDRange, l
 	for i, d := range docs {
 		out[i] = PollTarget{OrderID: idString(d.ID), AWB: d.AWB, Courier: d.Courier, TrackingStatus: d.Status,
 			StatusAt: d.StatusAt, FirstSeen: d.FirstSeen, Claimed: d.Claim != nil,
-			RawStatus: d.Raw, NoData: d.NoDataAt != nil}
+			RawStatus: d.Raw, NoData: d.NoDataAt != nil, PushedAt: d.PushedAt, PushSource: d.PushSrc}
 	}
 	return out, nil
 }
@@ -188,10 +218,13 @@ type PollMark struct {
 	NoData bool
 	// ClearNoData: the primary tracker found data again (unset tracking_no_data_at).
 	ClearNoData bool
+	// Plan, in adaptive polling, is the order's next poll (next_poll_at, poll_risk).
+	Plan *PollPlan
 }
 
 // RecordPollMarks writes, in one bulk write, only the marks that change
-// something: a new raw status, a first no-data time, a cleared no-data mark.
+// something: a new raw status, a first no-data time, a cleared no-data mark;
+// and, in adaptive polling, every polled order's next poll.
 func (s *Store) RecordPollMarks(ctx context.Context, marks []PollMark, now time.Time) (int64, error) {
 	models := pollMarkModels(marks, now)
 	if len(models) == 0 {
@@ -232,6 +265,9 @@ func pollMarkModels(marks []PollMark, now time.Time) []mongo.WriteModel {
 	var models []mongo.WriteModel
 	for _, m := range marks {
 		id := docID(m.OrderID)
+		if m.Plan != nil {
+			models = append(models, updateByID(id, nil, bson.D{{Key: "$set", Value: m.Plan.fields()}}))
+		}
 		if m.NoData {
 			models = append(models, updateByID(id,
 				bson.D{{Key: fieldNoDataAt, Value: bson.D{{Key: "$exists", Value: false}}}},

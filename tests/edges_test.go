@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -276,13 +277,6 @@ func TestStoreOutageAnswers503WithinTwoSeconds(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = st.Close(context.Background()) }()
-	for coll, want := range map[string]int64{store.EventsCollection: 1, store.PushCredentialsCollection: 0,
-		store.PushEventsCollection: 0, store.RecoveryEventsCollection: 0, store.OrdersCollection: 0} {
-		got, err := st.Database().Collection(coll).CountDocuments(context.Background(), bson.D{})
-		if err != nil || got != want {
-			t.Errorf("%s holds %d documents (%v), want %d", coll, got, err, want)
-		}
-	}
 	tc, err := temporalclient.Dial(cfg.Temporal, logger, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -299,6 +293,16 @@ func TestStoreOutageAnswers503WithinTwoSeconds(t *testing.T) {
 	if upd.Modified != 0 || len(upd.RTOCancelsStarted) != 0 {
 		t.Errorf("a report about an order that never appeared changed %d orders and started %v", upd.Modified, upd.RTOCancelsStarted)
 	}
+	// The refused requests wrote nothing; the accepted report about an order
+	// that never appeared is its one push_events record, as unmatched.
+	for coll, want := range map[string]int64{store.EventsCollection: 1, store.PushCredentialsCollection: 0,
+		store.PushEventsCollection: 1, store.RecoveryEventsCollection: 0, store.OrdersCollection: 0} {
+		got, err := st.Database().Collection(coll).CountDocuments(context.Background(), bson.D{})
+		if err != nil || got != want {
+			t.Errorf("%s holds %d documents (%v), want %d", coll, got, err, want)
+		}
+	}
+	checkUnmatchedReport(t, st, updateID, "64a0000000000000000000ee")
 	list, err := tc.ListWorkflow(context.Background(), listRequest(cfg.Temporal.TaskQueue))
 	if err != nil {
 		t.Fatal(err)
@@ -402,9 +406,10 @@ func TestContentTypeIsEnforced(t *testing.T) {
 
 // (c) A status report for an order the store does not hold is a 404 that
 // starts nothing, and `make rto` (bin/demo rto) says so. When the store cannot
-// answer, the report is accepted, and its StatusUpdate changes nothing and
-// starts no RTOCancel for an order that never appears. (Pushes about unknown
-// orders stay 200 and are recorded as unmatched: TestUnmatchedAndTestPushesAreRecorded.)
+// answer, the report is accepted, and its StatusUpdate changes nothing,
+// starts no RTOCancel for an order that never appears and records the report
+// in push_events as unmatched, as pushes about unknown orders are (they stay
+// 200: TestUnmatchedAndTestPushesAreRecorded).
 func TestStatusReportForUnknownOrder(t *testing.T) {
 	s := newStack(t)
 	s.startWorker()
@@ -443,7 +448,8 @@ func TestStatusReportForUnknownOrder(t *testing.T) {
 	}
 
 	// The store cannot answer: the report is accepted, and its StatusUpdate,
-	// run once the store is back, finds no order and starts nothing.
+	// run once the store is back, finds no order, starts nothing and records
+	// the report in push_events as unmatched.
 	down, err := store.Connect(context.Background(), s.cfg.Mongo.URI, s.cfg.Mongo.Database, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -459,13 +465,35 @@ func TestStatusReportForUnknownOrder(t *testing.T) {
 	}
 	var upd workflows.StatusUpdateResult
 	s.waitWorkflow(updateID, &upd)
-	if upd.Modified != 0 || len(upd.RTOCancelsStarted) != 0 || s.workflowExists(workflows.RTOCancelWorkflowID(unknown)) {
-		t.Errorf("StatusUpdate for an order that never appeared: %+v", upd)
+	if upd.Modified != 0 || len(upd.RTOCancelsStarted) != 0 || s.workflowExists(workflows.RTOCancelWorkflowID(unknown)) ||
+		!slices.Equal(upd.Unmatched, []string{unknown}) {
+		t.Errorf("StatusUpdate for an order that never appeared: %+v, want it unmatched and nothing started", upd)
 	}
 	if n := len(s.crm.Received()); n != 0 {
 		t.Errorf("CRM received %d POSTs for an unknown order", n)
 	}
+	checkUnmatchedReport(t, s.store, updateID, unknown)
+	before[store.PushEventsCollection]++
 	s.assertCountsUnchanged(before, "a report for an order that never appeared")
+}
+
+// checkUnmatchedReport wants the status report of workflow id recorded in
+// push_events as unmatched, naming the order it reported.
+func checkUnmatchedReport(t *testing.T, st *store.Store, id, orderID string) {
+	t.Helper()
+	evs, err := st.PushEvents(context.Background(), store.PushEventFilter{Source: workflows.StatusReportSource, Outcome: store.PushOutcomeUnmatched})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.ID == id {
+			if len(ev.OrderRefs) != 1 || ev.OrderRefs[0].Value != orderID || len(ev.Statuses) != 1 || ev.Statuses[0] != tracking.RTO {
+				t.Errorf("the unmatched report's record: %+v", ev)
+			}
+			return
+		}
+	}
+	t.Errorf("no push_events record of %s as an unmatched status report: %+v", id, evs)
 }
 
 // (d) Without credentials, the billing route answers an unknown profile and an

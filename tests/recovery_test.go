@@ -543,6 +543,7 @@ func TestRecoveryConfigurationAPI(t *testing.T) {
 		{map[string]any{"webhook_url": "http://x/y"}, "merchant_id"},
 		{map[string]any{"merchant_id": "m", "webhook_url": "ftp://x"}, "webhook_url"},
 		{map[string]any{"merchant_id": "m", "webhook_url": "http://x", "revenue_recovery_retry_algorithm_type": "random"}, "revenue_recovery_retry_algorithm_type"},
+		{map[string]any{"merchant_id": "m", "webhook_url": "http://x", "revenue_recovery_retry_algorithm_type": "adaptive", "time_zone": "Asia/Atlantis"}, "time_zone"},
 		{map[string]any{"merchant_id": "m", "webhook_url": "http://x", "cascading_schedule": map[string]any{"frequencies": []any{}}}, "cascading_schedule"},
 		{map[string]any{"merchant_id": "m", "webhook_url": "http://x", "payment_response_hash_key": "short"}, "payment_response_hash_key"},
 	} {
@@ -550,6 +551,12 @@ func TestRecoveryConfigurationAPI(t *testing.T) {
 			t.Errorf("profile %v: %d %v, want 400 on %s", tc.body, code, out, tc.field)
 		}
 	}
+	adaptive := r.mustCall(201, "POST", "/v1/profiles", map[string]any{"merchant_id": "m", "webhook_url": "http://x",
+		"revenue_recovery_retry_algorithm_type": "adaptive", "time_zone": "Europe/London"})
+	if adaptive["revenue_recovery_retry_algorithm_type"] != "adaptive" || adaptive["time_zone"] != "Europe/London" {
+		t.Errorf("adaptive profile %v", adaptive)
+	}
+	r.mustCall(204, "DELETE", "/v1/profiles/"+get[string](t, adaptive, "id"), nil)
 	billingBody := func() map[string]any {
 		return map[string]any{"profile_id": r.profileID, "connector_type": "billing_processor", "connector_name": "recurly",
 			"base_url": "http://127.0.0.1:1", "connector_account_details": map[string]any{"api_key": billingAPIKey},

@@ -304,3 +304,46 @@ func (r *recoveryStack) recordIngestHistory(invoiceID string) {
 	})
 	r.recordHistory(id, "recovery_ingest_history.json")
 }
+
+// A rollback to the current build ends a ramp to the newer one: the Helm
+// chart's post-rollback Job (`starter deploy rollback`) must undo a ramp too.
+// Ramping the current build is a no-op.
+func TestARollbackEndsARamp(t *testing.T) {
+	s := newStack(t)
+	s.cfg.Worker.DeploymentName = fmt.Sprintf("orderflow-it-%d", env.seq.Add(1))
+	s.versionedWorker("build-1", nil, nil)
+	s.versionedWorker("build-2", nil, nil)
+	served, err := worker.ServedQueues(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, name := context.Background(), s.cfg.Worker.DeploymentName
+	if err := worker.SetCurrent(ctx, s.temporal, name, "build-1", served, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := worker.Ramp(ctx, s.temporal, name, "build-2", 50, served, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := worker.Rollback(ctx, s.temporal, name, "build-1", served, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := s.temporal.WorkerDeploymentClient().GetHandle(name).Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc := desc.Info.RoutingConfig; rc.CurrentVersion == nil || rc.CurrentVersion.BuildID != "build-1" || rc.RampingVersion != nil {
+		t.Errorf("routing after the rollback: current %+v, ramping %+v, want build-1 and no ramp", rc.CurrentVersion, rc.RampingVersion)
+	}
+	// Ramping the current build (the chart's Job after an upgrade that kept
+	// the build) changes nothing.
+	if err := worker.Ramp(ctx, s.temporal, name, "build-1", 10, served, time.Minute); err != nil {
+		t.Fatalf("ramping the current build: %v", err)
+	}
+	desc, err = s.temporal.WorkerDeploymentClient().GetHandle(name).Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc := desc.Info.RoutingConfig; rc.CurrentVersion == nil || rc.CurrentVersion.BuildID != "build-1" || rc.RampingVersion != nil {
+		t.Errorf("routing after ramping the current build: current %+v, ramping %+v", rc.CurrentVersion, rc.RampingVersion)
+	}
+}

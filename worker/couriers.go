@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"time"
+
 	"orderflow/activities"
 	"orderflow/config"
 	"orderflow/observability"
@@ -39,7 +41,26 @@ func NewCourierRegistry(c config.Couriers) *couriers.Registry {
 	return couriers.NewRegistry(pollers...)
 }
 
-// NewSweepActivities builds the sweep's activities with the pollers of every configured courier.
-func NewSweepActivities(st activities.SweepStore, c config.Couriers, m *observability.Metrics) *activities.SweepActivities {
-	return &activities.SweepActivities{Store: st, Couriers: NewCourierRegistry(c), Metrics: m}
+// NewSweepActivities builds the sweep's activities with the pollers of every
+// configured courier and, in adaptive polling, the policy and each courier's
+// budget of orders per sweep.
+func NewSweepActivities(st activities.SweepStore, c config.Couriers, sweep config.Sweep, m *observability.Metrics) *activities.SweepActivities {
+	reg := NewCourierRegistry(c)
+	acts := &activities.SweepActivities{Store: st, Couriers: reg, Metrics: m}
+	if sweep.Polling.Adaptive() {
+		acts.Polling = &activities.AdaptivePolling{Policy: sweep.Polling.Policy(sweep.Every), Budgets: sweepBudgets(reg, c, sweep.Every)}
+	}
+	return acts
+}
+
+// sweepBudgets are the orders one sweep may poll through each configured courier API.
+func sweepBudgets(reg *couriers.Registry, c config.Couriers, every time.Duration) map[string]int {
+	budgets := map[string]int{}
+	byAPI := c.ByAPI()
+	for _, api := range reg.APIs() {
+		if p, ok := reg.Poller(api); ok {
+			budgets[api] = byAPI[api].SweepBudget(p.MaxPerCall(), every)
+		}
+	}
+	return budgets
 }

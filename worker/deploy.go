@@ -117,12 +117,18 @@ func SetCurrent(ctx context.Context, tc client.Client, deployment, buildID strin
 
 // Ramp sends percent of new workflows and of auto-upgrade workflows' tasks to
 // buildID, the rest staying on the current version, once buildID polls every
-// queue of want. Percent 0 with an empty buildID ends a ramp.
+// queue of want. Percent 0 with an empty buildID ends a ramp. Ramping the
+// current version changes nothing: the Helm chart's Job ramps the release's
+// build after every upgrade, also one that kept a build already promoted.
 func Ramp(ctx context.Context, tc client.Client, deployment, buildID string, percent float32, want []ServedQueue, within time.Duration) error {
 	if percent < 0 || percent > 100 {
 		return errors.New("the ramp percentage must be between 0 and 100")
 	}
 	if buildID != "" {
+		desc, err := tc.WorkerDeploymentClient().GetHandle(deployment).Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+		if err == nil && desc.Info.RoutingConfig.CurrentVersion != nil && desc.Info.RoutingConfig.CurrentVersion.BuildID == buildID {
+			return nil
+		}
 		if err := WaitPolled(ctx, tc, deployment, buildID, want, within); err != nil {
 			return err
 		}
@@ -133,4 +139,21 @@ func Ramp(ctx context.Context, tc client.Client, deployment, buildID string, per
 		return fmt.Errorf("ramp version %q of deployment %s to %v%%: %w", buildID, deployment, percent, err)
 	}
 	return nil
+}
+
+// Rollback makes buildID current again, as SetCurrent does, and ends a ramp
+// to any other version: rolling back a build that was only ramping leaves
+// the current version as it was, and the ramp must stop too.
+func Rollback(ctx context.Context, tc client.Client, deployment, buildID string, want []ServedQueue, within time.Duration) error {
+	if err := SetCurrent(ctx, tc, deployment, buildID, want, within); err != nil {
+		return err
+	}
+	desc, err := tc.WorkerDeploymentClient().GetHandle(deployment).Describe(ctx, client.WorkerDeploymentDescribeOptions{})
+	if err != nil {
+		return fmt.Errorf("describe deployment %s: %w", deployment, err)
+	}
+	if r := desc.Info.RoutingConfig.RampingVersion; r == nil || r.BuildID == buildID {
+		return nil
+	}
+	return Ramp(ctx, tc, deployment, "", 0, want, within)
 }

@@ -21,7 +21,7 @@ const DeployUsage = `usage: starter deploy <command>
   status                       the deployment's current and ramping versions and each version's task queues
   current <build-id>           make <build-id> current, once it polls every task queue (main and courier queues)
   ramp <build-id> <percent>    send <percent> of new and auto-upgrade work to <build-id>; "ramp - 0" ends a ramp
-  rollback <build-id>          make the previous <build-id> current again (its workers must still run)`
+  rollback <build-id>          make the previous <build-id> current again and end any ramp (its workers must still run)`
 
 // pollWait is how long deploy commands wait for a version's pollers.
 const pollWait = 2 * time.Minute
@@ -46,7 +46,11 @@ func DeployCommand(ctx context.Context, cfg config.Config, logger *zap.Logger, a
 	case args[0] == "status" && len(args) == 1:
 		return deployStatus(ctx, tc, name, out)
 	case (args[0] == "current" || args[0] == "rollback") && len(args) == 2:
-		if err := SetCurrent(ctx, tc, name, args[1], served, pollWait); err != nil {
+		set := SetCurrent
+		if args[0] == "rollback" {
+			set = Rollback
+		}
+		if err := set(ctx, tc, name, args[1], served, pollWait); err != nil {
 			return err
 		}
 		_, err := fmt.Fprintf(out, "deployment %s: version %s is current\n", name, args[1])

@@ -84,6 +84,10 @@ func Run(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	logger.Info("worker started", zap.String("task_queue", cfg.Temporal.TaskQueue), zap.String("metrics", cfg.Worker.MetricsListen),
 		zap.Bool("versioning", cfg.Worker.Versioning), zap.String("deployment", cfg.Worker.DeploymentName),
 		zap.String("build_id", cfg.Worker.BuildID))
+	if !cfg.NetworkRules.Enabled {
+		// Off, revenue recovery charges cards the networks may fine the merchant for: say so at every start.
+		logger.Warn("card-network rules are OFF (network_rules.enabled=false): revenue-recovery charges ignore Visa's and Mastercard's retry limits and never-retry codes")
+	}
 	select {
 	case <-ctx.Done():
 		return nil

@@ -57,7 +57,7 @@ func (d Deps) activities() *Activities {
 	acts := &Activities{
 		Tracking: NewActivities(d.Store, d.Config.CRM, d.Metrics),
 		Recovery: NewRecoveryActivities(d.Store, d.Metrics),
-		Sweep:    NewSweepActivities(d.Store, d.Config.Couriers, d.Metrics),
+		Sweep:    NewSweepActivities(d.Store, d.Config.Couriers, d.Config.Sweep, d.Metrics),
 	}
 	acts.Redrive = &activities.Redrive{Store: d.Store, CRM: acts.Tracking, Merchant: acts.Recovery, Now: d.Now}
 	acts.Endpoints = &activities.Endpoints{Settings: d.Config.Delivery.Breaker.Settings(), Temporal: d.Temporal,
@@ -65,12 +65,16 @@ func (d Deps) activities() *Activities {
 		OperationsURL: d.Config.Delivery.Breaker.OperationsWebhookURL, Metrics: d.Metrics, Now: d.Now}
 	acts.Tracking.Now, acts.Recovery.Now, acts.Sweep.Now = d.Now, d.Now, d.Now
 	acts.Recovery.CardUpdateResumeWithin = d.Config.Recovery.CardUpdateResumeWithin
+	if p := d.Config.Sweep.Polling; p.Adaptive() && d.Store != nil {
+		acts.Tracking.Polling = &activities.PushPolling{Policy: p.Policy(d.Config.Sweep.Every), Store: d.Store}
+	}
 	if d.Store != nil { // a unit test may build workers without a store
 		records := &activities.DeliveryRecords{Store: d.Store, Retention: d.Config.Delivery.RecordRetention, Now: d.Now}
 		acts.Tracking.Records, acts.Recovery.Records, acts.Redrive.Records = records, records, records
 		acts.Recovery.NetworkRules, acts.Recovery.Cards = d.Config.NetworkRules.Rules(), d.Store
 		acts.Endpoints.Store = d.Store
 		acts.Tracking.Endpoints, acts.Recovery.Endpoints = acts.Endpoints, acts.Endpoints
+		acts.Recovery.PastRetries = d.Store
 	}
 	return acts
 }

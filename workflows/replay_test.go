@@ -68,8 +68,17 @@ var replayedHistories = []recordedHistory{
 	// Recorded before changeEndpointBreaker: a CRM failing three times, then a
 	// 2xx, retried inside one delivery activity; no version marker.
 	{"testdata/rto_cancel_retries_pre_breaker_history.json", RTOCancel},
+	// Recorded before changeAdaptiveTiming: a cascading recovery, a decline
+	// then a successful retry, with the restart and card-network markers.
+	{"testdata/revenue_recovery_pre_adaptive_history.json", RevenueRecovery},
+	// Recorded before changePlatformDeclines: the platform's failed-payment
+	// event opens the recovery without counting it in the card's windows.
+	{"testdata/revenue_recovery_pre_platform_declines_history.json", RevenueRecovery},
 	{"testdata/recovery_ingest_history.json", RecoveryIngest},
 	{"testdata/order_return_history.json", OrderReturn},
 	// Recorded before changeCustomerReturns: a customer return only recorded, no version marker.
 	{"testdata/push_ingest_customer_return_pre_returns_history.json", PushIngest},
+	// Recorded before changeUnmatchedReports: a report accepted while the store
+	// could not answer, for an order that never appeared, ending with nothing recorded.
+	{"testdata/status_update_unknown_order_pre_unmatched_history.json", StatusUpdate},
 }

@@ -51,4 +51,7 @@ var replayedSweepHistories = []recordedHistory{
 	{"testdata/tracker_partition_history.json", TrackerPartition},
 	// Recorded before TrackerSweep handed partitions their batches: planned by PlanBatches.
 	{"testdata/tracker_partition_planned_history.json", TrackerPartition},
+	// Recorded in adaptive polling: the partition's and batches' bounds are
+	// due-cursors (risk tier, _id, orders handed out), opaque to the workflow.
+	{"testdata/tracker_partition_adaptive_history.json", TrackerPartition},
 }

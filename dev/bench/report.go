@@ -38,6 +38,9 @@ func Markdown(rep Report) string {
 }
 
 func value(f Figure) string {
+	if f.Note != "" {
+		return f.Note
+	}
 	v := fmt.Sprintf("%g", f.Value)
 	if f.Unit != "" {
 		v += " " + f.Unit

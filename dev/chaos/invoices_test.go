@@ -3,6 +3,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -70,6 +72,12 @@ type invoiceStory struct {
 	platform string
 	ending   int
 	events   []delivery
+	// The card-network stories (cardrules_test.go): the payment method the
+	// successful charge must use, the cards shared with other invoices, and
+	// whether the invoice's events wait until another invoice of its card paid.
+	payWith   string
+	cardGroup string
+	follower  bool
 }
 
 // TestChaosInvoicesEndInOneTerminalState: invoices whose payment failed get
@@ -80,7 +88,10 @@ type invoiceStory struct {
 // merchant endpoint answers 500 to 30 % of deliveries. Every invoice must end
 // in exactly the terminal state its events imply; the merchant must get
 // exactly one verified payment_succeeded per internal success and none
-// otherwise; the processor must never charge one attempt twice.
+// otherwise; the processor must never charge one attempt twice. Some invoices
+// share Visa and Mastercard cards, get the networks' decline codes, have a
+// second stored card or a card update (cardrules_test.go): the payment
+// sandbox's own count of card-network rule violations must stay at zero.
 func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 	p := planFor(*long)
 	n := *invoices
@@ -100,38 +111,44 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 	plat := billing.New(billingAPIKey)
 	proc := payments.New(processorAPIKey)
 	merch := merchant.New(merchantHashKey)
-	// At most one failure per webhook: the worker retries a merchant webhook
-	// after 1 min, then 5 min (Hyperswitch's schedule, not configurable in the
-	// worker binary), so a second failure would add five minutes to the run.
+	// At most one injected failure per webhook. The profile's retry delays are
+	// seconds, not Hyperswitch's 1 min, 5 min, …: a worker kill during a delivery
+	// also spends an attempt, and the default's second step alone would add five
+	// minutes to the run.
 	faulty := merch.WithFaults(merchant.Faults{Seed: *seed, ServerErrorRate: merchantFailRate, MaxFailuresPerID: 1})
-	billingSrv, procSrv, merchSrv := httptest.NewServer(plat.Handler()), httptest.NewServer(proc.Handler()), httptest.NewServer(faulty)
+	billingSrv, procSrv, merchSrv := httptest.NewServer(withBillingInfo(plat.Handler())), httptest.NewServer(proc.Handler()), httptest.NewServer(faulty)
 	t.Cleanup(func() { billingSrv.Close(); procSrv.Close(); merchSrv.Close() })
-	profileID, connectors := c.configureRecovery(billingSrv.URL, procSrv.URL, merchSrv.URL)
+	profileID, connectors := c.configureRecovery(billingSrv.URL, procSrv.URL, merchSrv.URL, chaosRecovery)
 
 	stories := planInvoices(rng, plat, proc, n)
+	cardStories := planCardRuleInvoices(rng, plat, proc, n)
+	stories = append(stories, cardStories...)
+	rng.Shuffle(len(stories), func(i, j int) { stories[i], stories[j] = stories[j], stories[i] })
 	deliveries := 0
 	for _, s := range stories {
 		for _, d := range s.events {
 			deliveries += d.copies
 		}
 	}
-	t.Logf("seed %d: %d invoices over %d platforms, %d webhook deliveries (duplicates included); merchant fails %.0f %% of first deliveries",
-		*seed, n, platformsUnderTest, deliveries, merchantFailRate*100)
+	t.Logf("seed %d: %d invoices (%d of them on shared cards or with card updates) over %d platforms, %d webhook deliveries (duplicates included); merchant fails %.0f %% of first deliveries",
+		*seed, len(stories), len(cardStories), platformsUnderTest, deliveries, merchantFailRate*100)
 
-	killer := c.superviseWorker(rng, p.killEvery)
+	killer := c.superviseWorkers(rng, p.killEvery)
 	start := time.Now()
 	var sent atomic.Int64
 	var restartOnce sync.Once
 	// Each invoice's events go out in its platform's order, one after the
 	// other; the invoices are interleaved by 8 senders in a shuffled order.
 	// First every failure; then, once each invoice that will be paid or
-	// voided elsewhere has had a retry of ours declined, the rest.
-	send := func(phase func(events []delivery) []delivery) error {
+	// voided elsewhere, or whose card is updated, has had a retry of ours
+	// declined, and the first invoice of each card the networks stop has paid
+	// with its second card, the rest (the other invoices of those cards whole).
+	send := func(phase func(s invoiceStory) []delivery) error {
 		return parallel(ctx, len(stories), 8, func(i int) error {
 			s := stories[i]
-			e := billing.Endpoint{URL: c.apiURL + "/webhooks/revenue_recovery/" + profileID + "/" + connectors[s.platform],
+			e := billing.Endpoint{URL: c.starterURL(i) + "/webhooks/revenue_recovery/" + profileID + "/" + connectors[s.platform],
 				Platform: s.platform, Secret: platformSecrets[s.platform], Username: "cb_chaos"}
-			for _, d := range phase(s.events) {
+			for _, d := range phase(s) {
 				for range d.copies {
 					if sent.Add(1) == int64(deliveries/2) {
 						restartOnce.Do(func() { go c.restartStore() })
@@ -144,18 +161,19 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 			return nil
 		})
 	}
-	if err := send(func(ev []delivery) []delivery { return ev[:1] }); err != nil {
+	if err := send(firstPhase); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, "a declined retry for every invoice paid or voided elsewhere", func() bool {
+	waitFor(t, ctx, "a declined retry for every invoice paid or voided elsewhere or whose card is updated", func() bool {
 		for _, s := range stories {
-			if (s.ending == endsExternalSuccess || s.ending == endsCancelled) && len(proc.ChargesFor(s.inv.ID)) == 0 {
+			if (s.ending == endsExternalSuccess || s.ending == endsCancelled || s.ending == endsCardUpdated) && len(proc.ChargesFor(s.inv.ID)) == 0 {
 				return false
 			}
 		}
 		return true
 	})
-	if err := send(func(ev []delivery) []delivery { return ev[1:] }); err != nil {
+	waitFor(t, ctx, "the first invoice of each stopped card to pay with its second card", func() bool { return leadersPaid(cardStories, proc) })
+	if err := send(secondPhase); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%d billing deliveries accepted in %v", deliveries, time.Since(start).Round(time.Millisecond))
@@ -174,15 +192,41 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 		return true
 	})
 	kills := killer.stop()
+	c.logSlowestRecoveries(ctx, stories, wfIDs)
 	t.Logf("all %d recoveries closed after %v; %d worker kills; store restarted %d time(s); merchant %+v; processor saw %d requests for %d charges",
-		n, time.Since(start).Round(time.Second), kills, c.storeRestarts.Load(), faulty.Stats(), proc.Requests(), len(proc.Charges()))
+		len(stories), time.Since(start).Round(time.Second), kills, c.storeRestarts.Load(), faulty.Stats(), proc.Requests(), len(proc.Charges()))
 
 	c.assertInvoiceOutcomes(ctx, stories, wfIDs, proc, merch)
+	c.assertCardNetworkRules(ctx, cardStories, profileID, proc)
 	st := faulty.Stats()
 	if kills < 2 || c.storeRestarts.Load() != 1 || st.ServerErrors == 0 {
 		t.Errorf("faults not all injected: %d kills, %d store restarts, merchant %+v", kills, c.storeRestarts.Load(), st)
 	}
 	c.assertNoSecretLeaked(merchantHashKey, processorAPIKey, billingAPIKey, chargebeePassword, stripeWebhookSec, recurlyWebhookKey, customWebhookSec)
+}
+
+// logSlowestRecoveries logs the three recoveries that ran longest (start →
+// close) and their stories: where a slow run spent its time.
+func (c *cluster) logSlowestRecoveries(ctx context.Context, stories []invoiceStory, wfIDs []string) {
+	type ran struct {
+		story int
+		took  time.Duration
+	}
+	var runs []ran
+	for i, id := range wfIDs {
+		d, err := c.temporal.DescribeWorkflowExecution(ctx, id, "")
+		if err != nil {
+			c.t.Logf("describe %s: %v", id, err)
+			return
+		}
+		info := d.WorkflowExecutionInfo
+		runs = append(runs, ran{i, info.CloseTime.AsTime().Sub(info.StartTime.AsTime())})
+	}
+	slices.SortFunc(runs, func(a, b ran) int { return cmp.Compare(b.took, a.took) })
+	for _, r := range runs[:min(3, len(runs))] {
+		s := stories[r.story]
+		c.t.Logf("slow recovery: invoice %s (%s, ending %s) ran %v", s.inv.ID, s.platform, wantStatus[s.ending], r.took.Round(time.Second))
+	}
 }
 
 // assertInvoiceOutcomes checks each invoice's one workflow, its terminal
@@ -222,15 +266,16 @@ func (c *cluster) assertInvoiceOutcomes(ctx context.Context, stories []invoiceSt
 			continue
 		}
 		byEnding[res.Status]++
-		if res.Status != wantStatus[s.ending] {
+		if !s.endedAsImplied(res.Status) {
 			t.Errorf("invoice %s (%s): ended %s, its events imply %s", s.inv.ID, s.platform, res.Status, wantStatus[s.ending])
 		}
 		c.assertCharges(s, wfIDs[i], proc.ChargesFor(s.inv.ID))
 		got := succeeded[s.inv.ID]
+		paidByUs := res.Status == workflows.RecoverySucceededInternal
 		switch {
-		case s.ending == endsInternalSuccess && (len(got) != 1 || got[workflows.RecoveryWebhookEventID(wfIDs[i], paymentSucceeded)] == 0):
+		case paidByUs && (len(got) != 1 || got[workflows.RecoveryWebhookEventID(wfIDs[i], paymentSucceeded)] == 0):
 			t.Errorf("invoice %s: merchant got payment_succeeded %v, want exactly its one event", s.inv.ID, got)
-		case s.ending != endsInternalSuccess && len(got) != 0:
+		case !paidByUs && len(got) != 0:
 			t.Errorf("invoice %s ended %s, yet the merchant got payment_succeeded %v", s.inv.ID, res.Status, got)
 		}
 		for _, n := range got {
@@ -277,16 +322,28 @@ func (c *cluster) assertCharges(s invoiceStory, wfID string, charges []payments.
 // maxRetries is the billing connectors' max_retry_count.
 const maxRetries = 4
 
-// configureRecovery creates, through the starter's API, the profile (short
-// cascading schedule: 1 s, 2 s, 2 s, then 90 s so that an external success or
-// a cancellation always arrives during the wait), the payment connector and
-// one billing connector per platform.
-func (c *cluster) configureRecovery(billingURL, processorURL, merchantURL string) (string, map[string]string) {
+// recoverySetup is a profile's retry schedule and its billing connectors' retry count.
+type recoverySetup struct {
+	frequencies []map[string]any // cascading_schedule.frequencies; the first retry is 1 s after the failure
+	maxRetries  int
+}
+
+// chaosRecovery is the short cascading schedule: 1 s, 2 s, 2 s, then 90 s so
+// that an external success, a cancellation or a card update always arrives
+// during the wait.
+var chaosRecovery = recoverySetup{frequencies: []map[string]any{{"delay_seconds": 2, "count": 2}, {"delay_seconds": 90, "count": 2}},
+	maxRetries: maxRetries}
+
+// configureRecovery creates, through the starter's API, the profile, the
+// payment connector and one billing connector per platform, each switching to
+// the customer's other stored cards when a card is spent
+// (switch_payment_method_config).
+func (c *cluster) configureRecovery(billingURL, processorURL, merchantURL string, setup recoverySetup) (string, map[string]string) {
 	profileID, err := c.postID("/v1/profiles", map[string]any{
 		"merchant_id": "merchant_chaos", "webhook_url": merchantURL + "/webhooks", "payment_response_hash_key": merchantHashKey,
 		"revenue_recovery_retry_algorithm_type": "cascading", "max_random_schedule_delay_in_seconds": 0,
-		"cascading_schedule": map[string]any{"start_after_seconds": 1, "frequencies": []map[string]any{
-			{"delay_seconds": 2, "count": 2}, {"delay_seconds": 90, "count": 2}}},
+		"cascading_schedule":           map[string]any{"start_after_seconds": 1, "frequencies": setup.frequencies},
+		"webhook_retry_delays_seconds": chaosWebhookRetryDelays,
 	})
 	if err != nil {
 		c.t.Fatal(err)
@@ -305,8 +362,9 @@ func (c *cluster) configureRecovery(billingURL, processorURL, merchantURL string
 			"connector_account_details": map[string]any{"auth_type": "HeaderKey", "api_key": billingAPIKey},
 			"connector_webhook_details": map[string]any{"merchant_secret": secret, "username": "cb_chaos"},
 			"feature_metadata": map[string]any{"revenue_recovery": map[string]any{
-				"max_retry_count": maxRetries, "billing_connector_retry_threshold": 1,
-				"billing_account_reference": map[string]any{payID: gatewayAccountID},
+				"max_retry_count": setup.maxRetries, "billing_connector_retry_threshold": 1,
+				"billing_account_reference":    map[string]any{payID: gatewayAccountID},
+				"switch_payment_method_config": map[string]any{"retry_threshold": 0, "time_threshold_after_creation": 0},
 			}},
 		})
 		if err != nil {
@@ -316,6 +374,10 @@ func (c *cluster) configureRecovery(billingURL, processorURL, merchantURL string
 	}
 	return profileID, connectors
 }
+
+// chaosWebhookRetryDelays is the merchant webhook's retry schedule in the
+// chaos run: Hyperswitch's shape (short, then longer) in seconds.
+var chaosWebhookRetryDelays = []int{2, 5, 5, 10, 10, 10, 30, 30, 60, 60}
 
 // planInvoices draws each invoice's ending, scripts the processor for it and
 // builds its events: the failure (2–3 copies), then for external successes

@@ -124,3 +124,66 @@ func TestValidatorRejectsADashboardReadingAnUnknownMetric(t *testing.T) {
 		t.Fatalf("a histogram's _bucket series must count as the documented histogram: %v", err)
 	}
 }
+
+// A deploy Job must promote the build id the rendered versioned worker runs.
+func TestValidatorRejectsADeployJobForAnotherBuild(t *testing.T) {
+	worker := `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: w}
+spec:
+  selector:
+    matchLabels: {app: w, orderflow.io/build-id: b2}
+  template:
+    metadata:
+      labels: {app: w, orderflow.io/build-id: b2}
+    spec:
+      enableServiceLinks: false
+      containers:
+        - name: worker
+          image: orderflow:b2
+          command: [/usr/local/bin/worker]
+          env:
+            - {name: ORDERFLOW_WORKER_VERSIONING, value: "true"}
+            - {name: ORDERFLOW_WORKER_DEPLOYMENT_NAME, value: orderflow}
+            - {name: ORDERFLOW_WORKER_BUILD_ID, value: b2}
+          resources:
+            requests: {cpu: 100m, memory: 64Mi}
+            limits: {cpu: 200m, memory: 128Mi}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: promote}
+spec:
+  template:
+    spec:
+      enableServiceLinks: false
+      restartPolicy: Never
+      containers:
+        - name: starter-deploy
+          image: orderflow:b2
+          command: [/usr/local/bin/starter, deploy]
+          args: [current, b2]
+          env:
+            - {name: ORDERFLOW_WORKER_DEPLOYMENT_NAME, value: orderflow}
+          resources:
+            requests: {cpu: 100m, memory: 64Mi}
+            limits: {cpu: 200m, memory: 128Mi}
+`
+	if err := Validate([]byte(worker)); err != nil {
+		t.Fatalf("the good pair: %v", err)
+	}
+	for _, tc := range []struct{ old, new, want string }{
+		{"args: [current, b2]", "args: [current, b1]", `promotes build "b1" of deployment "orderflow", which no rendered versioned worker runs`},
+		{"args: [current, b2]", "args: [ramp, b2, \"150\"]", "is not `current|rollback <build id>` or `ramp <build id> <percent>`"},
+		{"{app: w, orderflow.io/build-id: b2}\n    spec", "{app: w, orderflow.io/build-id: b1}\n    spec", `its pods' orderflow.io/build-id label "b1" is not its build id "b2"`},
+	} {
+		if !strings.Contains(worker, tc.old) {
+			t.Fatalf("the manifest has no %q", tc.old)
+		}
+		err := Validate([]byte(strings.Replace(worker, tc.old, tc.new, 1)))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s → %s: want an error containing %q, got %v", tc.old, tc.new, tc.want, err)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -227,7 +228,97 @@ func (o *Objects) Check() error {
 	for _, cm := range o.ConfigMaps {
 		checkConfigMap(bad, cm)
 	}
+	o.checkVersioning(bad)
 	return errors.Join(errs...)
+}
+
+// BuildIDLabel is the pod label naming a worker's build id.
+const BuildIDLabel = "orderflow.io/build-id"
+
+// WorkerVersion is one rendered worker Deployment's Worker Deployment
+// Versioning settings, from its container's environment.
+type WorkerVersion struct {
+	Deployment                    *appsv1.Deployment
+	Versioning                    bool
+	DeploymentName, BuildID, Pods string // Pods: the pods' build-id label
+}
+
+// WorkerVersions are the versioning settings of every Deployment running the worker.
+func (o *Objects) WorkerVersions() []WorkerVersion {
+	var out []WorkerVersion
+	for _, d := range o.Deployments {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if !slices.Equal(c.Command, []string{"/usr/local/bin/worker"}) {
+				continue
+			}
+			env := map[string]string{}
+			for _, e := range c.Env {
+				env[e.Name] = e.Value
+			}
+			out = append(out, WorkerVersion{Deployment: d, Versioning: env["ORDERFLOW_WORKER_VERSIONING"] == "true",
+				DeploymentName: env["ORDERFLOW_WORKER_DEPLOYMENT_NAME"], BuildID: env["ORDERFLOW_WORKER_BUILD_ID"],
+				Pods: d.Spec.Template.Labels[BuildIDLabel]})
+		}
+	}
+	return out
+}
+
+// checkVersioning wants every worker to carry a build id its pods are
+// labelled with, a versioned worker to run in its own Deployment per build,
+// and every `starter deploy` Job to promote the rendered worker's version of
+// the same Worker Deployment.
+func (o *Objects) checkVersioning(bad func(string, ...any)) {
+	versions := o.WorkerVersions()
+	for _, v := range versions {
+		what := "Deployment " + v.Deployment.Name
+		if msg := config.CheckBuildID(v.BuildID); msg != "" {
+			bad("%s: ORDERFLOW_WORKER_BUILD_ID %s", what, msg)
+		}
+		if v.Pods != v.BuildID {
+			bad("%s: its pods' %s label %q is not its build id %q", what, BuildIDLabel, v.Pods, v.BuildID)
+		}
+		if v.Versioning && v.DeploymentName == "" {
+			bad("%s: versioning on without ORDERFLOW_WORKER_DEPLOYMENT_NAME", what)
+		}
+		if v.Versioning && v.Deployment.Spec.Selector != nil && v.Deployment.Spec.Selector.MatchLabels[BuildIDLabel] != v.BuildID {
+			bad("%s: a versioned worker's selector must name its build id (%s), so the next build gets its own Deployment", what, BuildIDLabel)
+		}
+	}
+	for _, j := range o.Jobs {
+		for _, c := range j.Spec.Template.Spec.Containers {
+			if slices.Equal(c.Command, []string{"/usr/local/bin/starter", "deploy"}) {
+				checkDeployJob(bad, "Job "+j.Name, c, versions)
+			}
+		}
+	}
+}
+
+// checkDeployJob wants `starter deploy current|rollback <build>` or `ramp
+// <build> <percent>` naming a versioned worker's build id and Worker Deployment.
+func checkDeployJob(bad func(string, ...any), what string, c corev1.Container, versions []WorkerVersion) {
+	args := c.Args
+	valid := (len(args) == 2 && (args[0] == "current" || args[0] == "rollback")) || (len(args) == 3 && args[0] == "ramp" && isPercent(args[2]))
+	if !valid {
+		bad("%s: starter deploy %q is not `current|rollback <build id>` or `ramp <build id> <percent>`", what, args)
+		return
+	}
+	name := ""
+	for _, e := range c.Env {
+		if e.Name == "ORDERFLOW_WORKER_DEPLOYMENT_NAME" {
+			name = e.Value
+		}
+	}
+	for _, v := range versions {
+		if v.Versioning && v.BuildID == args[1] && v.DeploymentName == name {
+			return
+		}
+	}
+	bad("%s: promotes build %q of deployment %q, which no rendered versioned worker runs", what, args[1], name)
+}
+
+func isPercent(s string) bool {
+	p, err := strconv.ParseFloat(s, 64)
+	return err == nil && p >= 0 && p <= 100
 }
 
 func (o *Objects) deployment(name string) *appsv1.Deployment {

@@ -103,6 +103,7 @@ func TestDefaultValues(t *testing.T) {
 			}
 		}
 	}
+	checkUnversionedWorker(t, objs, "0.1.0")
 	job := objs.Jobs[0].Spec.Template.Spec
 	if len(job.InitContainers) != 1 || !slices.Equal(job.Containers[0].Command, []string{"/usr/local/bin/starter", "schedule", "apply"}) {
 		t.Errorf("the setup Job does not register search attributes and apply the Schedule: %+v", job)
@@ -258,5 +259,91 @@ func TestChartRefusesDevMode(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "config.dev_mode: development mode is for config/dev.yaml") {
 		t.Fatalf("want the render refused naming config.dev_mode, got %v:\n%s", err, out)
+	}
+}
+
+// checkUnversionedWorker wants versioning off: one worker Deployment under its
+// usual name, carrying the build id (for its logs) and no promotion Job.
+func checkUnversionedWorker(t *testing.T, objs *Objects, buildID string) {
+	t.Helper()
+	vs := objs.WorkerVersions()
+	if len(vs) != 1 || vs[0].Versioning || vs[0].BuildID != buildID || vs[0].DeploymentName != "orderflow" ||
+		vs[0].Deployment.Name != "orderflow-worker" {
+		t.Errorf("want one unversioned worker orderflow-worker with build id %s, got %+v", buildID, vs)
+	}
+	for _, j := range objs.Jobs {
+		if j.Spec.Template.Spec.Containers[0].Command[1] == "deploy" {
+			t.Errorf("Job %s promotes a version with versioning off", j.Name)
+		}
+	}
+}
+
+// With versioning on each build runs in its own worker Deployment, kept by
+// Helm after an upgrade, and the hook Jobs ramp the new build after an
+// install or upgrade and make the release's build current after a rollback.
+func TestVersioningValues(t *testing.T) {
+	objs := render(t, chartDir+"/ci/versioning-values.yaml")
+	const build = "v1.4.0-12-g1a2b3c4"
+	vs := objs.WorkerVersions()
+	if len(vs) != 1 || !vs[0].Versioning || vs[0].BuildID != build || vs[0].DeploymentName != "orderflow-prod" {
+		t.Fatalf("want one versioned worker of orderflow-prod build %s, got %+v", build, vs)
+	}
+	w := vs[0].Deployment
+	if w.Name != "orderflow-worker-v1-4-0-12-g1a2b3c4" || w.Annotations["helm.sh/resource-policy"] != "keep" {
+		t.Errorf("the worker Deployment %s is not per build and kept: %v", w.Name, w.Annotations)
+	}
+	if objs.HPAs[0].Spec.ScaleTargetRef.Name != w.Name {
+		t.Errorf("the HPA scales %s, not the new build's workers", objs.HPAs[0].Spec.ScaleTargetRef.Name)
+	}
+	want := map[string]struct {
+		hook string
+		args []string
+	}{
+		"orderflow-deploy-version":  {"post-install,post-upgrade", []string{"ramp", build, "25"}},
+		"orderflow-deploy-rollback": {"post-rollback", []string{"rollback", build}},
+	}
+	for _, j := range objs.Jobs {
+		c := j.Spec.Template.Spec.Containers[0]
+		if c.Command[1] != "deploy" {
+			continue
+		}
+		w, ok := want[j.Name]
+		if !ok || j.Annotations["helm.sh/hook"] != w.hook || !slices.Equal(c.Args, w.args) {
+			t.Errorf("Job %s (%s): starter deploy %v", j.Name, j.Annotations["helm.sh/hook"], c.Args)
+		}
+		delete(want, j.Name)
+	}
+	if len(want) != 0 {
+		t.Errorf("Jobs not rendered: %v", want)
+	}
+}
+
+// Without versioning.buildId the build id is the image tag, then appVersion;
+// promote none renders no Job; a build id no label can hold is refused.
+func TestVersioningBuildIDDefaultsAndRefusals(t *testing.T) {
+	out := helm(t, "template", "orderflow", chartDir, "--set", "versioning.enabled=true,versioning.promote=none,image.tag=2.0.1")
+	objs, err := Decode(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := objs.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if vs := objs.WorkerVersions(); len(vs) != 1 || vs[0].BuildID != "2.0.1" || vs[0].Deployment.Name != "orderflow-worker-2-0-1" {
+		t.Errorf("want build id 2.0.1 from the image tag, got %+v", vs)
+	}
+	if len(objs.Jobs) != 1 {
+		t.Errorf("promote none: want only the setup Job, got %d Jobs", len(objs.Jobs))
+	}
+	for set, want := range map[string]string{
+		"versioning.buildId=not/a/label":                       "versioning.buildId",
+		"config.worker.build_id=b2":                            "config.worker.build_id: set versioning.* instead",
+		"versioning.enabled=true,versioning.promote=sometimes": "versioning.promote",
+	} {
+		cmd := exec.Command(helmBinary(t), "template", "orderflow", chartDir, "--set", set)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("--set %s: want the render refused naming %q, got %v:\n%s", set, want, err, out)
+		}
 	}
 }

@@ -2,7 +2,9 @@
 // API shape (form-encoded create+confirm with Idempotency-Key, 402 card_error
 // declines, retrieve) whose outcomes a scenario decides per payment method,
 // recording every charge by idempotency key, and its payment methods' cards
-// (brand, fingerprint: GET /v1/payment_methods/{id}). Development and tests only.
+// (brand, fingerprint: GET /v1/payment_methods/{id}). It counts, on its own,
+// the charges Visa's and Mastercard's retry rules forbid (GET /network_rules).
+// Development and tests only.
 package payments
 
 import (
@@ -52,12 +54,14 @@ type Charge struct {
 	Status          string `json:"status"`
 	DeclineCode     string `json:"decline_code,omitempty"`
 	// The card charged, as its payment method reports it.
-	Brand              string            `json:"brand,omitempty"`
-	Fingerprint        string            `json:"fingerprint,omitempty"`
-	NetworkDeclineCode string            `json:"network_decline_code,omitempty"`
-	NetworkAdviceCode  string            `json:"network_advice_code,omitempty"`
-	Metadata           map[string]string `json:"metadata"`
-	At                 time.Time         `json:"at"`
+	Brand              string `json:"brand,omitempty"`
+	Fingerprint        string `json:"fingerprint,omitempty"`
+	NetworkDeclineCode string `json:"network_decline_code,omitempty"`
+	NetworkAdviceCode  string `json:"network_advice_code,omitempty"`
+	// NetworkRuleViolations are the card-network rules this charge broke (the sandbox's own count).
+	NetworkRuleViolations []string          `json:"network_rule_violations,omitempty"`
+	Metadata              map[string]string `json:"metadata"`
+	At                    time.Time         `json:"at"`
 }
 
 type stored struct {
@@ -86,6 +90,8 @@ type Processor struct {
 	cards    map[string]Card
 	// customerMethods are each customer's stored payment methods, in the order attached.
 	customerMethods map[string][]string
+	// rules counts the card networks' rules over every charge.
+	rules *ruleCounter
 }
 
 // Scenario decides the outcome of a new charge when no script is queued:
@@ -102,7 +108,7 @@ func (p *Processor) SetScenario(s Scenario) {
 // New makes a processor accepting apiKey as the Bearer secret key.
 func New(apiKey string) *Processor {
 	return &Processor{apiKey: apiKey, scripts: map[string][]Outcome{}, byKey: map[string]stored{}, intents: map[string]*intent{},
-		cards: map[string]Card{}, customerMethods: map[string][]string{}}
+		cards: map[string]Card{}, customerMethods: map[string][]string{}, rules: newRuleCounter()}
 }
 
 // Script queues outcomes for the next new charges of a payment method; once
@@ -142,13 +148,15 @@ func (p *Processor) Requests() int {
 	return p.requests
 }
 
-// Handler serves the API and GET / (the charges as JSON).
+// Handler serves the API, GET / (the charges as JSON) and GET /network_rules
+// (the card-network rule violations the sandbox counted).
 func (p *Processor) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/payment_intents", p.create)
 	mux.HandleFunc("GET /v1/payment_intents/{id}", p.retrieve)
 	mux.HandleFunc("GET /v1/payment_methods/{id}", p.paymentMethod)
 	mux.HandleFunc("GET /v1/customers/{id}/payment_methods", p.customerPaymentMethods)
+	mux.HandleFunc("GET /network_rules", p.networkRulesHandler)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"charges": p.Charges()})
@@ -230,7 +238,10 @@ func (p *Processor) create(w http.ResponseWriter, r *http.Request) {
 			c.Metadata[strings.TrimSuffix(name, "]")] = v[0]
 		}
 	}
+	broken := p.rules.check(c)
 	code, body := p.apply(c, out)
+	c.NetworkRuleViolations = broken
+	p.rules.observe(c, broken)
 	p.charges = append(p.charges, c)
 	if key != "" {
 		p.byKey[key] = stored{code, body}

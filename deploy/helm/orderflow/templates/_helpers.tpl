@@ -196,3 +196,48 @@ the chart's validator checks the two agree).
 {{- define "orderflow.searchAttributes" -}}
 OrderID=Keyword AWB=Keyword Courier=Keyword TrackingStatus=Keyword InvoiceID=Keyword RecoveryStatus=Keyword RetryCount=Int SweepOrdersPolled=Int SweepFirstRTOs=Int SweepCourierCalls=KeywordList
 {{- end -}}
+
+{{/*
+Worker Deployment Versioning (docs/deploys.md). The build id is the worker's
+version: versioning.buildId, else the image tag, else the chart's appVersion.
+It is also a pod label, so it must be a valid label value.
+*/}}
+{{- define "orderflow.buildID" -}}
+{{- $id := .Values.versioning.buildId | default .Values.image.tag | default .Chart.AppVersion | toString -}}
+{{- if not (regexMatch "^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$" $id) -}}
+{{- fail (printf "versioning.buildId: %q is no build id the chart can label pods with (letters, digits, '.', '_', '-', at most 63, starting and ending with a letter or digit)" $id) -}}
+{{- end -}}
+{{- $id -}}
+{{- end -}}
+
+{{/*
+The worker Deployment's name. With versioning on, one Deployment per build
+id: an upgrade starts the new build's workers beside the old build's, which
+keep serving their pinned runs until they drain.
+*/}}
+{{- define "orderflow.workerName" -}}
+{{- if .Values.versioning.enabled -}}
+{{- printf "%s-worker-%s" (include "orderflow.fullname" .) (include "orderflow.buildID" . | lower | replace "_" "-" | replace "." "-") | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-worker" (include "orderflow.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The versioning keys (worker.versioning, worker.deployment_name,
+worker.build_id) of the worker and of the Job that promotes its version.
+They come from versioning.*, never from config.worker.
+*/}}
+{{- define "orderflow.versioningEnv" -}}
+{{- range $key := list "versioning" "deployment_name" "build_id" }}
+{{- if hasKey ($.Values.config.worker | default dict) $key }}
+{{- fail (printf "config.worker.%s: set versioning.* instead (docs/deploys.md)" $key) }}
+{{- end }}
+{{- end }}
+- name: ORDERFLOW_WORKER_VERSIONING
+  value: {{ .Values.versioning.enabled | toString | quote }}
+- name: ORDERFLOW_WORKER_DEPLOYMENT_NAME
+  value: {{ .Values.versioning.deploymentName | required "versioning.deploymentName: name the Worker Deployment" | quote }}
+- name: ORDERFLOW_WORKER_BUILD_ID
+  value: {{ include "orderflow.buildID" . | quote }}
+{{- end -}}

@@ -1,0 +1,143 @@
+package store_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"orderflow/store"
+	"orderflow/tracking"
+)
+
+// An adaptive walk hands out only due orders (next_poll_at unset or not after
+// the sweep's time), highest poll_risk first, and stops at the budget; its
+// batches and polls read the same orders in the same order.
+func TestAdaptiveWalkHandsOutDueOrdersHighestRiskFirstWithinTheBudget(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	order := func(awb, status string, risk int, next time.Time) string {
+		doc := bson.M{"awb": awb, "courier_name": "delhivery", "tracking_status": status}
+		if risk >= 0 {
+			doc["poll_risk"] = risk
+		}
+		if !next.IsZero() {
+			doc["next_poll_at"] = next
+		}
+		return insertOrder(t, s, doc).Hex()
+	}
+	const noRisk = -1
+	stable := order("S1", "in transit", int(tracking.RiskStable), now.Add(-time.Minute))
+	ndr1 := order("N1", "ndr", int(tracking.RiskNDR), now.Add(-time.Minute))
+	never := order("U1", "in transit", noRisk, time.Time{})                 // never polled adaptively: due, after every known risk
+	order("S2", "in transit", int(tracking.RiskStable), now.Add(time.Hour)) // backed off
+	order("N2", "ndr", int(tracking.RiskNDR), now.Add(5*time.Minute))       // pushed a moment ago
+	ofd := order("O1", "out for delivery", int(tracking.RiskOutForDelivery), now)
+	safetyNet := order("P1", "in transit", int(tracking.RiskSafetyNet), now.Add(-time.Hour))
+	ndr3 := order("N3", "ndr", int(tracking.RiskNDR), now.Add(-time.Hour))
+	order("D1", "delivered", int(tracking.RiskNDR), time.Time{}) // not active
+	walk := []string{ndr1, ndr3, ofd, stable, safetyNet, never}
+
+	adaptive := store.SweepScope{CourierNames: []string{"delhivery"}, DueAt: now}
+	polled := func(r store.IDRange) []string {
+		t.Helper()
+		targets, err := s.OrdersToPoll(ctx, adaptive, r, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, tg := range targets {
+			ids = append(ids, tg.OrderID)
+		}
+		return ids
+	}
+	batches, n, err := s.PartitionBatches(ctx, adaptive, "", 4, 2)
+	if err != nil || n != 4 || len(batches) != 2 {
+		t.Fatalf("first partition: %+v %d %v", batches, n, err)
+	}
+	if got := append(polled(batches[0]), polled(batches[1])...); !slices.Equal(got, walk[:4]) {
+		t.Errorf("first partition polls %v, want %v (NDR, out for delivery, stable)", got, walk[:4])
+	}
+	rest, n, err := s.PartitionBatches(ctx, adaptive, batches[1].Last, 4, 2)
+	if err != nil || n != 2 || len(rest) != 1 {
+		t.Fatalf("second partition: %+v %d %v", rest, n, err)
+	}
+	if got := polled(rest[0]); !slices.Equal(got, walk[4:]) {
+		t.Errorf("second partition polls %v, want %v (safety net, then never ranked)", got, walk[4:])
+	}
+	ranges, err := s.BatchRanges(ctx, adaptive, store.IDRange{Last: batches[1].Last}, 3)
+	if err != nil || len(ranges) != 2 {
+		t.Fatalf("batch ranges %+v %v", ranges, err)
+	}
+	if got := append(polled(ranges[0]), polled(ranges[1])...); !slices.Equal(got, walk[:4]) {
+		t.Errorf("planned batches poll %v, want %v", got, walk[:4])
+	}
+
+	// A budget of 3 orders: two partitions of at most 2 hand out the three highest-risk orders, then nothing.
+	budget := adaptive
+	budget.Budget = 3
+	last, n, err := s.NextPartition(ctx, budget, "", 2)
+	if err != nil || n != 2 {
+		t.Fatalf("budget, first: %d %v", n, err)
+	}
+	last2, n, err := s.NextPartition(ctx, budget, last, 2)
+	if err != nil || n != 1 {
+		t.Fatalf("budget, second: %d %v (one order of budget left)", n, err)
+	}
+	if got := polled(store.IDRange{After: last, Last: last2}); !slices.Equal(got, []string{ofd}) {
+		t.Errorf("budget's last order %v, want %v", got, ofd)
+	}
+	if _, n, err := s.NextPartition(ctx, budget, last2, 2); err != nil || n != 0 {
+		t.Errorf("budget spent, yet %d more (%v)", n, err)
+	}
+
+	// Uniform polling ignores all of it: every active order.
+	if _, n, err := s.NextPartition(ctx, store.SweepScope{CourierNames: []string{"delhivery"}}, "", 100); err != nil || n != 8 {
+		t.Errorf("uniform: %d active orders (%v), want 8", n, err)
+	}
+
+	// A poll's plan and a push's mark move the next poll: neither order is due any more.
+	later := now.Add(30 * time.Minute)
+	if _, err := s.RecordPollMarks(ctx, []store.PollMark{{OrderID: ndr1, Plan: &store.PollPlan{NextPollAt: later, Risk: tracking.RiskNDR}}}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordPushMarks(ctx, []store.PushMark{{OrderID: ofd, Source: "clickpost", At: now,
+		Plan: store.PollPlan{NextPollAt: later, Risk: tracking.RiskSafetyNet}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := polled(store.IDRange{}); !slices.Equal(got, []string{ndr3, stable, safetyNet, never}) {
+		t.Errorf("after a poll and a push: due %v", got)
+	}
+	doc := orderDoc(t, s, ofd)
+	if src, _ := doc["tracking_push_source"].(string); src != "clickpost" || doc["tracking_pushed_at"] == nil {
+		t.Errorf("push mark: %v", doc)
+	}
+	if risk, ok := doc["poll_risk"].(int32); !ok || risk != int32(tracking.RiskSafetyNet) {
+		t.Errorf("push mark's poll_risk %v (%T)", doc["poll_risk"], doc["poll_risk"])
+	}
+	targets, err := s.OrdersToPoll(ctx, store.SweepScope{CourierNames: []string{"delhivery"}}, store.IDRange{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range targets {
+		if tg.OrderID == ofd && (tg.PushSource != "clickpost" || !tg.PushedAt.Equal(now)) {
+			t.Errorf("a poll reads the push as %q at %v", tg.PushSource, tg.PushedAt)
+		}
+	}
+}
+
+func orderDoc(t *testing.T, s *store.Store, id string) bson.M {
+	t.Helper()
+	oid, err := bson.ObjectIDFromHex(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc bson.M
+	if err := s.Database().Collection(store.OrdersCollection).FindOne(context.Background(), bson.M{"_id": oid}).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
