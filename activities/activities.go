@@ -34,7 +34,9 @@ type Activities struct {
 	Webhooks *delivery.Sender // sends the CRM's webhooks (activities/rto.go)
 	Tokens   *webhook.Tokens  // the CRM webhooks' auth tokens
 	Records  *DeliveryRecords // one record per delivery (activities/records.go); nil keeps none
-	Metrics  *observability.Metrics
+	// Endpoints is every destination's circuit breaker (activities/endpoints.go); nil has none.
+	Endpoints *Endpoints
+	Metrics   *observability.Metrics
 	// MarketplaceLookupTimeout bounds the marketplace read (the in-house cron's 5 s bound).
 	MarketplaceLookupTimeout time.Duration
 	Now                      func() time.Time

@@ -39,11 +39,26 @@ func (d *DeliveryRecords) now() time.Time {
 
 // start creates the record as pending before the first POST; a later attempt
 // of the same delivery only refreshes it.
-func (d *DeliveryRecords) start(ctx context.Context, rec store.DeliveryRecord) error {
+func (d *DeliveryRecords) start(ctx context.Context, rec store.DeliveryRecord, resume bool) error {
 	if d == nil {
 		return nil
 	}
-	return d.Store.WriteDeliveryRecord(ctx, store.RecordWrite{Record: rec, At: d.now().UTC(), Retention: d.retention()})
+	return d.Store.WriteDeliveryRecord(ctx, store.RecordWrite{Record: rec, Resume: resume, At: d.now().UTC(), Retention: d.retention()})
+}
+
+// park marks the record parked behind its endpoint, with why and the POSTs
+// (if any) that made it park. Like finish, a failed write is logged.
+func (d *DeliveryRecords) park(ctx context.Context, rec store.DeliveryRecord, reason string, attempts []delivery.Attempt) {
+	if d == nil {
+		return
+	}
+	w := store.RecordWrite{Record: rec, Status: store.RecordParked, ParkReason: reason, Attempts: len(attempts), At: d.now().UTC(), Retention: d.retention()}
+	if n := len(attempts); n > 0 {
+		w.LastCode, w.LastError, w.LastAttemptAt = attempts[n-1].StatusCode, attempts[n-1].Error, attempts[n-1].At
+	}
+	if err := d.Store.WriteDeliveryRecord(ctx, w); err != nil && activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Error("writing the delivery record failed", "record", rec.ID, "error", err)
+	}
 }
 
 // finish records what the POSTs of one delivery gave. A failed write is

@@ -80,6 +80,8 @@ type Recovery struct {
 	WebhookClient *delivery.Sender
 	// Records keeps one record per merchant webhook (activities/records.go); nil keeps none.
 	Records *DeliveryRecords
+	// Endpoints is every destination's circuit breaker (activities/endpoints.go); nil has none.
+	Endpoints *Endpoints
 	// WebhookRetryDelays is the outgoing webhook's own retry schedule.
 	WebhookRetryDelays []time.Duration
 	Metrics            *observability.Metrics
@@ -326,7 +328,7 @@ type RecoveryWebhookResult struct {
 // it gives up with ErrTypeRecoveryWebhookGaveUp.
 func (r *Recovery) DeliverRecoveryWebhook(ctx context.Context, in RecoveryWebhookInput) (RecoveryWebhookResult, error) {
 	rec := merchantRecord(in)
-	if err := r.Records.start(ctx, rec); err != nil {
+	if err := r.Records.start(ctx, rec, false); err != nil {
 		return RecoveryWebhookResult{}, err
 	}
 	attempt := int(activity.GetInfo(ctx).Attempt)
@@ -335,6 +337,12 @@ func (r *Recovery) DeliverRecoveryWebhook(ctx context.Context, in RecoveryWebhoo
 		attempts = ats
 		return r.recordWebhookAttempts(ctx, in, ats)
 	})
+	if r.Endpoints != nil && len(attempts) > 0 {
+		// The profile's breaker learns from every answer (it opens, drains,
+		// disables and alerts as a CRM webhook's does), but RevenueRecovery
+		// does not park yet: its schedule of delays goes on.
+		r.Endpoints.observe(ctx, store.KindMerchantWebhook, in.ProfileID, attempts, false)
+	}
 	r.Records.finish(ctx, rec, recordStatus(ctx, err, []string{ErrTypeRecoveryConfig}, ErrTypeRecoveryWebhookGaveUp), attempts, "")
 	if err != nil {
 		return RecoveryWebhookResult{}, err

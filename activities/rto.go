@@ -118,11 +118,32 @@ type DeliverInput struct {
 	WorkflowID     string         `json:"workflow_id"`
 	IdempotencyKey string         `json:"idempotency_key"`
 	Data           map[string]any `json:"data"` // the webhook system's buildingData
+	// Parkable lets the delivery park behind an unhealthy endpoint (the
+	// endpoint breaker); workflows set it only behind their patch, so runs
+	// started before it never see a parked result.
+	Parkable bool `json:"parkable,omitempty"`
+	// Resumed: the delivery parked before and goes on now; Released: the
+	// endpoint's drain let it through (older parked deliveries went first).
+	Resumed  bool `json:"resumed,omitempty"`
+	Released bool `json:"released,omitempty"`
+	// AttemptsBefore and WindowUsed are what the delivery spent before it
+	// last parked: its schedule goes on from there, and the time parked
+	// counts against neither.
+	AttemptsBefore int           `json:"attempts_before,omitempty"`
+	WindowUsed     time.Duration `json:"window_used,omitempty"`
 }
 
-// DeliverResult is the receiver's 2xx answer.
+// DeliverResult is the receiver's 2xx answer, or, for a parkable delivery,
+// that it parked: why, when to look again and what it spent meanwhile.
 type DeliverResult struct {
-	StatusCode int `json:"status_code"`
+	StatusCode int           `json:"status_code"`
+	Parked     bool          `json:"parked,omitempty"`
+	ParkReason string        `json:"park_reason,omitempty"`
+	RecheckIn  time.Duration `json:"recheck_in,omitempty"`
+	// AttemptsSpent and WindowSpent are this activity's share, for the next
+	// run's AttemptsBefore and WindowUsed. A probe's POST spends no attempt.
+	AttemptsSpent int           `json:"attempts_spent,omitempty"`
+	WindowSpent   time.Duration `json:"window_spent,omitempty"`
 }
 
 // CRMWebhookRetry is the CRM webhook's default retry schedule: exponential
@@ -191,23 +212,65 @@ func (a *Activities) crmChannel() delivery.Channel {
 func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	defer keepHeartbeating(ctx, DeliveryHeartbeatInterval)()
 	rec := crmRecord(in)
-	if err := a.Records.start(ctx, rec); err != nil {
+	info := activity.GetInfo(ctx)
+	attempt := int(info.Attempt)
+	var probe bool
+	if in.Parkable && a.Endpoints != nil {
+		// Asked first, so a delivery that parks again stays parked in its
+		// record (the park write creates the record when it is the first).
+		v, err := a.Endpoints.admit(ctx, store.KindCRMWebhook, in.WebhookID, in.Released)
+		if err != nil {
+			return DeliverResult{}, err
+		}
+		if v.park {
+			return a.park(ctx, rec, v, attempt-1, nil), nil
+		}
+		probe = v.probe
+	}
+	if err := a.Records.start(ctx, rec, in.Resumed); err != nil {
 		return DeliverResult{}, err
 	}
 	var attempts []delivery.Attempt
 	res, err := a.deliverCRM(ctx, crmSend{
 		WebhookID: in.WebhookID, Event: in.Event, IdempotencyKey: in.IdempotencyKey, Data: in.Data,
-		Attempt: int(activity.GetInfo(ctx).Attempt), FirstScheduled: activity.GetInfo(ctx).ScheduledTime,
+		Attempt: attempt + in.AttemptsBefore, FirstScheduled: info.ScheduledTime.Add(-in.WindowUsed),
 		Log: func(ctx context.Context, ats []delivery.Attempt) error {
 			attempts = ats
 			return a.Store.RecordDeliveries(ctx, deliveryRecords(in, ats))
 		},
 	})
+	if a.Endpoints != nil && len(attempts) > 0 {
+		v := a.Endpoints.observe(ctx, store.KindCRMWebhook, in.WebhookID, attempts, probe)
+		if in.Parkable && v.park {
+			spent := attempt
+			if probe {
+				spent = attempt - 1
+			}
+			return a.park(ctx, rec, v, spent, attempts), nil
+		}
+	}
 	a.Records.finish(ctx, rec, recordStatus(ctx, err, []string{ErrTypeWebhookRejected, ErrTypeWebhookConfig}, ErrTypeWebhookGaveUp), attempts, "")
 	if err != nil {
 		return DeliverResult{}, err
 	}
 	return DeliverResult{StatusCode: res.StatusCode}, nil
+}
+
+// park records that a CRM delivery waits behind its endpoint and tells the
+// workflow when to look again. spent is the attempts this activity used
+// (not the one that found the endpoint shut, nor a probe).
+func (a *Activities) park(ctx context.Context, rec store.DeliveryRecord, v verdict, spent int, attempts []delivery.Attempt) DeliverResult {
+	reason := v.reason
+	if v.detail != "" {
+		reason += ": " + v.detail
+	}
+	a.Records.park(ctx, rec, reason, attempts)
+	a.Endpoints.parked(rec.Kind, rec.DestinationID, v.reason)
+	res := DeliverResult{Parked: true, ParkReason: reason, RecheckIn: v.wait, AttemptsSpent: max(spent, 0)}
+	if activity.IsActivity(ctx) {
+		res.WindowSpent = max(time.Since(activity.GetInfo(ctx).ScheduledTime), 0)
+	}
+	return res
 }
 
 // crmRecord is the delivery record of one (order, webhook) delivery: the

@@ -139,6 +139,8 @@ type Delivery struct {
 	// RecordRetention is how long a delivery record (kept for re-drives)
 	// outlives its last write before MongoDB's TTL index removes it.
 	RecordRetention time.Duration `yaml:"record_retention" env:"RECORD_RETENTION"`
+	// Breaker is every destination's circuit breaker (config/breaker.go).
+	Breaker Breaker `yaml:"breaker" envPrefix:"BREAKER_"`
 }
 
 // Log configures the zap JSON logger.
@@ -160,7 +162,7 @@ func Default() Config {
 			TokenDefaultTTL:          10 * time.Minute,
 			MarketplaceLookupTimeout: 5 * time.Second,
 		},
-		Delivery:     Delivery{RecordRetention: 90 * 24 * time.Hour},
+		Delivery:     Delivery{RecordRetention: 90 * 24 * time.Hour, Breaker: DefaultBreaker()},
 		Log:          Log{Level: "info"},
 		Couriers:     DefaultCouriers(),
 		Sweep:        DefaultSweep(),
@@ -261,6 +263,7 @@ func (c Config) Validate() error {
 	positive(bad, "crm.token_default_ttl", c.CRM.TokenDefaultTTL)
 	positive(bad, "crm.marketplace_lookup_timeout", c.CRM.MarketplaceLookupTimeout)
 	positive(bad, "delivery.record_retention", c.Delivery.RecordRetention)
+	c.Delivery.Breaker.validate(bad)
 	validateCredentials(bad, "push.clickpost_keys", c.Push.ClickpostKeys)
 	validateCredentials(bad, "push.fulfilment_secrets", c.Push.FulfilmentSecrets)
 	validateCredentials(bad, "push.shiprocket_tokens", c.Push.ShiprocketTokens)

@@ -60,6 +60,11 @@ func TestLoadRejectsBadValuesNamingTheKey(t *testing.T) {
 		{"env bad delhivery credentials", "", map[string]string{"ORDERFLOW_PUSH_DELHIVERY_TOKENS": "nocolon"}, "PUSH_DELHIVERY_TOKENS"},
 		{"env bad duration", "", map[string]string{"ORDERFLOW_CRM_TOKEN_TIMEOUT": "soon"}, "CRM_TOKEN_TIMEOUT"},
 		{"env zero sticky cache", "", map[string]string{"ORDERFLOW_WORKER_STICKY_CACHE_SIZE": "0"}, "worker.sticky_cache_size"},
+		{"zero breaker threshold", "delivery:\n  breaker:\n    failure_threshold: 0\n", nil, "delivery.breaker.failure_threshold"},
+		{"negative drain rate", "delivery:\n  breaker:\n    drain_rate_per_second: -1\n", nil, "delivery.breaker.drain_rate_per_second"},
+		{"zero half-open interval", "delivery:\n  breaker:\n    half_open_interval: 0s\n", nil, "delivery.breaker.half_open_interval"},
+		{"env zero disable after", "", map[string]string{"ORDERFLOW_DELIVERY_BREAKER_DISABLE_AFTER": "0s"}, "delivery.breaker.disable_after"},
+		{"bad operations webhook", "delivery:\n  breaker:\n    operations_webhook_url: ftp://x\n", nil, "delivery.breaker.operations_webhook_url"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -33,7 +33,8 @@ type Deps struct {
 	TaskQueue    string
 	APIKey       string
 	MaxBodyBytes int64
-	Push         config.Push // per-account push webhook credentials from the config file / environment
+	Push         config.Push    // per-account push webhook credentials from the config file / environment
+	Breaker      config.Breaker // the endpoint breaker's settings (the drain rate of a re-enable)
 	Logger       *zap.Logger
 	Metrics      *observability.Metrics
 	Now          func() time.Time
@@ -52,6 +53,7 @@ func Router(d Deps) http.Handler {
 	mountPushCredentialsAPI(api, d, pushCreds)
 	mountPushAPI(api, d)
 	mountRedriveAPI(api, d)
+	mountEndpointsAPI(api, d)
 
 	root := http.NewServeMux()
 	root.Handle("/v1/", d.requireAPIKey(api))

@@ -53,6 +53,12 @@ type Metrics struct {
 	// DestinationLatency observes every outgoing webhook POST's latency in
 	// seconds by kind and destination id.
 	DestinationLatency *prometheus.HistogramVec
+	// EndpointsDisabled counts endpoints disabled, by kind, destination id
+	// and reason (gone: a 410; failing: failing longer than disable_after).
+	EndpointsDisabled *prometheus.CounterVec
+	// ParkedDeliveries counts deliveries parked behind an unhealthy endpoint,
+	// by kind, destination id and reason (open, disabled, draining).
+	ParkedDeliveries *prometheus.CounterVec
 }
 
 // NewMetrics creates and registers the counters plus Go and process collectors.
@@ -122,6 +128,13 @@ func NewMetrics() *Metrics {
 		Buckets: prometheus.DefBuckets,
 	}, []string{"kind", "destination_id"})
 	reg.MustRegister(m.DestinationDeliveries, m.DestinationLatency)
+	m.EndpointsDisabled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orderflow_endpoints_disabled_total", Help: "Endpoints disabled, by kind, destination id and reason (gone, failing).",
+	}, []string{"kind", "destination_id", "reason"})
+	m.ParkedDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orderflow_parked_deliveries_total", Help: "Deliveries parked behind an unhealthy endpoint, by kind, destination id and reason.",
+	}, []string{"kind", "destination_id", "reason"})
+	reg.MustRegister(m.EndpointsDisabled, m.ParkedDeliveries)
 	return m
 }
 

@@ -42,7 +42,7 @@ func Serve(ctx context.Context, cfg config.Config, logger *zap.Logger) error {
 	api := ingress.Router(ingress.Deps{
 		Store: st, Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue, APIKey: cfg.HTTP.APIKey,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: metrics,
-		Push: cfg.Push,
+		Push: cfg.Push, Breaker: cfg.Delivery.Breaker,
 	})
 	handler, err := WithCodecServer(api, cfg, logger, metrics)
 	if err != nil {

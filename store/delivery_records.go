@@ -72,6 +72,11 @@ type DeliveryRecord struct {
 	// Redrives counts the re-drives that sent it; LastRedriveID names the latest.
 	Redrives      int    `bson:"redrives,omitempty" json:"redrives,omitempty"`
 	LastRedriveID string `bson:"last_redrive_id,omitempty" json:"last_redrive_id,omitempty"`
+	// ParkedAt is when the delivery first parked behind its unhealthy
+	// endpoint (kept on later parkings, so a drain keeps its place in line);
+	// ParkReason says why it is parked now (open, disabled, draining).
+	ParkedAt   time.Time `bson:"parked_at,omitempty" json:"parked_at,omitzero"`
+	ParkReason string    `bson:"park_reason,omitempty" json:"park_reason,omitempty"`
 }
 
 // RecordWrite is one write to a delivery record: when the delivery starts
@@ -85,8 +90,12 @@ type RecordWrite struct {
 	LastError     string
 	LastAttemptAt time.Time
 	RedriveID     string // set by a re-drive
-	At            time.Time
-	Retention     time.Duration
+	// ParkReason goes with Status parked: why the endpoint holds it back.
+	ParkReason string
+	// Resume puts a parked record back to pending: its delivery goes on.
+	Resume    bool
+	At        time.Time
+	Retention time.Duration
 }
 
 // WriteDeliveryRecord creates the record if it is missing and applies w, in
@@ -113,11 +122,18 @@ func (s *Store) WriteDeliveryRecord(ctx context.Context, w RecordWrite) error {
 		insert = append(insert, bson.E{Key: "body", Value: r.Body})
 	}
 	set := bson.D{{Key: "updated_at", Value: w.At}, {Key: "expires_at", Value: w.At.Add(w.Retention)}}
-	switch w.Status {
-	case "", RecordPending:
+	unset := bson.D{}
+	switch {
+	case w.Resume && (w.Status == "" || w.Status == RecordPending):
+		set = append(set, bson.E{Key: "status", Value: RecordPending})
+		unset = append(unset, bson.E{Key: "park_reason", Value: ""})
+	case w.Status == "" || w.Status == RecordPending:
 		insert = append(insert, bson.E{Key: "status", Value: RecordPending})
 	default:
 		set = append(set, bson.E{Key: "status", Value: w.Status})
+	}
+	if w.Status != RecordParked && w.Status != "" && w.Status != RecordPending {
+		unset = append(unset, bson.E{Key: "park_reason", Value: ""})
 	}
 	if w.Status == RecordDelivered {
 		set = append(set, bson.E{Key: "delivered_at", Value: w.At})
@@ -132,6 +148,14 @@ func (s *Store) WriteDeliveryRecord(ctx context.Context, w RecordWrite) error {
 		inc = append(inc, bson.E{Key: "redrives", Value: 1})
 	}
 	update := bson.D{{Key: "$setOnInsert", Value: insert}, {Key: "$set", Value: set}, {Key: "$inc", Value: inc}}
+	if w.Status == RecordParked {
+		set = append(set, bson.E{Key: "park_reason", Value: w.ParkReason})
+		update = bson.D{{Key: "$setOnInsert", Value: insert}, {Key: "$set", Value: set}, {Key: "$inc", Value: inc},
+			{Key: "$min", Value: bson.D{{Key: "parked_at", Value: w.At}}}}
+	}
+	if len(unset) > 0 {
+		update = append(update, bson.E{Key: "$unset", Value: unset})
+	}
 	_, err := s.coll(DeliveryRecordsCollection).UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}}, update, options.UpdateOne().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("delivery_records: upsert: %w", err)
@@ -384,6 +408,11 @@ func deliveryRecordIndexes() map[string][]mongo.IndexModel {
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("status")},
 			{Keys: bson.D{{Key: "order_id", Value: 1}}, Options: options.Index().SetName("order").SetSparse(true)},
 			{Keys: bson.D{{Key: "invoice_id", Value: 1}}, Options: options.Index().SetName("invoice").SetSparse(true)},
+			// A drain releases one destination's parked deliveries oldest
+			// first, paging by parking time (the dev server's visibility
+			// store cannot order, so the order lives here).
+			{Keys: bson.D{{Key: "destination_id", Value: 1}, {Key: "status", Value: 1}, {Key: "parked_at", Value: 1}, {Key: "_id", Value: 1}},
+				Options: options.Index().SetName("parked")},
 		},
 		RedriveOutcomesCollection: {
 			{Keys: bson.D{{Key: "redrive_id", Value: 1}, {Key: "record_id", Value: 1}}, Options: options.Index().SetName("redrive_record")},

@@ -210,6 +210,9 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		"/v1/recoveries/{profile_id}/{invoice_id}/restart": {"post"},
 		"/v1/webhooks/{id}/test":                           {"post"},
 		"/v1/profiles/{id}/test":                           {"post"},
+		// Endpoint health (tests/breaker_test.go).
+		"/v1/endpoints/{kind}/{id}":        {"get"},
+		"/v1/endpoints/{kind}/{id}/enable": {"post"},
 	}
 	for _, r := range []string{"events", "auths", "payloads", "conditions", "webhooks", "profiles", "connector-accounts"} {
 		for suffix, methods := range crud {

@@ -159,6 +159,9 @@ func newStack(t *testing.T, opts ...func(*config.Config)) *stack {
 	cfg.Mongo.Database = fmt.Sprintf("it%d", n)
 	cfg.HTTP.APIKey = apiKey
 	cfg.CRM.RequestTimeout = 3 * time.Second
+	// The endpoint breaker scaled to seconds: a CRM kept down by a test
+	// (5 failures open it) is probed every second once it is back.
+	cfg.Delivery.Breaker.HalfOpenInterval = time.Second
 	cfg.Push.ClickpostKeys = config.Credentials{"acme": {clickpostKey}}
 	cfg.Push.FulfilmentSecrets = config.Credentials{"acme": {fulfilmentSecret}}
 	cfg.Push.ShiprocketTokens = config.Credentials{"acme": {shiprocketPushToken}}
@@ -190,7 +193,7 @@ func newStack(t *testing.T, opts ...func(*config.Config)) *stack {
 	s.api = httptest.NewServer(ingress.Router(ingress.Deps{
 		Store: s.store, Temporal: s.temporal, TaskQueue: cfg.Temporal.TaskQueue, APIKey: apiKey,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: logger, Metrics: observability.NewMetrics(),
-		Push: cfg.Push,
+		Push: cfg.Push, Breaker: cfg.Delivery.Breaker,
 	}))
 	t.Cleanup(func() {
 		if s.stopWorker != nil {

@@ -30,7 +30,7 @@ func TestEveryWorkflowHasItsVersioningBehavior(t *testing.T) {
 	// Pinned: one report or push (seconds), one test delivery, and the
 	// operator's re-drive, whose runs are bounded (continue-as-new every 250
 	// deliveries) and which an operator can re-issue on the new build.
-	wantPinned := []string{"PushIngest", "Redrive", "StatusUpdate", "TestEvent"}
+	wantPinned := []string{"EndpointDrain", "PushIngest", "Redrive", "StatusUpdate", "TestEvent"}
 	var gotPinned []string
 	for _, r := range regs {
 		switch r.behavior {

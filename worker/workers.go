@@ -48,6 +48,8 @@ type Activities struct {
 	Recovery *activities.Recovery        // revenue recovery
 	Sweep    *activities.SweepActivities // the tracking sweep; alone on each courier queue too
 	Redrive  *activities.Redrive         // re-drives and test events of CRM and merchant webhooks
+	// Endpoints is every destination's circuit breaker and its drains.
+	Endpoints *activities.Endpoints
 }
 
 // activities builds every activity struct from d.
@@ -58,6 +60,9 @@ func (d Deps) activities() *Activities {
 		Sweep:    NewSweepActivities(d.Store, d.Config.Couriers, d.Config.Sweep, d.Metrics),
 	}
 	acts.Redrive = &activities.Redrive{Store: d.Store, CRM: acts.Tracking, Merchant: acts.Recovery, Now: d.Now}
+	acts.Endpoints = &activities.Endpoints{Settings: d.Config.Delivery.Breaker.Settings(), Temporal: d.Temporal,
+		TaskQueue: d.Config.Temporal.TaskQueue, Sender: acts.Tracking.Webhooks,
+		OperationsURL: d.Config.Delivery.Breaker.OperationsWebhookURL, Metrics: d.Metrics, Now: d.Now}
 	acts.Tracking.Now, acts.Recovery.Now, acts.Sweep.Now = d.Now, d.Now, d.Now
 	acts.Recovery.CardUpdateResumeWithin = d.Config.Recovery.CardUpdateResumeWithin
 	if p := d.Config.Sweep.Polling; p.Adaptive() && d.Store != nil {
@@ -67,6 +72,8 @@ func (d Deps) activities() *Activities {
 		records := &activities.DeliveryRecords{Store: d.Store, Retention: d.Config.Delivery.RecordRetention, Now: d.Now}
 		acts.Tracking.Records, acts.Recovery.Records, acts.Redrive.Records = records, records, records
 		acts.Recovery.NetworkRules, acts.Recovery.Cards = d.Config.NetworkRules.Rules(), d.Store
+		acts.Endpoints.Store = d.Store
+		acts.Tracking.Endpoints, acts.Recovery.Endpoints = acts.Endpoints, acts.Endpoints
 		acts.Recovery.PastRetries = d.Store
 	}
 	return acts
@@ -89,8 +96,9 @@ var mainWorkflows = []any{
 	autoUpgrade(workflows.TrackingSweep),   // the sweeps: started by a Schedule, long polls
 	autoUpgrade(workflows.TrackerSweep),
 	autoUpgrade(workflows.TrackerPartition),
-	pinned(workflows.Redrive),   // continues as new in bounded runs; pinned, so a re-drive finishes on the build it started on
-	pinned(workflows.TestEvent), // one test delivery: seconds
+	pinned(workflows.Redrive),       // continues as new in bounded runs; pinned, so a re-drive finishes on the build it started on
+	pinned(workflows.TestEvent),     // one test delivery: seconds
+	pinned(workflows.EndpointDrain), // releases one destination's parked deliveries; continues as new in bounded runs
 }
 
 // registration is a workflow and how its open runs move between deployment versions.
@@ -145,7 +153,7 @@ func workflowName(wf any) string {
 
 // mainActivities are the activity structs served on the main task queue.
 func (a *Activities) mainActivities() []any {
-	return []any{a.Tracking, a.Recovery, a.Sweep, a.Redrive}
+	return []any{a.Tracking, a.Recovery, a.Sweep, a.Redrive, a.Endpoints}
 }
 
 // courierActivities are the activity structs served on a courier's task

@@ -65,6 +65,9 @@ var replayedHistories = []recordedHistory{
 	// Recorded before changeCardSwitching: a hard decline ends the recovery
 	// with one payment_failed, no listing of the customer's other cards.
 	{"testdata/revenue_recovery_hard_declined_pre_card_switching_history.json", RevenueRecovery},
+	// Recorded before changeEndpointBreaker: a CRM failing three times, then a
+	// 2xx, retried inside one delivery activity; no version marker.
+	{"testdata/rto_cancel_retries_pre_breaker_history.json", RTOCancel},
 	// Recorded before changeAdaptiveTiming: a cascading recovery, a decline
 	// then a successful retry, with the restart and card-network markers.
 	{"testdata/revenue_recovery_pre_adaptive_history.json", RevenueRecovery},

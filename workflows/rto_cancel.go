@@ -163,8 +163,14 @@ func (w *rtoCancel) marketplaceName(ctx workflow.Context, id string) string {
 }
 
 // deliverAll sends every matching webhook its own delivery, in parallel.
+// Behind changeEndpointBreaker, a delivery whose endpoint is unhealthy parks
+// (deliverParkable) instead of spending its attempts.
 func (w *rtoCancel) deliverAll(ctx workflow.Context, webhookIDs []string, data map[string]any) {
 	ctx = workflow.WithActivityOptions(ctx, webhookDelivery)
+	if workflow.GetVersion(ctx, changeEndpointBreaker, workflow.DefaultVersion, 1) >= 1 {
+		w.deliverAllParkable(ctx, webhookIDs, data)
+		return
+	}
 	futures := make([]workflow.Future, len(webhookIDs))
 	for i, id := range webhookIDs {
 		w.state.Deliveries = append(w.state.Deliveries, DeliveryOutcome{WebhookID: id, Status: DeliveryPending})
@@ -183,6 +189,41 @@ func (w *rtoCancel) deliverAll(ctx workflow.Context, webhookIDs []string, data m
 		if w.state.Deliveries[i].Status != DeliveryDelivered {
 			w.logger.Warn("webhook delivery did not succeed", "webhook_id", webhookIDs[i], "outcome", w.state.Deliveries[i].Status, "error", w.state.Deliveries[i].Error)
 		}
+	}
+}
+
+// deliverAllParkable is deliverAll whose deliveries park behind an
+// unhealthy endpoint, each in a goroutine of its own.
+func (w *rtoCancel) deliverAllParkable(ctx workflow.Context, webhookIDs []string, data map[string]any) {
+	rel := listenForReleases(ctx)
+	wg := workflow.NewWaitGroup(ctx)
+	for i, id := range webhookIDs {
+		w.state.Deliveries = append(w.state.Deliveries, DeliveryOutcome{WebhookID: id, Status: DeliveryPending})
+		in := w.deliverInput(ctx, id, data)
+		wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer wg.Done()
+			res, err := deliverParkable(ctx, in, rel, func(reason string) {
+				w.state.Deliveries[i] = DeliveryOutcome{WebhookID: id, Status: DeliveryParked, Error: reason}
+				w.logger.Warn("webhook delivery parked behind its endpoint", "webhook_id", id, "reason", reason)
+			})
+			w.state.Deliveries[i] = deliveryOutcome(id, res, err)
+			if w.state.Deliveries[i].Status != DeliveryDelivered {
+				w.logger.Warn("webhook delivery did not succeed", "webhook_id", id, "outcome", w.state.Deliveries[i].Status, "error", w.state.Deliveries[i].Error)
+			}
+		})
+	}
+	wg.Wait(ctx)
+}
+
+func (w *rtoCancel) deliverInput(ctx workflow.Context, webhookID string, data map[string]any) activities.DeliverInput {
+	return activities.DeliverInput{
+		WebhookID:      webhookID,
+		Event:          EventOrderRTO,
+		OrderID:        w.in.OrderID,
+		WorkflowID:     workflow.GetInfo(ctx).WorkflowExecution.ID,
+		IdempotencyKey: WebhookIdempotencyKey(w.in.OrderID, webhookID),
+		Data:           data,
 	}
 }
 

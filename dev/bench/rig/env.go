@@ -22,6 +22,8 @@ func ProcessEnv(cfg config.Config, apiKey, logLevel string) []string {
 		"ORDERFLOW_HTTP_API_KEY="+apiKey,
 		"ORDERFLOW_WORKER_METRICS_LISTEN=127.0.0.1:0",
 		"ORDERFLOW_LOG_LEVEL="+logLevel,
+		"ORDERFLOW_DELIVERY_BREAKER_FAILURE_THRESHOLD="+strconv.Itoa(cfg.Delivery.Breaker.FailureThreshold),
+		"ORDERFLOW_DELIVERY_BREAKER_HALF_OPEN_INTERVAL="+cfg.Delivery.Breaker.HalfOpenInterval.String(),
 	)
 	return append(env, codecEnv(cfg.Temporal.Codec)...)
 }

@@ -1,0 +1,137 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"orderflow/activities"
+)
+
+// changeEndpointBreaker is the workflow.GetVersion change ID of parking a
+// CRM delivery behind its unhealthy endpoint: a run that reached its
+// deliveries before it was deployed keeps retrying inside one activity.
+const changeEndpointBreaker = "endpoint-breaker"
+
+// EndpointReadySignal releases a parked delivery: the endpoint's drain sends
+// it, oldest parking first, once the endpoint answers 2xx again or is re-enabled.
+const EndpointReadySignal = "endpoint_ready"
+
+// EndpointReady names the delivery a drain released.
+type EndpointReady struct {
+	RecordID string `json:"record_id"` // the delivery record: the idempotency key of a CRM delivery
+}
+
+// DeliveryParked is a delivery waiting behind its unhealthy endpoint (the
+// delivery_state query shows it, with the reason in Error).
+const DeliveryParked = "parked"
+
+// releases keeps the drain's releases of one workflow's parked deliveries.
+type releases map[string]bool
+
+// listenForReleases records every EndpointReady the workflow receives.
+func listenForReleases(ctx workflow.Context) releases {
+	r := releases{}
+	ch := workflow.GetSignalChannel(ctx, EndpointReadySignal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var s EndpointReady
+			if !ch.Receive(ctx, &s) {
+				return
+			}
+			r[s.RecordID] = true
+		}
+	})
+	return r
+}
+
+// deliverParkable runs one CRM delivery that may park: each time the
+// activity reports its endpoint open, disabled or draining, the workflow
+// waits on a durable timer (until the next probe) or the drain's release,
+// then runs it again with what it had spent, so the time parked costs
+// neither attempts nor retry window. onPark reports each parking.
+func deliverParkable(ctx workflow.Context, in activities.DeliverInput, rel releases, onPark func(reason string)) (activities.DeliverResult, error) {
+	in.Parkable = true
+	for {
+		var res activities.DeliverResult
+		err := workflow.ExecuteActivity(ctx, a.DeliverWebhook, in).Get(ctx, &res)
+		if err != nil || !res.Parked {
+			return res, err
+		}
+		onPark(res.ParkReason)
+		in.Resumed = true
+		in.AttemptsBefore += res.AttemptsSpent
+		in.WindowUsed += res.WindowSpent
+		if _, err := workflow.AwaitWithTimeout(ctx, max(res.RecheckIn, time.Second), func() bool { return rel[in.IdempotencyKey] }); err != nil {
+			return res, err
+		}
+		in.Released = rel[in.IdempotencyKey]
+		delete(rel, in.IdempotencyKey)
+	}
+}
+
+// Endpoint drains.
+const (
+	// EndpointDrainBatch is how many parked deliveries one page read returns.
+	EndpointDrainBatch = 100
+	// drainPerRun is how many releases one run makes before it continues as new.
+	drainPerRun = 500
+)
+
+// endpoints gives type-checked references to the breaker's activities.
+var endpoints *activities.Endpoints
+
+// EndpointDrain releases one destination's parked deliveries, oldest
+// parking first, at the configured rate: it pages through the parked
+// records by the index on their parking time and signals each waiting
+// workflow (EndpointReadySignal) once, a durable timer apart. It stops when
+// the endpoint opens again (the next 2xx starts it afresh) and, once no
+// parked delivery is left, ends the endpoint's drain. Its ID is the
+// destination's (activities.EndpointDrainWorkflowID): one drain at a time.
+func EndpointDrain(ctx workflow.Context, in activities.EndpointDrainInput) (int, error) {
+	if in.Kind == "" || in.DestinationID == "" || in.RatePerSecond <= 0 {
+		return 0, temporal.NewNonRetryableApplicationError("a drain needs a kind, a destination id and a positive rate", "InvalidInput", nil)
+	}
+	store := workflow.WithActivityOptions(ctx, mongoActivity)
+	pace := time.Duration(float64(time.Second) / in.RatePerSecond)
+	handled := 0
+	for {
+		var page activities.ParkedPage
+		if err := workflow.ExecuteActivity(store, endpoints.ListParkedDeliveries, activities.ParkedPageInput{
+			Kind: in.Kind, DestinationID: in.DestinationID, AfterParkedAt: in.AfterParkedAt, AfterID: in.AfterID, Limit: EndpointDrainBatch,
+		}).Get(ctx, &page); err != nil {
+			return in.Released, err
+		}
+		if !page.Closed {
+			workflow.GetLogger(ctx).Info("endpoint no longer closed; drain stops", "released", in.Released)
+			return in.Released, nil
+		}
+		if len(page.Deliveries) == 0 {
+			break
+		}
+		for _, d := range page.Deliveries {
+			if in.AfterID != "" {
+				if err := workflow.Sleep(ctx, pace); err != nil {
+					return in.Released, err
+				}
+			}
+			err := workflow.SignalExternalWorkflow(ctx, d.WorkflowID, "", EndpointReadySignal, EndpointReady{RecordID: d.RecordID}).Get(ctx, nil)
+			if err != nil {
+				// The workflow is gone (terminated by an operator): its record
+				// stays parked for a re-drive.
+				workflow.GetLogger(ctx).Warn("parked delivery's workflow could not be signalled", "record", d.RecordID, "workflow_id", d.WorkflowID, "error", err)
+			}
+			in.AfterParkedAt, in.AfterID = d.ParkedAt, d.RecordID
+			in.Released++
+			handled++
+		}
+		if handled >= drainPerRun {
+			return in.Released, workflow.NewContinueAsNewError(ctx, EndpointDrain, in)
+		}
+	}
+	err := workflow.ExecuteActivity(store, endpoints.FinishEndpointDrain, activities.FinishDrainInput{
+		Kind: in.Kind, DestinationID: in.DestinationID,
+	}).Get(ctx, nil)
+	return in.Released, err
+}
