@@ -152,7 +152,7 @@ func (f *breakerFixture) deliver(t *testing.T, order string) (DeliverResult, err
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(f.acts)
 	v, err := env.ExecuteActivity(f.acts.DeliverWebhook, DeliverInput{WebhookID: "w1", Event: "order.rto", OrderID: order,
-		IdempotencyKey: "k-" + order, Data: map[string]any{"order_id": order}, Parkable: true})
+		IdempotencyKey: "k-" + order, Data: map[string]any{"order_id": order}, Parking: Parking{Parkable: true}})
 	if err != nil {
 		return DeliverResult{}, err
 	}
@@ -225,7 +225,7 @@ func TestProbeClosesTheEndpointAndQueuesBehindTheDrain(t *testing.T) {
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(f.acts)
 	if _, err := env.ExecuteActivity(f.acts.DeliverWebhook, DeliverInput{WebhookID: "w1", Event: "order.rto", OrderID: "released",
-		IdempotencyKey: "k-released", Data: map[string]any{}, Parkable: true, Released: true}); err != nil {
+		IdempotencyKey: "k-released", Data: map[string]any{}, Parking: Parking{Parkable: true, Released: true}}); err != nil {
 		t.Fatalf("a released delivery: %v, want delivered", err)
 	}
 }
