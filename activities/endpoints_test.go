@@ -254,7 +254,7 @@ func TestMerchantWebhookParksBehindItsProfilesOpenEndpoint(t *testing.T) {
 	settings.FailureThreshold, settings.HalfOpenInterval = 3, time.Minute
 	r := &Recovery{Store: m, WebhookClient: delivery.NewSender(delivery.Options{Timeout: 2 * time.Second}), Records: &DeliveryRecords{Store: m},
 		WebhookRetryDelays: []time.Duration{time.Second, time.Second, time.Second, time.Second, time.Second},
-		Endpoints: &Endpoints{Store: ends, Settings: settings, Now: func() time.Time { return now }}}
+		Endpoints:          &Endpoints{Store: ends, Settings: settings, Now: func() time.Time { return now }}}
 	deliver := func(event string, p Parking) (RecoveryWebhookResult, error) {
 		var suite testsuite.WorkflowTestSuite
 		env := suite.NewTestActivityEnvironment()
