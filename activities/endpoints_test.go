@@ -152,7 +152,7 @@ func (f *breakerFixture) deliver(t *testing.T, order string) (DeliverResult, err
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(f.acts)
 	v, err := env.ExecuteActivity(f.acts.DeliverWebhook, DeliverInput{WebhookID: "w1", Event: "order.rto", OrderID: order,
-		IdempotencyKey: "k-" + order, Data: map[string]any{"order_id": order}, Parkable: true})
+		IdempotencyKey: "k-" + order, Data: map[string]any{"order_id": order}, Parking: Parking{Parkable: true}})
 	if err != nil {
 		return DeliverResult{}, err
 	}
@@ -225,7 +225,7 @@ func TestProbeClosesTheEndpointAndQueuesBehindTheDrain(t *testing.T) {
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(f.acts)
 	if _, err := env.ExecuteActivity(f.acts.DeliverWebhook, DeliverInput{WebhookID: "w1", Event: "order.rto", OrderID: "released",
-		IdempotencyKey: "k-released", Data: map[string]any{}, Parkable: true, Released: true}); err != nil {
+		IdempotencyKey: "k-released", Data: map[string]any{}, Parking: Parking{Parkable: true, Released: true}}); err != nil {
 		t.Fatalf("a released delivery: %v, want delivered", err)
 	}
 }
@@ -237,5 +237,65 @@ func TestGoneDisablesAndParks(t *testing.T) {
 	res, err := f.deliver(t, "o")
 	if err != nil || !res.Parked || res.ParkReason != "disabled: answered 410 Gone" || f.state() != store.EndpointDisabled {
 		t.Fatalf("410: %+v %v, state %s", res, err, f.state())
+	}
+}
+
+// A parkable merchant webhook: the failures that open its profile's endpoint
+// park the delivery (its record says parked); the next one parks without a
+// POST and spends no attempt; once the drain releases it after a 2xx probe
+// it is sent, its schedule going on from the attempts spent before.
+func TestMerchantWebhookParksBehindItsProfilesOpenEndpoint(t *testing.T) {
+	url, hits := merchantEndpoint(t, 503, 503, 503)
+	m := &memRedrive{profiles: map[string]store.BusinessProfile{"prof1": {WebhookURL: url, PaymentResponseHashKey: "k"}},
+		records: map[string]store.DeliveryRecord{}}
+	ends := &memEndpoints{h: map[string]store.EndpointHealth{}}
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	settings := delivery.DefaultBreakerSettings()
+	settings.FailureThreshold, settings.HalfOpenInterval = 3, time.Minute
+	r := &Recovery{Store: m, WebhookClient: delivery.NewSender(delivery.Options{Timeout: 2 * time.Second}), Records: &DeliveryRecords{Store: m},
+		WebhookRetryDelays: []time.Duration{time.Second, time.Second, time.Second, time.Second, time.Second},
+		Endpoints:          &Endpoints{Store: ends, Settings: settings, Now: func() time.Time { return now }}}
+	deliver := func(event string, p Parking) (RecoveryWebhookResult, error) {
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestActivityEnvironment()
+		env.RegisterActivity(r)
+		v, err := env.ExecuteActivity(r.DeliverRecoveryWebhook, RecoveryWebhookInput{ProfileID: "prof1", InvoiceID: "inv1", WorkflowID: "wf-" + event,
+			EventID: event, EventType: "payment_succeeded", Body: []byte(`{"event_id":"` + event + `"}`), Parking: p})
+		if err != nil {
+			return RecoveryWebhookResult{}, err
+		}
+		var res RecoveryWebhookResult
+		if err := v.Get(&res); err != nil {
+			t.Fatal(err)
+		}
+		return res, nil
+	}
+	state := func() string { return ends.get(store.KindMerchantWebhook, "prof1").State }
+	for i := 1; i <= 2; i++ {
+		if _, err := deliver("evt_1", Parking{Parkable: true}); err == nil || state() != store.EndpointClosed {
+			t.Fatalf("failure %d: err %v, state %s; want a retryable error, closed", i, err, state())
+		}
+	}
+	res, err := deliver("evt_1", Parking{Parkable: true})
+	if err != nil || !res.Parked || res.ParkReason != ParkOpen || state() != store.EndpointOpen || m.records["evt_1"].Status != store.RecordParked {
+		t.Fatalf("third failure: %+v %v, state %s, record %+v; want parked, open", res, err, state(), m.records["evt_1"])
+	}
+	before := len(hits())
+	if res, err := deliver("evt_2", Parking{Parkable: true}); err != nil || !res.Parked || len(hits()) != before || res.AttemptsSpent != 0 {
+		t.Fatalf("a webhook to the open endpoint: %+v %v, %d new POSTs; want parked, no POST, no attempt spent", res, err, len(hits())-before)
+	}
+	now = now.Add(2 * time.Minute) // past the half-open interval: evt_1 goes as the probe, and the merchant answers 2xx
+	res, err = deliver("evt_1", Parking{Parkable: true, Resumed: true, AttemptsBefore: 1})
+	if err != nil || res.Parked || res.Attempts != 2 || state() != store.EndpointClosed || m.records["evt_1"].Status != store.RecordDelivered {
+		t.Fatalf("probe: %+v %v, state %s; want delivered on its second attempt, closed", res, err, state())
+	}
+	if res, _ := deliver("evt_2", Parking{Parkable: true, Resumed: true}); !res.Parked || res.ParkReason != ParkDraining {
+		t.Fatalf("a webhook the drain has not released: %+v, want parked behind the drain", res)
+	}
+	if res, err := deliver("evt_2", Parking{Parkable: true, Resumed: true, Released: true}); err != nil || res.Parked {
+		t.Fatalf("a released webhook: %+v %v, want delivered", res, err)
+	}
+	if got := hits(); len(got) != 5 || got[3].eventID != "evt_1" || got[4].eventID != "evt_2" {
+		t.Errorf("merchant POSTs %+v: want three failures, then evt_1 and evt_2 once each", got)
 	}
 }

@@ -309,12 +309,17 @@ type RecoveryWebhookInput struct {
 	EventID    string `json:"event_id"`
 	EventType  string `json:"event_type"`
 	Body       []byte `json:"body"`
+	// Parking is set by a workflow that parks the delivery behind the
+	// profile's unhealthy endpoint (the endpoint breaker).
+	Parking
 }
 
-// RecoveryWebhookResult is the merchant's 2xx.
+// RecoveryWebhookResult is the merchant's 2xx, or, for a parkable delivery,
+// that it parked.
 type RecoveryWebhookResult struct {
 	StatusCode int `json:"status_code"`
 	Attempts   int `json:"attempts"`
+	ParkOutcome
 }
 
 // DeliverRecoveryWebhook POSTs the body to the profile's webhook URL through
@@ -325,29 +330,46 @@ type RecoveryWebhookResult struct {
 // (keyed by the event id, holding the body for a re-drive) follows its
 // status. Any non-2xx is retried after the next delay of the profile's
 // schedule (merchantSchedule, through NextRetryDelay); past the last,
-// it gives up with ErrTypeRecoveryWebhookGaveUp.
+// it gives up with ErrTypeRecoveryWebhookGaveUp. Every answer feeds the
+// profile's circuit breaker; a parkable delivery asks it first and parks
+// (returns ParkOutcome) while the endpoint is open, disabled or draining,
+// its schedule going on from AttemptsBefore when it resumes.
 func (r *Recovery) DeliverRecoveryWebhook(ctx context.Context, in RecoveryWebhookInput) (RecoveryWebhookResult, error) {
 	rec := merchantRecord(in)
-	if err := r.Records.start(ctx, rec, false); err != nil {
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	var probe bool
+	if in.Parkable && r.Endpoints != nil {
+		// Asked first, so a delivery that parks again stays parked in its record.
+		v, err := r.Endpoints.admit(ctx, store.KindMerchantWebhook, in.ProfileID, in.Released)
+		if err != nil {
+			return RecoveryWebhookResult{}, err
+		}
+		if v.park {
+			return RecoveryWebhookResult{ParkOutcome: r.Endpoints.park(ctx, r.Records, rec, v, attempt-1, nil)}, nil
+		}
+		probe = v.probe
+	}
+	if err := r.Records.start(ctx, rec, in.Resumed); err != nil {
 		return RecoveryWebhookResult{}, err
 	}
-	attempt := int(activity.GetInfo(ctx).Attempt)
 	var attempts []delivery.Attempt
-	res, err := r.deliverMerchant(ctx, in, attempt, func(ctx context.Context, ats []delivery.Attempt) error {
+	res, err := r.deliverMerchant(ctx, in, attempt+in.AttemptsBefore, func(ctx context.Context, ats []delivery.Attempt) error {
 		attempts = ats
 		return r.recordWebhookAttempts(ctx, in, ats)
 	})
 	if r.Endpoints != nil && len(attempts) > 0 {
-		// The profile's breaker learns from every answer (it opens, drains,
-		// disables and alerts as a CRM webhook's does), but RevenueRecovery
-		// does not park yet: its schedule of delays goes on.
-		r.Endpoints.observe(ctx, store.KindMerchantWebhook, in.ProfileID, attempts, false)
+		// A delivery that is not parkable (a run started before parking)
+		// still feeds the breaker, and keeps its own list of delays.
+		v := r.Endpoints.observe(ctx, store.KindMerchantWebhook, in.ProfileID, attempts, probe)
+		if in.Parkable && v.park {
+			return RecoveryWebhookResult{ParkOutcome: r.Endpoints.park(ctx, r.Records, rec, v, attemptsSpent(attempt, probe), attempts)}, nil
+		}
 	}
 	r.Records.finish(ctx, rec, recordStatus(ctx, err, []string{ErrTypeRecoveryConfig}, ErrTypeRecoveryWebhookGaveUp), attempts, "")
 	if err != nil {
 		return RecoveryWebhookResult{}, err
 	}
-	return RecoveryWebhookResult{StatusCode: res.StatusCode, Attempts: attempt}, nil
+	return RecoveryWebhookResult{StatusCode: res.StatusCode, Attempts: attempt + in.AttemptsBefore}, nil
 }
 
 // merchantRecord is the delivery record of one (invoice, event type)

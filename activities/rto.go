@@ -118,32 +118,16 @@ type DeliverInput struct {
 	WorkflowID     string         `json:"workflow_id"`
 	IdempotencyKey string         `json:"idempotency_key"`
 	Data           map[string]any `json:"data"` // the webhook system's buildingData
-	// Parkable lets the delivery park behind an unhealthy endpoint (the
-	// endpoint breaker); workflows set it only behind their patch, so runs
-	// started before it never see a parked result.
-	Parkable bool `json:"parkable,omitempty"`
-	// Resumed: the delivery parked before and goes on now; Released: the
-	// endpoint's drain let it through (older parked deliveries went first).
-	Resumed  bool `json:"resumed,omitempty"`
-	Released bool `json:"released,omitempty"`
-	// AttemptsBefore and WindowUsed are what the delivery spent before it
-	// last parked: its schedule goes on from there, and the time parked
-	// counts against neither.
-	AttemptsBefore int           `json:"attempts_before,omitempty"`
-	WindowUsed     time.Duration `json:"window_used,omitempty"`
+	// Parking is set by a workflow that parks the delivery behind an
+	// unhealthy endpoint (the endpoint breaker).
+	Parking
 }
 
 // DeliverResult is the receiver's 2xx answer, or, for a parkable delivery,
 // that it parked: why, when to look again and what it spent meanwhile.
 type DeliverResult struct {
-	StatusCode int           `json:"status_code"`
-	Parked     bool          `json:"parked,omitempty"`
-	ParkReason string        `json:"park_reason,omitempty"`
-	RecheckIn  time.Duration `json:"recheck_in,omitempty"`
-	// AttemptsSpent and WindowSpent are this activity's share, for the next
-	// run's AttemptsBefore and WindowUsed. A probe's POST spends no attempt.
-	AttemptsSpent int           `json:"attempts_spent,omitempty"`
-	WindowSpent   time.Duration `json:"window_spent,omitempty"`
+	StatusCode int `json:"status_code"`
+	ParkOutcome
 }
 
 // CRMWebhookRetry is the CRM webhook's default retry schedule: exponential
@@ -223,7 +207,7 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverInput) (Deliv
 			return DeliverResult{}, err
 		}
 		if v.park {
-			return a.park(ctx, rec, v, attempt-1, nil), nil
+			return DeliverResult{ParkOutcome: a.Endpoints.park(ctx, a.Records, rec, v, attempt-1, nil)}, nil
 		}
 		probe = v.probe
 	}
@@ -242,11 +226,7 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverInput) (Deliv
 	if a.Endpoints != nil && len(attempts) > 0 {
 		v := a.Endpoints.observe(ctx, store.KindCRMWebhook, in.WebhookID, attempts, probe)
 		if in.Parkable && v.park {
-			spent := attempt
-			if probe {
-				spent = attempt - 1
-			}
-			return a.park(ctx, rec, v, spent, attempts), nil
+			return DeliverResult{ParkOutcome: a.Endpoints.park(ctx, a.Records, rec, v, attemptsSpent(attempt, probe), attempts)}, nil
 		}
 	}
 	a.Records.finish(ctx, rec, recordStatus(ctx, err, []string{ErrTypeWebhookRejected, ErrTypeWebhookConfig}, ErrTypeWebhookGaveUp), attempts, "")
@@ -254,23 +234,6 @@ func (a *Activities) DeliverWebhook(ctx context.Context, in DeliverInput) (Deliv
 		return DeliverResult{}, err
 	}
 	return DeliverResult{StatusCode: res.StatusCode}, nil
-}
-
-// park records that a CRM delivery waits behind its endpoint and tells the
-// workflow when to look again. spent is the attempts this activity used
-// (not the one that found the endpoint shut, nor a probe).
-func (a *Activities) park(ctx context.Context, rec store.DeliveryRecord, v verdict, spent int, attempts []delivery.Attempt) DeliverResult {
-	reason := v.reason
-	if v.detail != "" {
-		reason += ": " + v.detail
-	}
-	a.Records.park(ctx, rec, reason, attempts)
-	a.Endpoints.parked(rec.Kind, rec.DestinationID, v.reason)
-	res := DeliverResult{Parked: true, ParkReason: reason, RecheckIn: v.wait, AttemptsSpent: max(spent, 0)}
-	if activity.IsActivity(ctx) {
-		res.WindowSpent = max(time.Since(activity.GetInfo(ctx).ScheduledTime), 0)
-	}
-	return res
 }
 
 // crmRecord is the delivery record of one (order, webhook) delivery: the

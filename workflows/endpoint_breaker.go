@@ -46,29 +46,41 @@ func listenForReleases(ctx workflow.Context) releases {
 	return r
 }
 
-// deliverParkable runs one CRM delivery that may park: each time the
-// activity reports its endpoint open, disabled or draining, the workflow
-// waits on a durable timer (until the next probe) or the drain's release,
-// then runs it again with what it had spent, so the time parked costs
-// neither attempts nor retry window. onPark reports each parking.
-func deliverParkable(ctx workflow.Context, in activities.DeliverInput, rel releases, onPark func(reason string)) (activities.DeliverResult, error) {
-	in.Parkable = true
+// parkingLoop runs one delivery that may park, a CRM's or a merchant's:
+// each time deliver reports its endpoint open, disabled or draining, the
+// workflow waits on a durable timer (until the next probe) or the drain's
+// release of recordID, then runs it again with what it had spent, so the
+// time parked costs neither attempts nor retry window. onPark reports each
+// parking. deliver runs the delivery's activity with the parking it is given.
+func parkingLoop(ctx workflow.Context, recordID string, rel releases, deliver func(activities.Parking) (activities.ParkOutcome, error), onPark func(reason string)) error {
+	p := activities.Parking{Parkable: true}
 	for {
-		var res activities.DeliverResult
-		err := workflow.ExecuteActivity(ctx, a.DeliverWebhook, in).Get(ctx, &res)
-		if err != nil || !res.Parked {
-			return res, err
+		parked, err := deliver(p)
+		if err != nil || !parked.Parked {
+			return err
 		}
-		onPark(res.ParkReason)
-		in.Resumed = true
-		in.AttemptsBefore += res.AttemptsSpent
-		in.WindowUsed += res.WindowSpent
-		if _, err := workflow.AwaitWithTimeout(ctx, max(res.RecheckIn, time.Second), func() bool { return rel[in.IdempotencyKey] }); err != nil {
-			return res, err
+		onPark(parked.ParkReason)
+		p.Resumed = true
+		p.AttemptsBefore += parked.AttemptsSpent
+		p.WindowUsed += parked.WindowSpent
+		if _, err := workflow.AwaitWithTimeout(ctx, max(parked.RecheckIn, time.Second), func() bool { return rel[recordID] }); err != nil {
+			return err
 		}
-		in.Released = rel[in.IdempotencyKey]
-		delete(rel, in.IdempotencyKey)
+		p.Released = rel[recordID]
+		delete(rel, recordID)
 	}
+}
+
+// deliverParkable runs one CRM delivery through the parking loop; its
+// record is keyed by the idempotency key.
+func deliverParkable(ctx workflow.Context, in activities.DeliverInput, rel releases, onPark func(reason string)) (activities.DeliverResult, error) {
+	var res activities.DeliverResult
+	err := parkingLoop(ctx, in.IdempotencyKey, rel, func(p activities.Parking) (activities.ParkOutcome, error) {
+		in.Parking, res = p, activities.DeliverResult{}
+		err := workflow.ExecuteActivity(ctx, a.DeliverWebhook, in).Get(ctx, &res)
+		return res.ParkOutcome, err
+	}, onPark)
+	return res, err
 }
 
 // Endpoint drains.

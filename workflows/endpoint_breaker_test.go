@@ -26,7 +26,7 @@ func TestParkedRTOCancelSpendsNoAttemptsAndDoesNotExpire(t *testing.T) {
 		func(_ context.Context, in activities.DeliverInput) (activities.DeliverResult, error) {
 			calls = append(calls, in)
 			if f.env.Now().Sub(start) < parkedFor {
-				return activities.DeliverResult{Parked: true, ParkReason: activities.ParkOpen, RecheckIn: time.Hour}, nil
+				return activities.DeliverResult{ParkOutcome: activities.ParkOutcome{Parked: true, ParkReason: activities.ParkOpen, RecheckIn: time.Hour}}, nil
 			}
 			return activities.DeliverResult{StatusCode: 200}, nil
 		})
@@ -75,8 +75,8 @@ func TestReleasedDeliveryResumesBeforeItsTimer(t *testing.T) {
 		func(_ context.Context, in activities.DeliverInput) (activities.DeliverResult, error) {
 			calls = append(calls, in)
 			if !in.Released {
-				return activities.DeliverResult{Parked: true, ParkReason: activities.ParkDisabled, RecheckIn: activities.DisabledRecheck,
-					AttemptsSpent: 2, WindowSpent: time.Minute}, nil
+				return activities.DeliverResult{ParkOutcome: activities.ParkOutcome{Parked: true, ParkReason: activities.ParkDisabled,
+					RecheckIn: activities.DisabledRecheck, AttemptsSpent: 2, WindowSpent: time.Minute}}, nil
 			}
 			return activities.DeliverResult{StatusCode: 200}, nil
 		})

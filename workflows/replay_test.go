@@ -74,6 +74,10 @@ var replayedHistories = []recordedHistory{
 	// Recorded before changePlatformDeclines: the platform's failed-payment
 	// event opens the recovery without counting it in the card's windows.
 	{"testdata/revenue_recovery_pre_platform_declines_history.json", RevenueRecovery},
+	// Recorded before changeMerchantParking: a decline, then a successful
+	// retry whose payment_succeeded is delivered in one activity that
+	// cannot park.
+	{"testdata/revenue_recovery_pre_merchant_parking_history.json", RevenueRecovery},
 	{"testdata/recovery_ingest_history.json", RecoveryIngest},
 	{"testdata/order_return_history.json", OrderReturn},
 	// Recorded before changeCustomerReturns: a customer return only recorded, no version marker.

@@ -29,6 +29,11 @@ type RevenueRecoveryInput struct {
 // signals and the recoveries record: runs started before it behave as they did.
 const changeRestartAndCardUpdates = "restart-generations-card-updates"
 
+// changeMerchantParking is the workflow.GetVersion change ID of parking the
+// merchant webhook behind its profile's unhealthy endpoint: a run that
+// reached its webhook before it was deployed keeps its list of delays.
+const changeMerchantParking = "merchant-webhook-parking"
+
 // RecoverySignal is a billing event and the action RecoveryIngest decided for it.
 type RecoverySignal = activities.RecoverySignal
 
@@ -90,7 +95,7 @@ type RecoveryAttemptRecord struct {
 type RecoveryWebhookOutcome struct {
 	EventID   string `json:"event_id"`
 	EventType string `json:"event_type"`
-	Status    string `json:"status"` // pending, delivered, failed
+	Status    string `json:"status"` // pending, parked (behind the profile's endpoint; Error says why), delivered, failed
 	Error     string `json:"error,omitempty"`
 }
 
@@ -170,6 +175,9 @@ type revenueRecovery struct {
 	version     workflow.Version
 	cardUpdates workflow.ReceiveChannel
 	recorded    string // what was last written to the recoveries record
+	// releases are the endpoint drain's releases of a parked merchant
+	// webhook; nil until the first parkable delivery listens for them.
+	releases releases
 }
 
 func newRevenueRecovery(ctx workflow.Context, in RevenueRecoveryInput) (*revenueRecovery, error) {
@@ -598,15 +606,48 @@ func (w *revenueRecovery) notify(ctx workflow.Context, eventType string, res act
 	}
 	w.st.Webhooks = append(w.st.Webhooks, outcome)
 	i := len(w.st.Webhooks) - 1
-	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recoveryWebhook), ra.DeliverRecoveryWebhook, activities.RecoveryWebhookInput{
+	in := activities.RecoveryWebhookInput{
 		ProfileID: w.in.ProfileID, InvoiceID: w.in.InvoiceID, WorkflowID: w.id, EventID: eventID, EventType: eventType, Body: body,
-	}).Get(ctx, nil)
+	}
+	ctx = workflow.WithActivityOptions(ctx, recoveryWebhook)
+	if workflow.GetVersion(ctx, changeMerchantParking, workflow.DefaultVersion, 1) >= 1 {
+		err = w.deliverParkable(ctx, in, i)
+	} else {
+		err = workflow.ExecuteActivity(ctx, ra.DeliverRecoveryWebhook, in).Get(ctx, nil)
+	}
 	if err != nil {
 		w.logger.Error("merchant webhook not delivered", "event_id", eventID, "error", err)
 		w.st.Webhooks[i].Status, w.st.Webhooks[i].Error = "failed", err.Error()
 		return
 	}
-	w.st.Webhooks[i].Status = "delivered"
+	w.st.Webhooks[i].Status, w.st.Webhooks[i].Error = "delivered", ""
+}
+
+// deliverParkable sends the merchant webhook through the endpoint breaker's
+// parking loop: while the profile's endpoint is open, disabled or draining
+// the delivery waits (the query shows webhook i parked, and why) without
+// spending its list of delays, and goes on when the next probe is due or
+// the drain releases its record (keyed by the event id).
+//
+// Every webhook is sent once the recovery's status is final, so the
+// workflow's own signals have nothing left to change while it waits: they
+// stay buffered and drainSignals logs them when the workflow ends, as it
+// does for signals during an unparked delivery's retries. For the same
+// reason no continue-as-new can come between parking and delivery: run
+// checks for it only before a retry.
+func (w *revenueRecovery) deliverParkable(ctx workflow.Context, in activities.RecoveryWebhookInput, i int) error {
+	if w.releases == nil {
+		w.releases = listenForReleases(ctx)
+	}
+	return parkingLoop(ctx, in.EventID, w.releases, func(p activities.Parking) (activities.ParkOutcome, error) {
+		in.Parking = p
+		var res activities.RecoveryWebhookResult
+		err := workflow.ExecuteActivity(ctx, ra.DeliverRecoveryWebhook, in).Get(ctx, &res)
+		return res.ParkOutcome, err
+	}, func(reason string) {
+		w.st.Webhooks[i].Status, w.st.Webhooks[i].Error = DeliveryParked, reason
+		w.logger.Warn("merchant webhook parked behind its endpoint", "event_id", in.EventID, "reason", reason)
+	})
 }
 
 func (w *revenueRecovery) setStatus(ctx workflow.Context, status string) {
