@@ -95,6 +95,8 @@ func TestSecondChargeOnABusyCardWaitsForTheFirstAnswer(t *testing.T) {
 		proc.Handler().ServeHTTP(w, r)
 	}))
 	defer srv.Close()
+	letAnswer := sync.OnceFunc(func() { close(answer) })
+	defer letAnswer() // before srv.Close: a charge let through by mistake must not hold the server
 	cards := &memLeaseCards{stops: map[string]store.CardStop{}, leases: map[string]store.CardLease{}}
 	acts := &Recovery{Store: stripeAccounts{baseURL: srv.URL}, Connectors: connector.New(5 * time.Second),
 		NetworkRules: recovery.DefaultNetworkRules(), Cards: cards}
@@ -135,7 +137,7 @@ func TestSecondChargeOnABusyCardWaitsForTheFirstAnswer(t *testing.T) {
 		busy.BlockedUntil.After(time.Now().Add(CardBusyRetry)) || busy.BlockedUntil.Before(sent) {
 		t.Fatalf("second charge while the first is in flight: %+v, want blocked %s for at most %v", busy, RuleCardBusy, CardBusyRetry)
 	}
-	close(answer)
+	letAnswer()
 	var a answered
 	select {
 	case a = <-first:
