@@ -92,7 +92,7 @@ bench: $(BIN)/temporal
 ## chaos: the short fault-injection run (part of `make test`); chaos-long: 1,000 RTO orders, 1,000 invoices; CHAOS_SEED=n replays a run
 CHAOS_SEED ?= 1
 chaos: $(BIN)/temporal
-	go test -tags chaos -count=1 -timeout 12m -v -run TestChaos ./dev/chaos/ -args -chaos.seed=$(CHAOS_SEED)
+	go test -tags chaos -count=1 -timeout 25m -v -run TestChaos ./dev/chaos/ -args -chaos.seed=$(CHAOS_SEED)
 
 chaos-long: $(BIN)/temporal
 	go test -tags chaos -count=1 -timeout 60m -v -run TestChaos ./dev/chaos/ -args -chaos.long -chaos.seed=$(CHAOS_SEED)

@@ -20,6 +20,7 @@ const PaymentBlocked = "blocked"
 type CardCounters interface {
 	ReserveCardSlot(ctx context.Context, w store.CardWindow, slot store.CardSlot) (store.CardReservation, error)
 	ReleaseCardSlot(ctx context.Context, w store.CardWindow, key string) error
+	CountCardAttempt(ctx context.Context, w store.CardWindow, slot store.CardSlot) error
 	StopCard(ctx context.Context, st store.CardStop) error
 	CardStopped(ctx context.Context, merchantID, card string) (*store.CardStop, error)
 	TakeCardLease(ctx context.Context, l store.CardLease) (store.CardLeaseAnswer, error)
@@ -230,4 +231,111 @@ func cardBlockedLog(ctx context.Context, in ChargeInput, res PaymentResult) {
 	}
 	activity.GetLogger(ctx).Info("charge blocked by a card-network rule", "invoice_id", in.InvoiceID, "attempt", in.Attempt,
 		"rule", res.NetworkRule, "until", until)
+}
+
+// PlatformDeclineInput is a failed payment the billing platform reported on
+// an invoice: its own attempt on the customer's card, which the card
+// networks count like any attempt of the merchant's.
+type PlatformDeclineInput struct {
+	ProfileID          string `json:"profile_id"`
+	MerchantID         string `json:"merchant_id"`
+	InvoiceID          string `json:"invoice_id"`
+	PaymentConnectorID string `json:"payment_connector_id"`
+	// EventID is the billing event's id: the attempt's key in the windows, so
+	// a redelivered event counts once.
+	EventID            string    `json:"event_id"`
+	TransactionID      string    `json:"transaction_id,omitempty"`
+	PaymentMethodToken string    `json:"payment_method_token"`
+	Amount             int64     `json:"amount"`
+	Currency           string    `json:"currency"`
+	ErrorCode          string    `json:"error_code,omitempty"`
+	DeclineCode        string    `json:"decline_code,omitempty"`
+	At                 time.Time `json:"at"`
+}
+
+// PlatformDeclineResult says whether the platform's decline was counted, and
+// the never-retry rule it falls under (its card is then stopped).
+type PlatformDeclineResult struct {
+	Counted     bool   `json:"counted"`
+	CardBrand   string `json:"card_brand,omitempty"`
+	NetworkRule string `json:"network_rule,omitempty"`
+	// Skipped says why it was not counted (rules off, no card known).
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// platformAttemptKey is a platform attempt's key in the card's windows.
+func platformAttemptKey(eventID string) string { return "platform:" + eventID }
+
+// CountPlatformDecline counts the billing platform's declined attempt in the
+// card's rolling windows (the card found as the charge finds it: brand and
+// fingerprint from the processor), whatever the windows hold — it was made —
+// and stops the card when its decline is one the networks say never to
+// retry. The decline's network codes are read from the processor when the
+// event names its PaymentIntent (pi_…) or charge (ch_…); otherwise only the
+// event's Stripe codes are known. An unknown card is skipped, not an error.
+func (r *Recovery) CountPlatformDecline(ctx context.Context, in PlatformDeclineInput) (PlatformDeclineResult, error) {
+	if r.Cards == nil || !r.NetworkRules.Enabled {
+		return PlatformDeclineResult{Skipped: "card-network rules off"}, nil
+	}
+	if in.PaymentMethodToken == "" || in.EventID == "" {
+		return PlatformDeclineResult{Skipped: "no payment method or event id"}, nil
+	}
+	acct, err := r.stripeAccount(ctx, in.PaymentConnectorID)
+	if err != nil {
+		return PlatformDeclineResult{}, err
+	}
+	card, err := r.Connectors.PaymentMethod(ctx, acct, in.PaymentMethodToken)
+	if err != nil {
+		if connector.IsRetryable(err) {
+			return PlatformDeclineResult{}, err
+		}
+		activity.GetLogger(ctx).Warn("platform decline not counted: payment method unreadable", "invoice_id", in.InvoiceID, "error", err)
+		return PlatformDeclineResult{Skipped: "payment method unreadable"}, nil
+	}
+	merchantID := in.MerchantID
+	if merchantID == "" {
+		merchantID = in.ProfileID
+	}
+	at := in.At
+	if at.IsZero() {
+		at = r.now()
+	}
+	key := platformAttemptKey(in.EventID)
+	for _, limit := range r.NetworkRules.LimitsFor(card.Brand) {
+		w := store.CardWindow{MerchantID: merchantID, Card: card.Key(), Brand: recovery.NormalizeBrand(card.Brand),
+			Limit: limit, Amount: in.Amount, Currency: in.Currency}
+		if err := r.Cards.CountCardAttempt(ctx, w, store.CardSlot{Key: key, InvoiceID: in.InvoiceID, At: at.UTC()}); err != nil {
+			return PlatformDeclineResult{}, err
+		}
+	}
+	decline := r.platformDeclineCodes(ctx, acct, in)
+	decline.Brand = card.Brand
+	out := PlatformDeclineResult{Counted: true, CardBrand: card.Brand, NetworkRule: recovery.NeverRetryRule(decline)}
+	if out.NetworkRule == "" {
+		return out, nil
+	}
+	return out, r.Cards.StopCard(ctx, store.CardStop{MerchantID: merchantID, Card: card.Key(), Rule: out.NetworkRule,
+		DeclineCode: firstNonEmpty(decline.NetworkAdviceCode, decline.NetworkDeclineCode, decline.DeclineCode), InvoiceID: in.InvoiceID,
+		Key: key, At: r.now().UTC()})
+}
+
+// platformDeclineCodes are the platform decline's codes: the event's Stripe
+// codes, and the network's response and advice codes when the processor's
+// attempt it names (a PaymentIntent or a charge) can be read — best effort:
+// without them the Stripe codes decide, as for a charge whose processor
+// reports none.
+func (r *Recovery) platformDeclineCodes(ctx context.Context, acct connector.StripeAccount, in PlatformDeclineInput) recovery.NetworkDecline {
+	d := recovery.NetworkDecline{Code: in.ErrorCode, DeclineCode: in.DeclineCode}
+	at, ok, err := r.Connectors.DeclineOf(ctx, acct, in.TransactionID)
+	if err != nil {
+		activity.GetLogger(ctx).Info("platform decline's network codes unreadable", "invoice_id", in.InvoiceID, "error", err)
+	}
+	if !ok || err != nil || at.Status != connector.StatusFailed {
+		return d
+	}
+	d.NetworkDeclineCode, d.NetworkAdviceCode = at.NetworkDeclineCode, at.NetworkAdviceCode
+	if d.DeclineCode == "" {
+		d.Code, d.DeclineCode = at.ErrorCode, at.DeclineCode
+	}
+	return d
 }

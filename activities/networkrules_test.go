@@ -28,6 +28,9 @@ func (m *memLeaseCards) ReserveCardSlot(context.Context, store.CardWindow, store
 	return store.CardReservation{Reserved: true}, nil
 }
 func (m *memLeaseCards) ReleaseCardSlot(context.Context, store.CardWindow, string) error { return nil }
+func (m *memLeaseCards) CountCardAttempt(context.Context, store.CardWindow, store.CardSlot) error {
+	return nil
+}
 func (m *memLeaseCards) StopCard(_ context.Context, st store.CardStop) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -117,6 +117,35 @@ func (s *Store) ReserveCardSlot(ctx context.Context, w CardWindow, slot CardSlot
 	return CardReservation{}, fmt.Errorf("%s: %s: too many concurrent attempts on one window", CardNetworkCountersCollection, w.ID())
 }
 
+// CountCardAttempt counts an attempt made elsewhere — the billing platform's
+// own declined charge — in the window, whatever the window's limit: it was
+// made, and the networks count it. A key already in the window (released or
+// expired alike) is that attempt, counted once however often it is reported.
+func (s *Store) CountCardAttempt(ctx context.Context, w CardWindow, slot CardSlot) error {
+	for range maxCardSlotTries {
+		slots, err := s.windowSlots(ctx, w.ID())
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(slots, func(o cardSlotDoc) bool { return o.Key == slot.Key }) {
+			return nil
+		}
+		next := int64(0)
+		if len(slots) > 0 {
+			next = slots[len(slots)-1].Seq + 1
+		}
+		inserted, err := s.insertCardSlot(ctx, w, slot, next)
+		if err != nil {
+			return err
+		}
+		if inserted {
+			s.pruneCardSlots(ctx, w.ID(), next, slot.At)
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: %s: too many concurrent attempts on one window", CardNetworkCountersCollection, w.ID())
+}
+
 // ReleaseCardSlot uncounts the attempt key's slot (a charge that succeeded is
 // no decline to count, or a reservation undone because another window of the
 // card refused).

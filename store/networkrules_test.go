@@ -126,6 +126,29 @@ func TestCardStopKeepsTheFirst(t *testing.T) {
 	}
 }
 
+// The billing platform's declined attempt counts in a full window too (it was
+// made), once however often its event is reported, and fills the window for
+// orderflow's next charge.
+func TestCardAttemptCountsOncePastTheLimit(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	w := visaWindow("m1", "fp_platform")
+	t0 := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	for i, key := range []string{"platform:ev_1", "platform:ev_2", "platform:ev_1", "platform:ev_3", "platform:ev_4"} {
+		if err := s.CountCardAttempt(ctx, w, store.CardSlot{Key: key, InvoiceID: "inv_a", At: t0.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatalf("count %s: %v", key, err)
+		}
+	}
+	slots, err := s.CardWindowSlots(ctx, w, t0.Add(time.Hour))
+	if err != nil || len(slots) != 4 {
+		t.Fatalf("slots after four events, one reported twice: %+v %v", slots, err)
+	}
+	res, err := s.ReserveCardSlot(ctx, w, store.CardSlot{Key: "k1", InvoiceID: "inv_a", At: t0.Add(time.Hour)})
+	if err != nil || res.Reserved {
+		t.Fatalf("orderflow's charge after the platform's four declines (limit 3): %+v %v", res, err)
+	}
+}
+
 func lease(card, key string, at time.Time) store.CardLease {
 	return store.CardLease{MerchantID: "m1", Card: card, Key: key, InvoiceID: "inv_" + key, At: at, ExpiresAt: at.Add(2 * time.Minute)}
 }

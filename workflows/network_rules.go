@@ -3,9 +3,11 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"orderflow/activities"
+	"orderflow/recovery"
 )
 
 // changeCardNetworkRules is the workflow.GetVersion change ID of checking the
@@ -13,6 +15,56 @@ import (
 // before it charge as they did; from version 1 the charge activity counts the
 // rules and may answer "blocked until T".
 const changeCardNetworkRules = "card-network-rules"
+
+// changePlatformDeclines is the workflow.GetVersion change ID of counting the
+// billing platform's own declined attempts in the card's network windows.
+// Recoveries that received a failed-payment event before it did not count
+// it; from version 1 each one is counted (once per event id) and a
+// never-retry decline stops the card.
+const changePlatformDeclines = "platform-declines-counted"
+
+// recoveryPlatformDecline reads the card at the processor and writes the
+// counters; when it cannot within its window, the recovery goes on with its
+// own charges counted (the rules are checked again at each charge).
+var recoveryPlatformDecline = workflow.ActivityOptions{
+	StartToCloseTimeout:    time.Minute,
+	ScheduleToCloseTimeout: 15 * time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		NonRetryableErrorTypes: []string{activities.ErrTypeRecoveryConfig},
+	},
+}
+
+// countPlatformDecline counts the platform's failed attempt an event reports
+// in the card's windows (the card networks count every attempt of the
+// merchant, not only orderflow's) and reports whether its decline is one the
+// networks say never to retry on this card.
+func (w *revenueRecovery) countPlatformDecline(ctx workflow.Context, ev recovery.Event) bool {
+	if workflow.GetVersion(ctx, changePlatformDeclines, workflow.DefaultVersion, 1) < 1 {
+		return false
+	}
+	at := ev.OccurredAt
+	if at.IsZero() {
+		at = workflow.Now(ctx)
+	}
+	var res activities.PlatformDeclineResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recoveryPlatformDecline), ra.CountPlatformDecline,
+		activities.PlatformDeclineInput{ProfileID: w.in.ProfileID, MerchantID: w.in.MerchantID, InvoiceID: w.in.InvoiceID,
+			PaymentConnectorID: w.in.PaymentConnectorID, EventID: ev.EventID, TransactionID: ev.TransactionID,
+			PaymentMethodToken: w.st.Intent.PaymentMethodToken, Amount: w.st.Intent.Amount, Currency: w.st.Intent.Currency,
+			ErrorCode: ev.ErrorCode, DeclineCode: ev.DeclineCode, At: at}).Get(ctx, &res)
+	switch {
+	case err != nil:
+		w.logger.Warn("the platform's declined attempt could not be counted in the card's network windows", "error", err)
+	case res.Skipped != "":
+		w.logger.Info("the platform's declined attempt is not counted in the card's network windows", "reason", res.Skipped)
+	case res.NetworkRule != "":
+		w.logger.Info("the platform's decline is one the card network forbids retrying", "rule", res.NetworkRule)
+	}
+	return err == nil && res.NetworkRule != ""
+}
 
 // RecoveryNetworkBlock is a charge the card networks' rules held back: the
 // rule, and when the charge may be made (nil: never).

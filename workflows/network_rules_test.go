@@ -3,6 +3,8 @@ package workflows
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -47,6 +49,15 @@ func (m *memCards) ReserveCardSlot(_ context.Context, w store.CardWindow, slot s
 	}
 	m.slots[w.ID()] = append(m.slots[w.ID()], slot)
 	return store.CardReservation{Reserved: true}, nil
+}
+
+func (m *memCards) CountCardAttempt(_ context.Context, w store.CardWindow, slot store.CardSlot) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !slices.ContainsFunc(m.slots[w.ID()], func(s store.CardSlot) bool { return s.Key == slot.Key }) {
+		m.slots[w.ID()] = append(m.slots[w.ID()], slot)
+	}
+	return nil
 }
 
 func (m *memCards) ReleaseCardSlot(_ context.Context, w store.CardWindow, key string) error {
@@ -167,34 +178,107 @@ func TestNetworkRulesMastercardAdviceCodesStopAtOnce(t *testing.T) {
 	}
 }
 
-// Ten declines in a day: the eleventh waits until the oldest is 24 hours old.
-func TestNetworkRulesMastercardEleventhWaitsForTheOldestToLeave(t *testing.T) {
+// Ten declines in a day, the billing platform's own among them: orderflow's
+// tenth charge waits until the platform's decline is 24 hours old.
+func TestNetworkRulesMastercardPlatformDeclineFillsTheDay(t *testing.T) {
 	f := newRecoveryFixture(t)
-	withNetworkRules(f, recovery.Mastercard)
+	cards := withNetworkRules(f, recovery.Mastercard)
 	f.in.Policy = recovery.Policy{Algorithm: recovery.Cascading, MaxRetryCount: 14, Cascading: recovery.CascadingSchedule{
 		StartAfter: time.Minute, Frequencies: []recovery.Frequency{{Delay: time.Minute, Count: 11}, {Delay: 48 * time.Hour, Count: 3}}}}
 	f.in.ContinueAsNewAfter = 20 // the test environment cannot follow a continue-as-new
-	for range 10 {
+	for range 9 {
 		f.proc.Script(testPM, payments.Outcome{Kind: payments.Decline, DeclineCode: "do_not_honor"})
 	}
 	calls := recordCharges(f)
+	platformAt := f.env.Now()
 	f.signalAt(0, failure("ev_1"))
 	res := f.run()
-	if res.Status != RecoverySucceededInternal || res.RetryCount != 11 || len(f.proc.Charges()) != 11 {
-		t.Fatalf("result %+v, %d charges; want success on the 11th", res, len(f.proc.Charges()))
+	if res.Status != RecoverySucceededInternal || res.RetryCount != 10 || len(f.proc.Charges()) != 10 {
+		t.Fatalf("result %+v, %d charges; want success on orderflow's 10th", res, len(f.proc.Charges()))
 	}
-	if len(*calls) != 12 {
-		t.Fatalf("%d charge activities, want 10 declines, 1 blocked, 1 success: %+v", len(*calls), *calls)
+	if len(*calls) != 11 {
+		t.Fatalf("%d charge activities, want 9 declines, 1 blocked, 1 success: %+v", len(*calls), *calls)
 	}
-	first, blocked, last := (*calls)[0], (*calls)[10], (*calls)[11]
-	want := first.at.Add(24 * time.Hour)
+	blocked, last := (*calls)[9], (*calls)[10]
+	want := platformAt.Add(24 * time.Hour)
 	if blocked.res.Status != activities.PaymentBlocked || blocked.res.BlockedUntil == nil || !blocked.res.BlockedUntil.Equal(want) ||
 		blocked.res.NetworkRule != "mastercard_24h" {
-		t.Fatalf("11th attempt %+v, want blocked until %v by mastercard_24h", blocked.res, want)
+		t.Fatalf("10th attempt %+v, want blocked until %v (the platform's decline + 24 h) by mastercard_24h", blocked.res, want)
 	}
 	if last.at.Before(want) || last.res.Status != activities.PaymentSucceeded {
 		t.Errorf("the retry ran at %v (%+v), want at or after %v", last.at, last.res, want)
 	}
+	if n := cards.count(mastercardDayWindow()); n != 10 {
+		t.Errorf("the 24-hour window counts %d, want the platform's decline and orderflow's 9 (the success given back)", n)
+	}
+}
+
+// A billing event reported twice counts once: the workflow ignores the
+// repeat, and the counter keys the attempt by the event id, so a redelivery
+// the workflow no longer remembers (or a retried activity) finds its slot.
+func TestNetworkRulesPlatformDeclineCountsOncePerEvent(t *testing.T) {
+	f := newRecoveryFixture(t)
+	cards := withNetworkRules(f, recovery.Mastercard)
+	f.in.Policy.MaxRetryCount = 1
+	f.proc.Script(testPM, payments.Outcome{Kind: payments.Decline, DeclineCode: "do_not_honor"})
+	f.signalAt(0, failure("ev_1"))
+	f.signalAt(time.Second, failure("ev_1"))
+	if res := f.run(); res.Status != RecoveryExhausted || res.RetryCount != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	if n := cards.count(mastercardDayWindow()); n != 2 {
+		t.Fatalf("the 24-hour window counts %d, want the platform's one decline and orderflow's one", n)
+	}
+	in := activities.PlatformDeclineInput{ProfileID: testProfileID, MerchantID: "merchant_1", InvoiceID: testInvoice,
+		PaymentConnectorID: testPaymentID, EventID: "ev_1", PaymentMethodToken: testPM, Amount: 2250, Currency: "USD",
+		ErrorCode: "card_declined", DeclineCode: "do_not_honor", At: f.env.Now()}
+	res, err := f.acts.CountPlatformDecline(context.Background(), in)
+	if err != nil || !res.Counted || res.CardBrand != recovery.Mastercard {
+		t.Fatalf("the event again, outside the workflow: %+v %v", res, err)
+	}
+	if n := cards.count(mastercardDayWindow()); n != 2 {
+		t.Errorf("after ev_1 was counted again, the window counts %d, want 2", n)
+	}
+}
+
+// The platform's decline is one the network forbids retrying (Visa's
+// Category 1, told by Stripe's decline code): the card is stopped and
+// orderflow never charges it.
+func TestNetworkRulesPlatformNeverRetryDeclineStopsTheCard(t *testing.T) {
+	f := newRecoveryFixture(t)
+	cards := withNetworkRules(f, recovery.Visa)
+	ev := failure("ev_1")
+	ev.Event.DeclineCode = "no_such_issuer" // Visa 15, Category 1; the local classifier would retry it
+	f.signalAt(0, ev)
+	res := f.run()
+	if res.Status != RecoveryHardDeclined || res.RetryCount != 0 || len(f.proc.Charges()) != 0 {
+		t.Fatalf("result %+v, %d charges; want hard_declined with none", res, len(f.proc.Charges()))
+	}
+	st, err := cards.CardStopped(context.Background(), "merchant_1", testFingerprint)
+	if err != nil || st == nil || st.Rule != recovery.RuleVisaCategory1 || st.Key != "platform:ev_1" {
+		t.Errorf("card stop %+v %v", st, err)
+	}
+}
+
+// With the card unknown at the processor the platform's decline is skipped:
+// the recovery charges as before.
+func TestNetworkRulesPlatformDeclineOfAnUnknownCardIsSkipped(t *testing.T) {
+	f := newRecoveryFixture(t)
+	cards := withNetworkRules(f, recovery.Visa)
+	ev := failure("ev_1")
+	ev.Event.PaymentMethodToken = "pm_unknown"
+	f.signalAt(0, ev)
+	if res := f.run(); res.Status != RecoverySucceededInternal || res.RetryCount != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	if n := cards.count(visaWindow()); n != 0 {
+		t.Errorf("the window counts %d, want none (the card is unknown)", n)
+	}
+}
+
+func mastercardDayWindow() store.CardWindow {
+	return store.CardWindow{MerchantID: "merchant_1", Card: testFingerprint, Brand: recovery.Mastercard,
+		Limit: recovery.DefaultNetworkRules().Limits[recovery.Mastercard][0]}
 }
 
 // The card's 15 Visa reattempts for this amount were made by another invoice:
@@ -229,8 +313,8 @@ func TestNetworkRulesVisaLimitAcrossInvoices(t *testing.T) {
 		if res.Status != RecoveryNetworkLimited || res.RetryCount != 0 || len(f.proc.Charges()) != 0 {
 			t.Fatalf("result %+v, %d charges; want network_limited with none", res, len(f.proc.Charges()))
 		}
-		if n := cards.count(visaWindow()); n != 15 {
-			t.Errorf("the window counts %d, want the other invoice's 15", n)
+		if n := cards.count(visaWindow()); n != 16 {
+			t.Errorf("the window counts %d, want the other invoice's 15 and the platform's decline", n)
 		}
 		if len(f.merchant.Received()) != 0 {
 			t.Errorf("merchant got %d webhooks, want none", len(f.merchant.Received()))
@@ -259,8 +343,8 @@ func TestNetworkRulesRetriedChargeCountsOnce(t *testing.T) {
 	if res.Status != RecoveryExhausted || tries != 2 || len(f.proc.Charges()) != 1 {
 		t.Fatalf("result %+v after %d tries, %d charges", res, tries, len(f.proc.Charges()))
 	}
-	if n := cards.count(visaWindow()); n != 1 {
-		t.Errorf("the window counts %d attempts, want 1", n)
+	if n := cards.count(visaWindow()); n != 2 {
+		t.Errorf("the window counts %d attempts, want the platform's decline and orderflow's one charge", n)
 	}
 }
 
@@ -270,4 +354,36 @@ func repeat(t time.Time, n int) []time.Time {
 		out[i] = t
 	}
 	return out
+}
+
+// A Mastercard decline the billing event reports as a generic do_not_honor:
+// the platform's charge at the processor carries Merchant Advice Code 03, so
+// the card is stopped before orderflow charges it.
+func TestNetworkRulesPlatformChargeNetworkCodesStopTheCard(t *testing.T) {
+	f := newRecoveryFixture(t)
+	cards := withNetworkRules(f, recovery.Mastercard)
+	proc := f.proc.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/charges/ch_platform_1" {
+			proc.ServeHTTP(w, r)
+			return
+		}
+		_, _ = w.Write([]byte(`{"id":"ch_platform_1","status":"failed","failure_code":"card_declined",` +
+			`"outcome":{"reason":"do_not_honor","network_decline_code":"05","network_advice_code":"03"}}`))
+	}))
+	t.Cleanup(srv.Close)
+	acct := f.store.accounts[testPaymentID]
+	acct.BaseURL = srv.URL
+	f.store.accounts[testPaymentID] = acct
+	ev := failure("ev_1")
+	ev.Event.TransactionID, ev.Event.DeclineCode = "ch_platform_1", "do_not_honor"
+	f.signalAt(0, ev)
+	res := f.run()
+	if res.Status != RecoveryHardDeclined || len(f.proc.Charges()) != 0 {
+		t.Fatalf("result %+v, %d charges; want hard_declined with none", res, len(f.proc.Charges()))
+	}
+	st, err := cards.CardStopped(context.Background(), "merchant_1", testFingerprint)
+	if err != nil || st == nil || st.Rule != recovery.RuleMastercardMAC03 || st.DeclineCode != "03" {
+		t.Errorf("card stop %+v %v", st, err)
+	}
 }

@@ -68,6 +68,9 @@ var replayedHistories = []recordedHistory{
 	// Recorded before changeAdaptiveTiming: a cascading recovery, a decline
 	// then a successful retry, with the restart and card-network markers.
 	{"testdata/revenue_recovery_pre_adaptive_history.json", RevenueRecovery},
+	// Recorded before changePlatformDeclines: the platform's failed-payment
+	// event opens the recovery without counting it in the card's windows.
+	{"testdata/revenue_recovery_pre_platform_declines_history.json", RevenueRecovery},
 	{"testdata/recovery_ingest_history.json", RecoveryIngest},
 	{"testdata/order_return_history.json", OrderReturn},
 	// Recorded before changeCustomerReturns: a customer return only recorded, no version marker.

@@ -362,7 +362,14 @@ func (w *revenueRecovery) handle(ctx workflow.Context, s RecoverySignal) {
 		w.st.Attempts = append(w.st.Attempts, external)
 		w.updateIntent(ev)
 		w.st.LastDecline = recovery.Classify(ev.ErrorCode, ev.DeclineCode, "")
+		networkForbids := w.countPlatformDecline(ctx, ev)
+		if networkForbids { // the card network forbids any further attempt on this card
+			w.st.LastDecline.Class = recovery.Hard
+		}
 		w.schedule(ctx)
+		if networkForbids && w.st.Status == RecoveryHardDeclined { // as after our own charge: try the customer's other card
+			w.switchPaymentMethod(ctx, RecoveryHardDeclined)
+		}
 	case recovery.SuccessPaymentExternal:
 		external.Status = activities.PaymentSucceeded
 		w.st.Attempts = append(w.st.Attempts, external)

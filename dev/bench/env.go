@@ -2,9 +2,12 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -43,6 +46,9 @@ type Env struct {
 	store     *rig.Store
 	logf      func(string, ...any)
 	seq       atomic.Int32
+	workerBin string // cmd/worker, built for the rows that run worker processes
+	binDir    string
+	codec     client.Client // a client with the payload codec on, once a row needs it
 
 	// BaselineStartsPerSec is the bare workflow-start rate, once measured.
 	BaselineStartsPerSec float64
@@ -89,6 +95,12 @@ func (e *Env) Close() {
 	if e.Temporal != nil {
 		e.Temporal.Close()
 	}
+	if e.codec != nil {
+		e.codec.Close()
+	}
+	if e.binDir != "" {
+		_ = os.RemoveAll(e.binDir)
+	}
 	if e.dev != nil {
 		_ = e.dev.Stop()
 	}
@@ -123,6 +135,7 @@ type Stack struct {
 
 	workerStore *store.Store
 	worker      *worker.Workers
+	processes   *workerProcesses // worker binaries, when the row runs them instead
 	crmSrv      *httptest.Server
 }
 
@@ -143,8 +156,34 @@ func (c *Counters) MongoBreakdown() string {
 	return strings.Join(parts, ", ")
 }
 
-// NewStack builds a stack named name.
+// NewStack builds a stack named name whose ingress starts workflows through e.Temporal.
 func (e *Env) NewStack(ctx context.Context, name string) (*Stack, error) {
+	return e.NewStackWith(ctx, name, e.Temporal)
+}
+
+// CodecClient is a second client to the dev server with the payload codec on
+// (AES-256-GCM under a key drawn for this run), as temporal.codec.enabled
+// configures every orderflow process.
+func (e *Env) CodecClient() (client.Client, error) {
+	if e.codec != nil {
+		return e.codec, nil
+	}
+	key := make([]byte, config.CodecKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	cfg := e.cfg.Temporal
+	cfg.Codec = config.Codec{Enabled: true, ActiveKeyID: "bench", Keys: config.CodecKeys{"bench": base64.StdEncoding.EncodeToString(key)}}
+	tc, err := temporalclient.Dial(cfg, zap.NewNop(), nil)
+	if err != nil {
+		return nil, err
+	}
+	e.codec = tc
+	return tc, nil
+}
+
+// NewStackWith builds a stack named name whose ingress starts workflows through tc.
+func (e *Env) NewStackWith(ctx context.Context, name string, tc client.Client) (*Stack, error) {
 	n := e.seq.Add(1)
 	cfg := e.cfg
 	cfg.Temporal.TaskQueue = fmt.Sprintf("bench-%s-%d", name, n)
@@ -166,7 +205,7 @@ func (e *Env) NewStack(ctx context.Context, name string) (*Stack, error) {
 	s.crmSrv = httptest.NewServer(counting(&s.Counters.CRMCalls, s.CRM.Handler()))
 	s.CRMURL = s.crmSrv.URL
 	s.API = httptest.NewServer(counting(&s.Counters.IngressCalls, ingress.Router(ingress.Deps{
-		Store: s.Store, Temporal: e.Temporal, TaskQueue: cfg.Temporal.TaskQueue, APIKey: apiKey,
+		Store: s.Store, Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue, APIKey: apiKey,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: zap.NewNop(), Metrics: observability.NewMetrics(),
 	})))
 	return s, nil
@@ -196,6 +235,9 @@ func (s *Stack) ResetCounters() {
 func (s *Stack) Close() {
 	if s.worker != nil {
 		s.worker.Stop()
+	}
+	if s.processes != nil {
+		s.processes.stop()
 	}
 	s.API.Close()
 	s.crmSrv.Close()

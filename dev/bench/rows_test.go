@@ -108,7 +108,7 @@ func TestSimulationRowJudgesViolations(t *testing.T) {
 	m := recoverysim.DefaultModel()
 	m.Invoices = 600
 	r := simulationRow(m)
-	for _, a := range []string{"cascading", "smart"} {
+	for _, a := range []string{"cascading", "smart", "adaptive"} {
 		if f := figure(t, r, a+": rule violations by orderflow's charges (independent counter"); f.Value != 0 || !*f.Met {
 			t.Errorf("%s with the rule check: %+v", a, f)
 		}
@@ -119,10 +119,53 @@ func TestSimulationRowJudgesViolations(t *testing.T) {
 			t.Errorf("%s recovered share: %+v", a, f)
 		}
 	}
-	if f := figure(t, r, "adaptive"); f.Note == "" && f.Value == 0 {
-		t.Errorf("adaptive: neither measured nor said to be missing: %+v", f)
-	}
-	if len(r.Charts) != 3 || len(r.Charts[0].Series) != 2 || len(r.Charts[0].Series[0].Points) != len(sweepSoftSuccess) {
+	if len(r.Charts) != 3 || len(r.Charts[0].Series) != 3 || len(r.Charts[0].Series[0].Points) != len(sweepSoftSuccess) {
 		t.Errorf("sweep charts: %+v", r.Charts)
+	}
+}
+
+func TestCodecFiguresJudgeThroughputRatioAndP95(t *testing.T) {
+	claims := func(p95 time.Duration) []time.Duration {
+		out := make([]time.Duration, 100)
+		for i := range out {
+			out[i] = p95 * time.Duration(i+1) / 95
+		}
+		return out
+	}
+	off := rtoBurst{Orders: 500, CRMDoneAfterSec: 20, ClaimToCRM: claims(time.Second), DistinctKeys: 500}
+	on := rtoBurst{Orders: 500, Codec: true, CRMDoneAfterSec: 25, ClaimToCRM: claims(3 * time.Second), DistinctKeys: 500}
+	r := Row{Figures: codecFigures(off, on)}
+	if f := figure(t, r, "throughput with the payload codec on ÷ off"); f.Value != 0.8 || *f.Met {
+		t.Errorf("ratio: %+v", f)
+	}
+	if f := figure(t, r, "claim → CRM 2xx p95, codec on"); f.Value != 3 || *f.Met {
+		t.Errorf("p95 with the codec: %+v", f)
+	}
+	on.CRMDoneAfterSec, on.ClaimToCRM = 21, claims(1500*time.Millisecond)
+	r = Row{Figures: codecFigures(off, on)}
+	if f := figure(t, r, "throughput with the payload codec on ÷ off"); f.Value != 0.95 || !*f.Met {
+		t.Errorf("ratio: %+v", f)
+	}
+	if f := figure(t, r, "claim → CRM 2xx p95, codec on"); !*f.Met {
+		t.Errorf("p95 with the codec: %+v", f)
+	}
+	if f := figure(t, Row{Figures: codecFigures(off, rtoBurst{})}, "throughput with the payload codec on ÷ off"); f.Value != 0 || *f.Met {
+		t.Errorf("no codec burst must not pass: %+v", f)
+	}
+}
+
+func TestRateLimitRowJudgesTheTwoWorkerRunsRefusals(t *testing.T) {
+	sc := rateScenario{Orders: 1000, Limit: 150, Window: 30 * time.Second}
+	one := rateLimitRun{Scenario: sc, Calls: 20, MinCalls: 20, Share: 0.92}
+	two := rateLimitRun{Scenario: sc, Processes: 2, Calls: 20, MinCalls: 20, Rejected: 3, Share: 0.95}
+	r := rateLimitRow(one, two)
+	if f := figure(t, r, "403s received"); f.Value != 0 || !*f.Met {
+		t.Errorf("one worker: %+v", f)
+	}
+	if f := figure(t, r, "2 worker processes: 403s received"); f.Value != 3 || *f.Met {
+		t.Errorf("two workers: %+v", f)
+	}
+	if f := figure(t, r, "2 worker processes: share of the limit used"); f.Value != 95 {
+		t.Errorf("two workers' share: %+v", f)
 	}
 }

@@ -74,7 +74,7 @@ func measureSweep(ctx context.Context, e *Env, n int) (sweepRun, error) {
 		unlimited(&c.Couriers.Delhivery)
 		unlimited(&c.Couriers.DelhiveryB2B)
 		unlimited(&c.Couriers.Shiprocket)
-	})
+	}, 0)
 	if err != nil {
 		return sweepRun{}, err
 	}

@@ -32,6 +32,7 @@ func (r rateScenario) String() string {
 // rateLimitRun is what one rate-limited sweep did.
 type rateLimitRun struct {
 	Scenario  rateScenario
+	Processes int // worker binaries sharing the courier queue; 0: one worker in the bench's process
 	Margin    float64
 	Calls     int
 	Rejected  int
@@ -43,25 +44,42 @@ type rateLimitRun struct {
 	Polls     ActivityTimes
 }
 
+func (r rateLimitRun) workers() string {
+	if r.Processes == 0 {
+		return "one worker"
+	}
+	return fmt.Sprintf("%d worker processes", r.Processes)
+}
+
+// rateLimitProcesses is the scaled-out run: worker binaries sharing the
+// courier's task queue, whose rate the server enforces across them.
+const rateLimitProcesses = 2
+
 // runRateLimit sweeps Delhivery B2C orders against a sandbox enforcing a
 // sliding-window limit with 403s, with couriers.delhivery set to the same
-// limit, and measures the share of the limit used and the 403s received.
+// limit, and measures the share of the limit used and the 403s received:
+// once with one worker, once with the same fleet swept by two worker
+// processes that share the courier's task queue.
 func runRateLimit(ctx context.Context, e *Env, o Options) (Row, error) {
 	sc := rateScenario{Orders: 30000, Limit: 150, Window: 30 * time.Second}
 	if o.Short {
 		sc = rateScenario{Orders: 15000, Limit: 150, Window: 30 * time.Second}
 	}
 	o.Logf("  %s", sc)
-	r, err := measureRateLimit(ctx, e, sc)
-	if err != nil {
-		return Row{}, err
+	var runs []rateLimitRun
+	for _, processes := range []int{0, rateLimitProcesses} {
+		r, err := measureRateLimit(ctx, e, sc, processes)
+		if err != nil {
+			return Row{}, err
+		}
+		o.Logf("  %s: %d calls (minimum %d), %d refused, share %.3f, peak window %.3f, %.1f s; %d polls waited %v in the courier queue and ran %v on average",
+			r.workers(), r.Calls, r.MinCalls, r.Rejected, r.Share, r.PeakShare, r.Wall.Seconds(), r.Polls.Count, r.Polls.MeanWait(), r.Polls.MeanRun())
+		runs = append(runs, r)
 	}
-	o.Logf("  %d calls (minimum %d), %d refused, share %.3f, peak window %.3f, %.1f s; %d polls waited %v in the courier queue and ran %v on average",
-		r.Calls, r.MinCalls, r.Rejected, r.Share, r.PeakShare, r.Wall.Seconds(), r.Polls.Count, r.Polls.MeanWait(), r.Polls.MeanRun())
-	return rateLimitRow(r), nil
+	return rateLimitRow(runs[0], runs[1]), nil
 }
 
-func measureRateLimit(ctx context.Context, e *Env, sc rateScenario) (rateLimitRun, error) {
+func measureRateLimit(ctx context.Context, e *Env, sc rateScenario, processes int) (rateLimitRun, error) {
 	o := sbcouriers.DefaultOptions()
 	o.DelhiveryLimit, o.Window, o.Latency, o.RecordCalls = sc.Limit, sc.Window, sweepCourierLatency, true
 	s, err := newSweepStack(ctx, e, "ratelimit", o, func(c *config.Config) {
@@ -69,12 +87,12 @@ func measureRateLimit(ctx context.Context, e *Env, sc rateScenario) (rateLimitRu
 		d.RequestsPerWindow, d.Window = sc.Limit, sc.Window
 		d.LimitBackoff = sc.Window / 5                                          // the real 1 min after a 403, scaled like the window
 		c.Couriers.DelhiveryB2B.BaseURL, c.Couriers.Shiprocket.BaseURL = "", "" // Delhivery B2C only
-	})
+	}, processes)
 	if err != nil {
 		return rateLimitRun{}, err
 	}
 	defer s.Close()
-	r := rateLimitRun{Scenario: sc, Margin: s.Cfg.Couriers.Delhivery.SafetyMargin}
+	r := rateLimitRun{Scenario: sc, Processes: processes, Margin: s.Cfg.Couriers.Delhivery.SafetyMargin}
 	f, err := seedFleet(ctx, s, sc.Orders, allB2C, noChanges)
 	if err != nil {
 		return r, err
@@ -124,7 +142,9 @@ func limitUse(times []time.Time, sc rateScenario) (share, peak float64, windows 
 	return share, peak, windows
 }
 
-func rateLimitRow(r rateLimitRun) Row {
+// rateLimitRow judges the one-worker run r and the scaled-out run two: no
+// 403 in either, and r's share of the limit.
+func rateLimitRow(r, two rateLimitRun) Row {
 	sc := r.Scenario
 	ideal := float64(r.MinCalls) / (float64(sc.Limit) / sc.Window.Seconds())
 	figs := []Figure{
@@ -140,10 +160,20 @@ func rateLimitRow(r rateLimitRun) Row {
 		plain("poll activities: mean run (started → completed: Mongo read, courier calls, write)", round(r.Polls.MeanRun().Seconds(), 3), "s"),
 		plain("sweep wall time ÷ the limit's minimum (calls ÷ limit rate)", round(r.Wall.Seconds()/ideal, 2), "ratio"),
 	}
+	w := two.workers()
+	figs = append(figs,
+		target(w+": 403s received", float64(two.Rejected), "", "0", two.Rejected == 0),
+		target(w+": courier calls ÷ minimum", round(float64(two.Calls)/float64(two.MinCalls), 3), fmt.Sprintf("(%d / %d)", two.Calls, two.MinCalls), "1.00", two.Calls <= two.MinCalls),
+		plain(w+": share of the limit used", round(two.Share*100, 1), "%"),
+		plain(w+": fullest sliding window ÷ limit", round(two.PeakShare*100, 1), "%"),
+		plain(w+": sweep wall time", round(two.Wall.Seconds(), 1), "s"),
+		plain(w+": poll activities: mean wait in the courier queue", round(two.Polls.MeanWait().Seconds(), 3), "s"),
+		plain(w+": poll activities: mean run", round(two.Polls.MeanRun().Seconds(), 3), "s"),
+	)
 	return Row{Figures: figs, Charts: []Chart{{
 		Title:  fmt.Sprintf("Rate limit: calls per %v window ÷ limit, %s", sc.Window, sc),
 		XLabel: "window of the sweep", YLabel: "share of the limit",
-		Series: []Series{{Name: "calls in the window ÷ limit", Points: r.Windows}},
+		Series: []Series{{Name: "one worker: calls in the window ÷ limit", Points: r.Windows}, {Name: w + ": calls in the window ÷ limit", Points: two.Windows}},
 		HLines: []HLine{{Y: 1, Label: "limit (403 above)"}, {Y: rateTargetShare, Label: "target ≥ 90 %"}},
 		YMax:   1.2,
 	}}}

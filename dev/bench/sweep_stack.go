@@ -40,8 +40,9 @@ type sweepStack struct {
 }
 
 // newSweepStack starts the sandbox with o's limits; tweak sets the courier
-// and sweep config (pointed at the sandbox) before the worker starts.
-func newSweepStack(ctx context.Context, e *Env, name string, o sbcouriers.Options, tweak func(*config.Config)) (*sweepStack, error) {
+// and sweep config (pointed at the sandbox) before the worker starts: in this
+// process when processes is 0, else as that many worker binaries.
+func newSweepStack(ctx context.Context, e *Env, name string, o sbcouriers.Options, tweak func(*config.Config), processes int) (*sweepStack, error) {
 	st, err := e.NewStack(ctx, name)
 	if err != nil {
 		return nil, err
@@ -63,7 +64,12 @@ func newSweepStack(ctx context.Context, e *Env, name string, o sbcouriers.Option
 		s.Close()
 		return nil, err
 	}
-	if err := s.StartWorker(e.Temporal); err != nil {
+	if processes == 0 {
+		err = s.StartWorker(e.Temporal)
+	} else {
+		s.processes, err = e.startWorkerProcesses(ctx, s.Cfg, processes)
+	}
+	if err != nil {
 		s.Close()
 		return nil, err
 	}

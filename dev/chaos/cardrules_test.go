@@ -357,8 +357,8 @@ func TestChaosNetworkRulesControl(t *testing.T) {
 		append([]payments.Outcome{mastercardNeverRetry[1]}, repeat(mastercardSoft, retries)...)...)
 
 	start := time.Now()
-	for _, s := range p.out {
-		e := billing.Endpoint{URL: c.apiURL + "/webhooks/revenue_recovery/" + profileID + "/" + connectors[s.platform],
+	for i, s := range p.out {
+		e := billing.Endpoint{URL: c.starterURL(i) + "/webhooks/revenue_recovery/" + profileID + "/" + connectors[s.platform],
 			Platform: s.platform, Secret: platformSecrets[s.platform], Username: "cb_chaos"}
 		if err := postBilling(ctx, plat, e, s.events[0]); err != nil {
 			t.Fatal(err)

@@ -1,15 +1,17 @@
 //go:build chaos
 
 // Package chaos is `make chaos`: orderflow under injected faults, with
-// assertions. The real worker binary is killed with SIGKILL every ~15 s and
-// restarted, the real starter takes every Clickpost push and billing webhook,
-// the sandbox CRM and merchant fail on purpose (deterministically from
-// -chaos.seed) and the store is restarted once. At the end every RTO order
+// assertions. Two real worker processes run at once, one of them killed with
+// SIGKILL every ~15 s and restarted; two real starters share every Clickpost
+// push and billing webhook; the sandbox CRM and merchant fail on purpose
+// (deterministically from -chaos.seed), the courier sandbox enforces a limit
+// that binds, and the store is restarted once. At the end every RTO order
 // must have reached the CRM exactly once (one idempotency key with a 2xx) and
-// no other order at all; every invoice must have ended in the one state its
-// events imply, with one merchant payment_succeeded per internal success and
-// no attempt charged twice; and no secret may have appeared in a log line or
-// an HTTP response.
+// no other order at all; the courier must have refused no call across both
+// workers; every invoice must have ended in the one state its events imply,
+// with one merchant payment_succeeded per internal success and no attempt
+// charged twice; and no secret may have appeared in a log line or an HTTP
+// response.
 package chaos
 
 import (
@@ -69,6 +71,15 @@ const (
 // workers' in-flight requests low.
 const chaosMongoPoolCap = 12
 
+// The cluster runs two of each binary, as a deployment scaled out does: the
+// killer SIGKILLs one worker at a time while the other keeps polling every
+// task queue, the courier queues included, and the status reports, pushes
+// and billing events are spread over both starters.
+const (
+	workerProcesses  = 2
+	starterProcesses = 2
+)
+
 // crmMaxFaultsPerKey bounds the CRM's 500s and timeouts per idempotency key.
 // Unbounded, one key in ~20 runs of 300 drew eight in a row and its delivery's
 // back-off (1 s doubling, up to 10 min) outlasted the run's deadline; four
@@ -118,7 +129,7 @@ func TestChaosFirstRTOReachesTheCRMExactlyOnce(t *testing.T) {
 	}
 	t.Logf("seed %d: %d RTO orders (%s), %d others, %d Clickpost push deliveries", *seed, len(rtoOrders), how, len(otherOrders), len(pushes))
 
-	killer := c.superviseWorker(rng, p.killEvery)
+	killer := c.superviseWorkers(rng, p.killEvery)
 	start := time.Now()
 	// The real sweep polls the courier sandbox every 20 s (and once at once)
 	// while Clickpost pushes arrive, all under the worker kills.
@@ -169,7 +180,7 @@ func TestChaosFirstRTOReachesTheCRMExactlyOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	kills := killer.stop() // the last worker keeps running so everything can finish
+	kills := killer.stop() // the workers keep running so everything can finish
 	waitFor(t, ctx, "every workflow to close", func() bool { return c.running(ctx) == 0 })
 	t.Logf("drained after %v; %d sweep runs (%d Delhivery requests); %d worker kills; store restarted %d time(s); CRM faults %+v",
 		time.Since(start).Round(time.Second), runs, c.couriers.Stats(tracking.APIDelhivery).Calls, kills, c.storeRestarts.Load(), c.faulty.Stats())
@@ -218,7 +229,44 @@ func TestChaosFirstRTOReachesTheCRMExactlyOnce(t *testing.T) {
 	if len(c.crm.IssuedTokens()) == 0 {
 		t.Error("the CRM issued no token: the secret scan would be incomplete")
 	}
+	if *sweep {
+		c.assertCourierLimitHeld()
+	}
 	c.assertNoSecretLeaked()
+}
+
+// assertCourierLimitHeld: the courier never refused a call although the limit
+// bound (its fullest window at least half full), with two workers polling
+// the courier's task queue under the kills; and both starters took traffic.
+func (c *cluster) assertCourierLimitHeld() {
+	st := c.couriers.Stats(tracking.APIDelhivery)
+	times := c.couriers.CallTimes(tracking.APIDelhivery)
+	fullest, span := fullestWindow(times), time.Duration(0)
+	if len(times) > 0 {
+		span = times[len(times)-1].Sub(times[0])
+	}
+	c.t.Logf("Delhivery: %d calls answered over %v, %d refused (403); fullest %v window %d of %d; requests per starter %v",
+		st.Calls, span.Round(time.Second), st.Rejected, chaosCourierWindow, fullest, chaosCourierLimit, c.starterCalls())
+	if st.Rejected != 0 {
+		c.t.Errorf("the courier refused %d calls (403) with %d workers polling: the limit did not hold across them", st.Rejected, workerProcesses)
+	}
+	if 2*fullest < chaosCourierLimit {
+		c.t.Errorf("the fullest %v window held %d calls of a limit of %d: the limit never bound, so no 403 proves nothing", chaosCourierWindow, fullest, chaosCourierLimit)
+	}
+	for i, n := range c.starterCalls() {
+		if n == 0 {
+			c.t.Errorf("starter %d took no request", i+1)
+		}
+	}
+}
+
+// starterCalls is how many requests each starter was sent through callWith.
+func (c *cluster) starterCalls() []int64 {
+	out := make([]int64, len(c.calls))
+	for i, n := range c.calls {
+		out[i] = n.Load()
+	}
+	return out
 }
 
 func acceptedKeys(c *crm.CRM) map[string]int {
@@ -236,7 +284,9 @@ type cluster struct {
 	cfg           config.Config
 	store         *rig.StoreProcess
 	db            *store.Store
-	apiURL        string
+	apiURLs       []string        // one per starter process
+	calls         []*atomic.Int64 // requests sent to each starter through callWith
+	nextCall      atomic.Int64
 	crm           *crm.CRM
 	faulty        *crm.Faulty
 	crmURL        string
@@ -313,20 +363,9 @@ func newCluster(t *testing.T, ctx context.Context, p plan) *cluster {
 	if c.starterBin, err = rig.BuildBinary(root, bins, "./cmd/starter"); err != nil {
 		t.Fatal(err)
 	}
-	listen, err := rig.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
+	for range starterProcesses {
+		c.startStarter(ctx, p)
 	}
-	c.apiURL = "http://" + listen
-	starter := c.process(c.starterBin, append([]string{"ORDERFLOW_HTTP_LISTEN=" + listen, fmt.Sprintf("ORDERFLOW_CRM_REQUEST_TIMEOUT=%s", p.crmTimeout)}, c.sourceEnv...)...)
-	t.Cleanup(func() { _ = starter.Process.Kill(); _ = starter.Wait() })
-	waitFor(t, ctx, "the starter's /healthz", func() bool {
-		resp, err := http.Get(c.apiURL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
-	})
 	t.Cleanup(func() {
 		if t.Failed() {
 			c.store.DumpGoroutines() // in the log, in case the store is what hung
@@ -337,6 +376,29 @@ func newCluster(t *testing.T, ctx context.Context, p plan) *cluster {
 	})
 	return c
 }
+
+// startStarter runs one more starter on its own loopback port and waits for its /healthz.
+func (c *cluster) startStarter(ctx context.Context, p plan) {
+	listen, err := rig.FreeAddr()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	url := "http://" + listen
+	starter := c.process(c.starterBin, append([]string{"ORDERFLOW_HTTP_LISTEN=" + listen, fmt.Sprintf("ORDERFLOW_CRM_REQUEST_TIMEOUT=%s", p.crmTimeout)}, c.sourceEnv...)...)
+	c.t.Cleanup(func() { _ = starter.Process.Kill(); _ = starter.Wait() })
+	waitFor(c.t, ctx, "the starter's /healthz at "+listen, func() bool {
+		resp, err := http.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+	c.apiURLs = append(c.apiURLs, url)
+	c.calls = append(c.calls, new(atomic.Int64))
+}
+
+// starterURL is the starter the i-th request goes to: every starter takes an equal share.
+func (c *cluster) starterURL(i int) string { return c.apiURLs[i%len(c.apiURLs)] }
 
 // process starts an orderflow binary configured through the environment, as in production.
 func (c *cluster) process(bin string, extraEnv ...string) *exec.Cmd {
@@ -365,27 +427,36 @@ func (c *cluster) startProcess(bin string, args []string, extraEnv ...string) (*
 	return cmd, nil
 }
 
-// killer SIGKILLs the worker every ~period (±50 %, from the seed) and restarts it at once.
+// killer supervises the worker processes: every ~period (±50 %, from the
+// seed) it SIGKILLs one of them, drawn from the seed, and restarts it at
+// once, so one worker at a time is down and the other keeps polling.
 type killer struct {
 	mu       sync.Mutex
-	cur      *exec.Cmd
+	cur      []*exec.Cmd // the running process of each worker slot
 	kills    int
 	stopOnce sync.Once
 	done     chan struct{}
 	exited   chan struct{}
 }
 
-func (c *cluster) superviseWorker(rng *rand.Rand, period time.Duration) *killer {
+func (c *cluster) superviseWorkers(rng *rand.Rand, period time.Duration) *killer {
 	env := append([]string{fmt.Sprintf("ORDERFLOW_CRM_REQUEST_TIMEOUT=%s", planFor(*long).crmTimeout)}, c.sourceEnv...)
-	k := &killer{cur: c.process(c.workerBin, env...), done: make(chan struct{}), exited: make(chan struct{})}
+	k := &killer{done: make(chan struct{}), exited: make(chan struct{})}
+	for range workerProcesses {
+		k.cur = append(k.cur, c.process(c.workerBin, env...))
+	}
 	c.t.Cleanup(func() {
 		k.stop()
-		_ = k.cur.Process.Kill()
-		_ = k.cur.Wait()
+		for _, w := range k.cur {
+			_ = w.Process.Kill()
+			_ = w.Wait()
+		}
 	})
-	gaps := make([]time.Duration, 1000) // drawn up front: the rng is not shared with goroutines
+	// Drawn up front: the rng is not shared with goroutines.
+	gaps, victims := make([]time.Duration, 1000), make([]int, 1000)
 	for i := range gaps {
 		gaps[i] = period/2 + time.Duration(rng.Int64N(int64(period)))
+		victims[i] = rng.IntN(workerProcesses)
 	}
 	go func() {
 		defer close(k.exited)
@@ -395,25 +466,33 @@ func (c *cluster) superviseWorker(rng *rand.Rand, period time.Duration) *killer 
 				return
 			case <-time.After(gaps[k.kills%len(gaps)]):
 			}
-			k.mu.Lock()
-			_ = k.cur.Process.Signal(syscall.SIGKILL)
-			_ = k.cur.Wait()
-			k.kills++
-			c.t.Logf("worker SIGKILLed (%d)", k.kills)
-			next, err := c.startProcess(c.workerBin, nil, env...)
-			if err != nil { // t.Fatal belongs to the test's goroutine: fail the test, stop killing
-				c.t.Errorf("restart the worker: %v", err)
-				k.mu.Unlock()
+			if !k.killAndRestart(c, victims[k.kills%len(victims)], env) {
 				return
 			}
-			k.cur = next
-			k.mu.Unlock()
 		}
 	}()
 	return k
 }
 
-// stop ends the kills, leaving the current worker running, and returns how many there were.
+// killAndRestart SIGKILLs worker slot v and starts its replacement; false
+// (the test failed) when the replacement cannot start.
+func (k *killer) killAndRestart(c *cluster, v int, env []string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	_ = k.cur[v].Process.Signal(syscall.SIGKILL)
+	_ = k.cur[v].Wait()
+	k.kills++
+	c.t.Logf("worker %d SIGKILLed (%d)", v+1, k.kills)
+	next, err := c.startProcess(c.workerBin, nil, env...)
+	if err != nil { // t.Fatal belongs to the test's goroutine: fail the test, stop killing
+		c.t.Errorf("restart worker %d: %v", v+1, err)
+		return false
+	}
+	k.cur[v] = next
+	return true
+}
+
+// stop ends the kills, leaving the current workers running, and returns how many there were.
 func (k *killer) stop() int {
 	k.stopOnce.Do(func() { close(k.done) })
 	<-k.exited
@@ -509,7 +588,9 @@ func (c *cluster) call(ctx context.Context, method, path string, body []byte) (i
 
 // callWith sends a request with these headers and records the response body for the secret scan.
 func (c *cluster) callWith(ctx context.Context, method, path string, body []byte, headers map[string]string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.apiURL+path, bytes.NewReader(body))
+	i := int(c.nextCall.Add(1) - 1)
+	c.calls[i%len(c.calls)].Add(1)
+	req, err := http.NewRequestWithContext(ctx, method, c.starterURL(i)+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}

@@ -3,6 +3,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -107,9 +109,10 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 	plat := billing.New(billingAPIKey)
 	proc := payments.New(processorAPIKey)
 	merch := merchant.New(merchantHashKey)
-	// At most one failure per webhook: the worker retries a merchant webhook
-	// after 1 min, then 5 min (Hyperswitch's schedule, not configurable in the
-	// worker binary), so a second failure would add five minutes to the run.
+	// At most one injected failure per webhook. The profile's retry delays are
+	// seconds, not Hyperswitch's 1 min, 5 min, …: a worker kill during a delivery
+	// also spends an attempt, and the default's second step alone would add five
+	// minutes to the run.
 	faulty := merch.WithFaults(merchant.Faults{Seed: *seed, ServerErrorRate: merchantFailRate, MaxFailuresPerID: 1})
 	billingSrv, procSrv, merchSrv := httptest.NewServer(withBillingInfo(plat.Handler())), httptest.NewServer(proc.Handler()), httptest.NewServer(faulty)
 	t.Cleanup(func() { billingSrv.Close(); procSrv.Close(); merchSrv.Close() })
@@ -128,7 +131,7 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 	t.Logf("seed %d: %d invoices (%d of them on shared cards or with card updates) over %d platforms, %d webhook deliveries (duplicates included); merchant fails %.0f %% of first deliveries",
 		*seed, len(stories), len(cardStories), platformsUnderTest, deliveries, merchantFailRate*100)
 
-	killer := c.superviseWorker(rng, p.killEvery)
+	killer := c.superviseWorkers(rng, p.killEvery)
 	start := time.Now()
 	var sent atomic.Int64
 	var restartOnce sync.Once
@@ -141,7 +144,7 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 	send := func(phase func(events []delivery) []delivery) error {
 		return parallel(ctx, len(stories), 8, func(i int) error {
 			s := stories[i]
-			e := billing.Endpoint{URL: c.apiURL + "/webhooks/revenue_recovery/" + profileID + "/" + connectors[s.platform],
+			e := billing.Endpoint{URL: c.starterURL(i) + "/webhooks/revenue_recovery/" + profileID + "/" + connectors[s.platform],
 				Platform: s.platform, Secret: platformSecrets[s.platform], Username: "cb_chaos"}
 			for _, d := range phase(s.events) {
 				for range d.copies {
@@ -186,6 +189,7 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 		return true
 	})
 	kills := killer.stop()
+	c.logSlowestRecoveries(ctx, stories, wfIDs)
 	t.Logf("all %d recoveries closed after %v; %d worker kills; store restarted %d time(s); merchant %+v; processor saw %d requests for %d charges",
 		len(stories), time.Since(start).Round(time.Second), kills, c.storeRestarts.Load(), faulty.Stats(), proc.Requests(), len(proc.Charges()))
 
@@ -196,6 +200,30 @@ func TestChaosInvoicesEndInOneTerminalState(t *testing.T) {
 		t.Errorf("faults not all injected: %d kills, %d store restarts, merchant %+v", kills, c.storeRestarts.Load(), st)
 	}
 	c.assertNoSecretLeaked(merchantHashKey, processorAPIKey, billingAPIKey, chargebeePassword, stripeWebhookSec, recurlyWebhookKey, customWebhookSec)
+}
+
+// logSlowestRecoveries logs the three recoveries that ran longest (start →
+// close) and their stories: where a slow run spent its time.
+func (c *cluster) logSlowestRecoveries(ctx context.Context, stories []invoiceStory, wfIDs []string) {
+	type ran struct {
+		story int
+		took  time.Duration
+	}
+	var runs []ran
+	for i, id := range wfIDs {
+		d, err := c.temporal.DescribeWorkflowExecution(ctx, id, "")
+		if err != nil {
+			c.t.Logf("describe %s: %v", id, err)
+			return
+		}
+		info := d.WorkflowExecutionInfo
+		runs = append(runs, ran{i, info.CloseTime.AsTime().Sub(info.StartTime.AsTime())})
+	}
+	slices.SortFunc(runs, func(a, b ran) int { return cmp.Compare(b.took, a.took) })
+	for _, r := range runs[:min(3, len(runs))] {
+		s := stories[r.story]
+		c.t.Logf("slow recovery: invoice %s (%s, ending %s) ran %v", s.inv.ID, s.platform, wantStatus[s.ending], r.took.Round(time.Second))
+	}
 }
 
 // assertInvoiceOutcomes checks each invoice's one workflow, its terminal
@@ -311,7 +339,8 @@ func (c *cluster) configureRecovery(billingURL, processorURL, merchantURL string
 	profileID, err := c.postID("/v1/profiles", map[string]any{
 		"merchant_id": "merchant_chaos", "webhook_url": merchantURL + "/webhooks", "payment_response_hash_key": merchantHashKey,
 		"revenue_recovery_retry_algorithm_type": "cascading", "max_random_schedule_delay_in_seconds": 0,
-		"cascading_schedule": map[string]any{"start_after_seconds": 1, "frequencies": setup.frequencies},
+		"cascading_schedule":           map[string]any{"start_after_seconds": 1, "frequencies": setup.frequencies},
+		"webhook_retry_delays_seconds": chaosWebhookRetryDelays,
 	})
 	if err != nil {
 		c.t.Fatal(err)
@@ -342,6 +371,10 @@ func (c *cluster) configureRecovery(billingURL, processorURL, merchantURL string
 	}
 	return profileID, connectors
 }
+
+// chaosWebhookRetryDelays is the merchant webhook's retry schedule in the
+// chaos run: Hyperswitch's shape (short, then longer) in seconds.
+var chaosWebhookRetryDelays = []int{2, 5, 5, 10, 10, 10, 30, 30, 60, 60}
 
 // planInvoices draws each invoice's ending, scripts the processor for it and
 // builds its events: the failure (2–3 copies), then for external successes

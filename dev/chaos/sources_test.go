@@ -26,17 +26,41 @@ const (
 	sweepEvery       = 20 * time.Second
 )
 
-// startCourierSandbox serves the Delhivery API the real sweep polls (its real
-// limits) and sets the worker's and starter's courier, sweep and Clickpost settings.
+// The chaos run's Delhivery limit, scaled down like the rate-limit benchmark's
+// so that it binds: the sandbox answers 403 past it and couriers.delhivery
+// says the same. Batches of 25 AWBs make one call each, so a sweep of the
+// run's 450 orders is 18 calls, more than a window allows. The worker derives
+// 0.5 polls/s from it (a budget of 20 × 0.8 = 16 calls per window, less the
+// token bucket's burst of one), which the server enforces on the courier task
+// queue across both workers: at most 16 calls in any window, where two
+// workers each enforcing the rate on their own would let 32 through. The
+// margin (0.8, not the default 0.95) leaves 8 s of jitter between a poll's
+// dispatch and its call, more than a poll waits on the store's 3 s crash.
+const (
+	chaosCourierLimit  = 20
+	chaosCourierWindow = 30 * time.Second
+	chaosCourierMargin = "0.8"
+	chaosCourierBatch  = 25
+)
+
+// startCourierSandbox serves the Delhivery API the real sweep polls (with the
+// scaled limit above) and sets the workers' and starters' courier, sweep and
+// Clickpost settings.
 func (c *cluster) startCourierSandbox() {
 	o := sbcouriers.DefaultOptions()
 	o.DelhiveryToken = delhiveryToken
+	o.DelhiveryLimit, o.Window, o.RecordCalls = chaosCourierLimit, chaosCourierWindow, true
 	c.couriers = sbcouriers.New(o)
 	srv := httptest.NewServer(c.couriers.Handler())
 	c.t.Cleanup(srv.Close)
 	c.sourceEnv = []string{
 		"ORDERFLOW_COURIERS_DELHIVERY_BASE_URL=" + srv.URL,
 		"ORDERFLOW_COURIERS_DELHIVERY_TOKEN=" + delhiveryToken,
+		fmt.Sprintf("ORDERFLOW_COURIERS_DELHIVERY_REQUESTS_PER_WINDOW=%d", chaosCourierLimit),
+		"ORDERFLOW_COURIERS_DELHIVERY_WINDOW=" + chaosCourierWindow.String(),
+		"ORDERFLOW_COURIERS_DELHIVERY_SAFETY_MARGIN=" + chaosCourierMargin,
+		fmt.Sprintf("ORDERFLOW_COURIERS_DELHIVERY_BATCH_SIZE=%d", chaosCourierBatch),
+		"ORDERFLOW_COURIERS_DELHIVERY_LIMIT_BACKOFF=10s",
 		"ORDERFLOW_SWEEP_SCHEDULE_ID=" + sweepScheduleID,
 		"ORDERFLOW_SWEEP_EVERY=" + sweepEvery.String(),
 		"ORDERFLOW_PUSH_CLICKPOST_KEYS=" + clickpostAccount + ":" + clickpostKey,
@@ -183,4 +207,17 @@ func sweepRuns(ctx context.Context, h client.ScheduleHandle) int {
 		return -1
 	}
 	return d.Info.NumActions
+}
+
+// fullestWindow is the most admitted calls in any chaosCourierWindow-long
+// sliding window of times (in order).
+func fullestWindow(times []time.Time) int {
+	most, lo := 0, 0
+	for hi := range times {
+		for times[hi].Sub(times[lo]) >= chaosCourierWindow {
+			lo++
+		}
+		most = max(most, hi-lo+1)
+	}
+	return most
 }

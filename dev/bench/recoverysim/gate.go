@@ -12,7 +12,9 @@ import (
 // card blocks for good; otherwise one slot per rolling window of the brand
 // (recovery.NetworkRules.LimitsFor, recovery.SlotFreeAt) is reserved before
 // the charge, given back on success; a never-retry decline
-// (recovery.NeverRetryRule) stops the card.
+// (recovery.NeverRetryRule) stops the card. The billing platform's declined
+// attempts count in the same windows and may stop the card too, as the
+// CountPlatformDecline activity counts them.
 type gate struct {
 	rules recovery.NetworkRules
 	stops map[string]string // card → rule
@@ -50,6 +52,20 @@ func (g *gate) admit(c *card, amount int64, now time.Time, attempt attemptKey) (
 		g.held[attempt] = append(g.held[attempt], window)
 	}
 	return nil, false
+}
+
+// countPlatform counts the billing platform's declined attempt in the card's
+// windows whatever they hold (CountPlatformDecline: it was made). Its slots
+// are never given back.
+func (g *gate) countPlatform(c *card, amount int64, now time.Time, attempt attemptKey) {
+	for _, limit := range g.rules.LimitsFor(c.brand) {
+		window := c.key + "|" + limit.Name(c.brand)
+		if limit.PerAmount {
+			window += "|" + strconv.FormatInt(amount, 10) + currency
+		}
+		g.prune(window, limit.Window, now)
+		g.slots[window] = append(g.slots[window], slot{at: now, attempt: attempt})
+	}
 }
 
 // release gives the attempt's slots back.

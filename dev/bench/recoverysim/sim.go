@@ -28,6 +28,11 @@ type Options struct {
 	Algorithm Algorithm
 	// Rules turns orderflow's card-network rule check on; off is the control.
 	Rules bool
+	// PlatformNetworkCodes: orderflow reads the network's codes of the
+	// billing platform's declined attempt from the processor (its
+	// PaymentIntent); otherwise it knows only the Stripe codes the billing
+	// event carries.
+	PlatformNetworkCodes bool
 }
 
 // Result is a run's outcome.
@@ -39,6 +44,9 @@ type Result struct {
 	// Charges are orderflow's charges sent to the processor; Blocked the
 	// charges its rule check held back (never sent).
 	Charges, Blocked int
+	// Moved is how many retries the algorithm moved off its schedule's time
+	// (adaptive timing's slots; 0 for the others).
+	Moved int
 	// Ended counts the recoveries by how they ended.
 	Ended map[string]int
 	// Log is every attempt the card networks saw: the billing platform's
@@ -56,7 +64,7 @@ func (r Result) ChargesPerRecovered() float64 {
 
 // Violations are orderflow's charges the independent counter finds against
 // the rules; withPlatform counts the billing platform's attempts in the
-// networks' windows too (orderflow's rule check does not see them).
+// networks' windows too (as the networks do, and orderflow's check now does).
 func (r Result) Violations(withPlatform bool) int { return len(netcheck.Check(r.Log, withPlatform)) }
 
 type invoice struct {
@@ -120,6 +128,9 @@ func Run(o Options) Result {
 		}
 	}
 	s.res.Recovered = s.res.Ended[Recovered]
+	if m, ok := o.Algorithm.(interface{ Moved() int }); ok {
+		s.res.Moved = m.Moved()
+	}
 	return s.res
 }
 
@@ -132,12 +143,27 @@ func (s *sim) billingFailed(inv *invoice) {
 	s.log(inv, c, netcheck.Platform, false, d)
 	inv.startedAt = s.now
 	inv.last = recovery.Classify(d.Code, d.DeclineCode, "")
+	if s.o.Rules {
+		s.gate.countPlatform(c, inv.amount, s.now, attemptKey{invoice: inv.id, generation: -1})
+		if s.gate.settleDecline(c, s.platformDecline(d)) {
+			inv.last.Class = recovery.Hard // the card network forbids any further attempt on this card
+		}
+	}
 	s.schedule(inv)
+}
+
+// platformDecline is what orderflow knows of the platform's decline: the
+// billing event's Stripe codes, and the network's when it reads them.
+func (s *sim) platformDecline(d decline) decline {
+	if s.o.PlatformNetworkCodes {
+		return d
+	}
+	return decline{Code: d.Code, DeclineCode: d.DeclineCode}
 }
 
 // schedule is the workflow's schedule: the algorithm's next wait, or the end.
 func (s *sim) schedule(inv *invoice) {
-	wait, stop := s.o.Algorithm.Next(inv.retries-inv.base, inv.last, s.now, inv.rnd)
+	wait, stop := s.o.Algorithm.Next(inv.retries-inv.base, inv.last, inv.startedAt, s.now, inv.rnd)
 	switch stop {
 	case recovery.Continue:
 		s.retryAt(inv, s.now.Add(wait))
@@ -174,7 +200,7 @@ func (s *sim) retry(inv *invoice) {
 	s.res.Charges++
 	ok := inv.rnd.Float64() < s.o.Model.successProbability(c, s.now)
 	if o, learns := s.o.Algorithm.(Observer); learns {
-		o.Observe(s.now, ok)
+		o.Observe(s.now, inv.last.Class, ok)
 	}
 	if ok {
 		s.log(inv, c, netcheck.Merchant, true, decline{})

@@ -1,10 +1,12 @@
 package recoverysim
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
 
+	"orderflow/dev/bench/recoverysim/netcheck"
 	"orderflow/recovery"
 )
 
@@ -15,7 +17,7 @@ func smallModel() Model {
 }
 
 func TestSameSeedSameNumbers(t *testing.T) {
-	for _, a := range []func() Algorithm{Cascading, Smart} {
+	for _, a := range []func() Algorithm{Cascading, Smart, Adaptive} {
 		first := Run(Options{Model: smallModel(), Algorithm: a(), Rules: true})
 		again := Run(Options{Model: smallModel(), Algorithm: a(), Rules: true})
 		if !reflect.DeepEqual(first, again) {
@@ -31,7 +33,7 @@ func TestSameSeedSameNumbers(t *testing.T) {
 }
 
 func TestRulesOnNoViolationsRulesOffSome(t *testing.T) {
-	for _, a := range []func() Algorithm{Cascading, Smart} {
+	for _, a := range []func() Algorithm{Cascading, Smart} { // adaptive: TestAdaptiveNoViolationsWithRulesOn
 		on := Run(Options{Model: smallModel(), Algorithm: a(), Rules: true})
 		off := Run(Options{Model: smallModel(), Algorithm: a(), Rules: false})
 		if on.Recovered == 0 || on.Charges == 0 || on.Blocked == 0 {
@@ -42,6 +44,65 @@ func TestRulesOnNoViolationsRulesOffSome(t *testing.T) {
 		}
 		if v := off.Violations(false); v == 0 {
 			t.Errorf("%s without the rule check (control): no violations; the control shows nothing", off.Algorithm)
+		}
+	}
+}
+
+// Adaptive timing learns from the simulated outcomes: once a slot has
+// recovery.AdaptiveMinSamples retries after a class of decline, the next such
+// retry whose window holds the slot moves there.
+func TestAdaptiveLearnsFromObservedOutcomes(t *testing.T) {
+	a := Adaptive()
+	o, ok := a.(Observer)
+	if !ok {
+		t.Fatalf("%T does not observe outcomes", a)
+	}
+	good := time.Date(2026, 1, 3, 9, 0, 0, 0, time.UTC) // 09:00 on the 3rd: a payday morning, last month too
+	for i := range recovery.AdaptiveMinSamples {
+		o.Observe(good.AddDate(0, -1, 0).Add(time.Duration(i)*time.Minute), recovery.InsufficientFunds, i%2 == 0)
+	}
+	last := recovery.Decline{Class: recovery.InsufficientFunds, Code: "card_declined"}
+	start := time.Date(2026, 2, 2, 12, 0, 0, 0, time.UTC) // the cascading wait lands before 09:00 on the 3rd
+	wait, stop := a.Next(0, last, start, start, rand.New(rand.NewPCG(1, 2)))
+	at := start.Add(wait)
+	if stop != recovery.Continue || at.Before(good.AddDate(0, 1, 0)) || at.After(good.AddDate(0, 1, 0).Add(300*time.Second)) {
+		t.Errorf("next retry at %v (%v), want 09:00 on 3 February plus jitter", at, stop)
+	}
+}
+
+// With orderflow's rule check on, adaptive timing breaks no card-network
+// rule wherever it moves a retry.
+func TestAdaptiveNoViolationsWithRulesOn(t *testing.T) {
+	on := Run(Options{Model: smallModel(), Algorithm: Adaptive(), Rules: true})
+	if on.Charges == 0 || on.Blocked == 0 {
+		t.Errorf("a run that measures nothing: %d charges, %d held back", on.Charges, on.Blocked)
+	}
+	if v := on.Violations(false); v != 0 {
+		t.Errorf("adaptive with orderflow's rule check: %d violations, want 0", v)
+	}
+}
+
+// orderflow's check counts the billing platform's declined attempts in the
+// card's windows: the networks' windows, the platform's attempts in them,
+// are then never overrun by orderflow's charges. What is left are never-retry
+// declines the platform's events hide behind Stripe's generic codes; with the
+// network's codes read from the processor, none.
+func TestPlatformAttemptsCountInTheGate(t *testing.T) {
+	m := smallModel()
+	m.Invoices = 800
+	for _, a := range []func() Algorithm{Cascading, Smart, Adaptive} {
+		stripeCodes := Run(Options{Model: m, Algorithm: a(), Rules: true})
+		for _, v := range netcheck.Check(stripeCodes.Log, true) {
+			if v.Rule != netcheck.VisaCategory1 && v.Rule != netcheck.MastercardNeverRetry {
+				t.Errorf("%s: %s on card %s at %v: a window orderflow's check should have counted", stripeCodes.Algorithm, v.Rule, v.Card, v.At)
+			}
+		}
+		if stripeCodes.Violations(true) == 0 {
+			t.Errorf("%s: no never-retry decline hidden behind Stripe's generic codes; the model shows nothing", stripeCodes.Algorithm)
+		}
+		networkCodes := Run(Options{Model: m, Algorithm: a(), Rules: true, PlatformNetworkCodes: true})
+		if v := networkCodes.Violations(true); v != 0 {
+			t.Errorf("%s with the platform's network codes read: %d violations, want 0", networkCodes.Algorithm, v)
 		}
 	}
 }
