@@ -23,7 +23,26 @@ type CardCounters interface {
 	CountCardAttempt(ctx context.Context, w store.CardWindow, slot store.CardSlot) error
 	StopCard(ctx context.Context, st store.CardStop) error
 	CardStopped(ctx context.Context, merchantID, card string) (*store.CardStop, error)
+	TakeCardLease(ctx context.Context, l store.CardLease) (store.CardLeaseAnswer, error)
+	ReleaseCardLease(ctx context.Context, merchantID, card, key string) error
 }
+
+// CardLeaseTTL bounds how long one charge holds its card when its answer is
+// never settled (the worker died mid-charge). It is longer than the charge
+// activity's StartToCloseTimeout (a minute, workflows' recoveryPayment): the
+// attempt's context ends there, so no request of a dead attempt can reach the
+// processor after its lease has expired; the other minute covers clock skew
+// between workers.
+const CardLeaseTTL = 2 * time.Minute
+
+// CardBusyRetry is how soon a charge held back by another charge in flight on
+// its card asks again: the other one's answer usually takes a second or two.
+const CardBusyRetry = 10 * time.Second
+
+// RuleCardBusy is the blocked answer's rule when another invoice's charge on
+// the same card is in flight: not a network rule, a short wait until that
+// charge's answer is known (it may stop the card).
+const RuleCardBusy = "card_busy"
 
 // networkGate is the card networks' say on one charge: the card it is made
 // on and the windows in which a slot was reserved for it.
@@ -31,6 +50,8 @@ type networkGate struct {
 	merchantID string
 	card       connector.Card
 	reserved   []store.CardWindow
+	// leased: the charge holds the card (one charge in flight per card).
+	leased bool
 	// blocked is the answer when the rules refuse the charge.
 	blocked *PaymentResult
 }
@@ -43,9 +64,10 @@ func (r *Recovery) networkRulesApply(in ChargeInput) bool {
 }
 
 // admitCharge checks the rules before a charge: the card's brand and
-// fingerprint from the processor, a never-retry stop recorded on the card (by
-// any invoice of the merchant), then one slot per rolling window of the brand,
-// reserved under the attempt's idempotency key. A nil gate means no rule applies.
+// fingerprint from the processor, a lease on the card (no other charge of the
+// merchant in flight on it), a never-retry stop recorded on the card (by any
+// invoice of the merchant), then one slot per rolling window of the brand,
+// all under the attempt's idempotency key. A nil gate means no rule applies.
 func (r *Recovery) admitCharge(ctx context.Context, acct connector.StripeAccount, in ChargeInput) (*networkGate, error) {
 	if !r.networkRulesApply(in) {
 		return nil, nil
@@ -63,15 +85,54 @@ func (r *Recovery) admitCharge(ctx context.Context, acct connector.StripeAccount
 	if g.merchantID == "" {
 		g.merchantID = in.ProfileID
 	}
+	if err := r.leaseCard(ctx, g, in); err != nil || g.blocked != nil {
+		return g, err
+	}
+	// Read after the lease: a charge that stopped the card recorded the stop before it let the card go.
 	stop, err := r.Cards.CardStopped(ctx, g.merchantID, card.Key())
 	if err != nil {
 		return nil, err
 	}
 	if stop != nil && stop.Key != in.IdempotencyKey { // the stop's own attempt is a replay at the processor
 		g.blocked = &PaymentResult{Status: PaymentBlocked, NetworkRule: stop.Rule, CardBrand: card.Brand}
-		return g, nil
+		return g, r.releaseLease(ctx, g, in.IdempotencyKey)
 	}
-	return g, r.reserveSlots(ctx, g, in)
+	if err := r.reserveSlots(ctx, g, in); err != nil || g.blocked != nil {
+		return g, errors.Join(err, r.releaseLease(ctx, g, in.IdempotencyKey))
+	}
+	return g, nil
+}
+
+// leaseCard makes the charge the only one in flight on its card: a
+// never-retry code is learnt only from a charge's answer, so a second charge
+// sent before the first is answered could be a forbidden reattempt. A retried
+// activity finds its own lease; another attempt's blocks the charge for
+// CardBusyRetry (or until that lease expires, if sooner).
+func (r *Recovery) leaseCard(ctx context.Context, g *networkGate, in ChargeInput) error {
+	now := r.now().UTC()
+	res, err := r.Cards.TakeCardLease(ctx, store.CardLease{MerchantID: g.merchantID, Card: g.card.Key(), Key: in.IdempotencyKey,
+		InvoiceID: in.InvoiceID, At: now, ExpiresAt: now.Add(CardLeaseTTL)})
+	if err != nil {
+		return err
+	}
+	if !res.Taken {
+		until := now.Add(CardBusyRetry)
+		if res.HeldUntil.Before(until) {
+			until = res.HeldUntil
+		}
+		g.blocked = &PaymentResult{Status: PaymentBlocked, NetworkRule: RuleCardBusy, BlockedUntil: &until, CardBrand: g.card.Brand}
+		return nil
+	}
+	g.leased = true
+	return nil
+}
+
+func (r *Recovery) releaseLease(ctx context.Context, g *networkGate, key string) error {
+	if !g.leased {
+		return nil
+	}
+	g.leased = false
+	return r.Cards.ReleaseCardLease(ctx, g.merchantID, g.card.Key(), key)
 }
 
 func (r *Recovery) reserveSlots(ctx context.Context, g *networkGate, in ChargeInput) error {
@@ -105,12 +166,22 @@ func (r *Recovery) releaseSlots(ctx context.Context, g *networkGate, key string)
 // settleCharge applies the charge's answer to the rules: a success is no
 // decline and gives its slots back; a decline the networks say never to
 // retry stops the card for every invoice of the merchant. Every other
-// decline, whatever its code, keeps its slots. It returns the never-retry
+// decline, whatever its code, keeps its slots. Then the card is let go for
+// the next charge (only once the stop is recorded: on an error the retried
+// activity settles again under the same lease). It returns the never-retry
 // rule, if any.
 func (r *Recovery) settleCharge(ctx context.Context, g *networkGate, in ChargeInput, res connector.PaymentResult) (string, error) {
 	if g == nil {
 		return "", nil
 	}
+	rule, err := r.applyAnswer(ctx, g, in, res)
+	if err != nil {
+		return "", err
+	}
+	return rule, r.releaseLease(ctx, g, in.IdempotencyKey)
+}
+
+func (r *Recovery) applyAnswer(ctx context.Context, g *networkGate, in ChargeInput, res connector.PaymentResult) (string, error) {
 	switch res.Status {
 	case connector.StatusSucceeded:
 		return "", r.releaseSlots(ctx, g, in.IdempotencyKey)

@@ -16,8 +16,8 @@ import (
 
 // CardNetworkCountersCollection holds the card networks' retry counters: one
 // document per attempt counted in a rolling window of a (merchant, card
-// [, amount]) — a "slot" — and one per (merchant, card) that a never-retry
-// decline stopped.
+// [, amount]) — a "slot" —, one per (merchant, card) that a never-retry
+// decline stopped, and the leases that keep one charge in flight per card.
 const CardNetworkCountersCollection = "card_network_counters"
 
 // CardWindow names one rolling window of one card at one merchant.
@@ -271,4 +271,127 @@ func (s *Store) CardStopped(ctx context.Context, merchantID, card string) (*Card
 		return nil, fmt.Errorf("%s: find stop: %w", CardNetworkCountersCollection, err)
 	}
 	return &st, nil
+}
+
+// CardLease is one charge in flight on a card at a merchant: the attempt
+// (its idempotency key) that holds the card until its answer is settled, or
+// until ExpiresAt if its worker died mid-charge.
+type CardLease struct {
+	MerchantID string
+	Card       string
+	Key        string
+	InvoiceID  string
+	At         time.Time
+	ExpiresAt  time.Time
+}
+
+// CardLeaseAnswer is the answer of TakeCardLease.
+type CardLeaseAnswer struct {
+	Taken bool
+	// HeldUntil is when the other attempt's lease expires, when not Taken.
+	HeldUntil time.Time
+}
+
+// cardLeaseDoc is a lease as stored. Like a slot, taking the card is
+// inserting the next sequence number of the card's lease (window_id
+// "merchant|card|lease"): of two attempts that read the same state only one
+// insert succeeds, and no document is ever updated by anyone but its holder,
+// so FerretDB's non-atomic conditional updates never decide who holds the
+// card. Only the newest document counts; older ones are pruned.
+type cardLeaseDoc struct {
+	ID         string    `bson:"_id"`
+	Kind       string    `bson:"kind"` // "lease"
+	WindowID   string    `bson:"window_id"`
+	Seq        int64     `bson:"seq"`
+	MerchantID string    `bson:"merchant_id"`
+	Card       string    `bson:"card"`
+	Key        string    `bson:"key"`
+	InvoiceID  string    `bson:"invoice_id"`
+	At         time.Time `bson:"at"`
+	ExpiresAt  time.Time `bson:"expires_at"`
+	Released   bool      `bson:"released"`
+}
+
+func cardLeaseID(merchantID, card string) string { return merchantID + "|" + card + "|lease" }
+
+// TakeCardLease lets l.Key charge the card: it reads the card's newest lease
+// and, unless another key holds it unreleased and unexpired at l.At, inserts
+// the next one (a key that holds it renews it until l.ExpiresAt). An insert
+// that loses the number to another attempt reads again.
+func (s *Store) TakeCardLease(ctx context.Context, l CardLease) (CardLeaseAnswer, error) {
+	id := cardLeaseID(l.MerchantID, l.Card)
+	for range maxCardSlotTries {
+		newest, err := s.newestCardLease(ctx, id)
+		if err != nil {
+			return CardLeaseAnswer{}, err
+		}
+		next := int64(0)
+		if newest != nil {
+			if !newest.Released && newest.ExpiresAt.After(l.At) && newest.Key != l.Key {
+				return CardLeaseAnswer{HeldUntil: newest.ExpiresAt}, nil
+			}
+			next = newest.Seq + 1
+		}
+		doc := cardLeaseDoc{ID: fmt.Sprintf("%s#%d", id, next), Kind: "lease", WindowID: id, Seq: next, MerchantID: l.MerchantID,
+			Card: l.Card, Key: l.Key, InvoiceID: l.InvoiceID, At: l.At, ExpiresAt: l.ExpiresAt}
+		_, err = s.coll(CardNetworkCountersCollection).InsertOne(ctx, doc)
+		if mongo.IsDuplicateKeyError(err) {
+			continue
+		}
+		if err != nil {
+			return CardLeaseAnswer{}, fmt.Errorf("%s: insert lease: %w", CardNetworkCountersCollection, err)
+		}
+		// A reader that slept past a prune may have inserted a number pruned
+		// under a newer lease: only the newest document holds the card.
+		if newest, err = s.newestCardLease(ctx, id); err != nil {
+			return CardLeaseAnswer{}, err
+		}
+		if newest == nil || newest.Seq != next {
+			continue
+		}
+		s.pruneCardLeases(ctx, id, next, l.At)
+		return CardLeaseAnswer{Taken: true}, nil
+	}
+	return CardLeaseAnswer{}, fmt.Errorf("%s: %s: too many concurrent attempts on one card", CardNetworkCountersCollection, id)
+}
+
+// ReleaseCardLease ends key's lease on the card; another key's lease is left alone.
+func (s *Store) ReleaseCardLease(ctx context.Context, merchantID, card, key string) error {
+	_, err := s.coll(CardNetworkCountersCollection).UpdateMany(ctx,
+		bson.D{{Key: "window_id", Value: cardLeaseID(merchantID, card)}, {Key: "kind", Value: "lease"}, {Key: "key", Value: key}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "released", Value: true}}}})
+	if err != nil {
+		return fmt.Errorf("%s: release lease: %w", CardNetworkCountersCollection, err)
+	}
+	return nil
+}
+
+// CardLeaseHolder returns the key holding the card at now ("" when free).
+func (s *Store) CardLeaseHolder(ctx context.Context, merchantID, card string, now time.Time) (string, error) {
+	newest, err := s.newestCardLease(ctx, cardLeaseID(merchantID, card))
+	if err != nil || newest == nil || newest.Released || !newest.ExpiresAt.After(now) {
+		return "", err
+	}
+	return newest.Key, nil
+}
+
+func (s *Store) newestCardLease(ctx context.Context, id string) (*cardLeaseDoc, error) {
+	var d cardLeaseDoc
+	err := s.coll(CardNetworkCountersCollection).FindOne(ctx, bson.D{{Key: "window_id", Value: id}, {Key: "kind", Value: "lease"}},
+		options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: find lease: %w", CardNetworkCountersCollection, err)
+	}
+	return &d, nil
+}
+
+// pruneCardLeases deletes the card's expired leases below seq, the newest:
+// only the newest says who holds the card. Best effort.
+func (s *Store) pruneCardLeases(ctx context.Context, id string, seq int64, now time.Time) {
+	_, _ = s.coll(CardNetworkCountersCollection).DeleteMany(ctx, bson.D{{Key: "window_id", Value: id},
+		{Key: "kind", Value: "lease"}, {Key: "seq", Value: bson.D{{Key: "$lt", Value: seq}}},
+		{Key: "expires_at", Value: bson.D{{Key: "$lte", Value: now}}}})
 }

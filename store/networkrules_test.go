@@ -148,3 +148,101 @@ func TestCardAttemptCountsOncePastTheLimit(t *testing.T) {
 		t.Fatalf("orderflow's charge after the platform's four declines (limit 3): %+v %v", res, err)
 	}
 }
+
+func lease(card, key string, at time.Time) store.CardLease {
+	return store.CardLease{MerchantID: "m1", Card: card, Key: key, InvoiceID: "inv_" + key, At: at, ExpiresAt: at.Add(2 * time.Minute)}
+}
+
+func takeLease(t *testing.T, s *store.Store, l store.CardLease) store.CardLeaseAnswer {
+	t.Helper()
+	res, err := s.TakeCardLease(context.Background(), l)
+	if err != nil {
+		t.Fatalf("take %s for %s: %v", l.Card, l.Key, err)
+	}
+	return res
+}
+
+func TestCardLeaseIsHeldByOneKey(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	t0 := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	if res := takeLease(t, s, lease("fp_1", "k1", t0)); !res.Taken {
+		t.Fatalf("a free card: %+v", res)
+	}
+	// A retried activity finds its own lease, renewed from its new start.
+	if res := takeLease(t, s, lease("fp_1", "k1", t0.Add(time.Minute))); !res.Taken {
+		t.Fatalf("the holder again: %+v", res)
+	}
+	refused := takeLease(t, s, lease("fp_1", "k2", t0.Add(90*time.Second)))
+	if refused.Taken || !refused.HeldUntil.Equal(t0.Add(3*time.Minute)) {
+		t.Fatalf("another key while k1 holds the card: %+v, want held until %v", refused, t0.Add(3*time.Minute))
+	}
+	if res := takeLease(t, s, lease("fp_2", "k2", t0)); !res.Taken {
+		t.Fatalf("another card is free: %+v", res)
+	}
+	// Only the holder lets the card go.
+	if err := s.ReleaseCardLease(ctx, "m1", "fp_1", "k2"); err != nil {
+		t.Fatal(err)
+	}
+	if holder, err := s.CardLeaseHolder(ctx, "m1", "fp_1", t0.Add(2*time.Minute)); err != nil || holder != "k1" {
+		t.Fatalf("after another key's release the holder is %q (%v), want k1", holder, err)
+	}
+	if err := s.ReleaseCardLease(ctx, "m1", "fp_1", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if res := takeLease(t, s, lease("fp_1", "k2", t0.Add(2*time.Minute))); !res.Taken {
+		t.Fatalf("after k1 released: %+v", res)
+	}
+	// A holder that never releases (its worker died) loses the card when the lease expires.
+	if res := takeLease(t, s, lease("fp_1", "k3", t0.Add(4*time.Minute-time.Second))); res.Taken {
+		t.Fatalf("k3 before k2's lease expired: %+v", res)
+	}
+	if res := takeLease(t, s, lease("fp_1", "k3", t0.Add(4*time.Minute))); !res.Taken {
+		t.Fatalf("k3 once k2's lease expired: %+v", res)
+	}
+	if holder, err := s.CardLeaseHolder(ctx, "m1", "fp_1", t0.Add(4*time.Minute)); err != nil || holder != "k3" {
+		t.Fatalf("holder %q (%v), want k3", holder, err)
+	}
+}
+
+// Invoices of one card charging at the same moment: exactly one holds the
+// card, on a free card and on one whose last lease was just released.
+func TestCardLeaseRaceHasOneHolder(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	t0 := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	card := "fp_lease_race"
+	for round := range 6 {
+		const racers = 8
+		results := make([]store.CardLeaseAnswer, racers)
+		errs := make([]error, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i], errs[i] = s.TakeCardLease(ctx, lease(card, fmt.Sprintf("r%d-k%d", round, i), t0))
+			}()
+		}
+		wg.Wait()
+		var winners []string
+		for i := range racers {
+			if errs[i] != nil {
+				t.Fatalf("round %d racer %d: %v", round, i, errs[i])
+			}
+			if results[i].Taken {
+				winners = append(winners, fmt.Sprintf("r%d-k%d", round, i))
+			}
+		}
+		if len(winners) != 1 {
+			t.Fatalf("round %d: %v hold the card, want exactly one", round, winners)
+		}
+		holder, err := s.CardLeaseHolder(ctx, "m1", card, t0)
+		if err != nil || holder != winners[0] {
+			t.Fatalf("round %d: holder %q (%v), winner %s", round, holder, err, winners[0])
+		}
+		if err := s.ReleaseCardLease(ctx, "m1", card, holder); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -89,9 +89,9 @@ type cardPlanner struct {
 }
 
 // planCardRuleInvoices: three invoices on one Visa card that gets Category 1
-// declines and three on one Mastercard card that gets advice 03 / 21 (the
-// first invoice of each card goes first, the others once it has paid with its
-// second card); twelve on one Mastercard card and sixteen of one amount on one
+// declines and three on one Mastercard card that gets advice 03 / 21 (all
+// failing together: only the charge that holds the card is sent, and its
+// never-retry answer stops the card for the others); twelve on one Mastercard card and sixteen of one amount on one
 // Visa card, each declined once then paid (12 declines wanted where 10 a day
 // are allowed, 16 where 15 in 30 days are), every customer with a second
 // card; and eight invoices, two per platform, whose customer updates their
@@ -101,11 +101,11 @@ func planCardRuleInvoices(rng *rand.Rand, plat *billing.Platform, proc *payments
 	p := &cardPlanner{rng: rng, plat: plat, proc: proc, next: first}
 	visaStop := payments.Card{Brand: "visa", Fingerprint: sharedCardPrefix + "visa_cat1"}
 	for i := range 3 {
-		p.shared("visa_category_1", endsCardSwitched, visaStop, 0, visaCategory1[(i+rng.IntN(2))%len(visaCategory1)]).follower = i > 0
+		p.shared("visa_category_1", endsCardSwitched, visaStop, 0, visaCategory1[(i+rng.IntN(2))%len(visaCategory1)])
 	}
 	mcStop := payments.Card{Brand: "mastercard", Fingerprint: sharedCardPrefix + "mc_advice"}
 	for i := range 3 {
-		p.shared("mastercard_advice", endsCardSwitched, mcStop, 0, mastercardNeverRetry[i%2]).follower = i > 0
+		p.shared("mastercard_advice", endsCardSwitched, mcStop, 0, mastercardNeverRetry[i%2])
 	}
 	mcBudget := payments.Card{Brand: "mastercard", Fingerprint: sharedCardPrefix + "mc_budget"}
 	for range 12 {
@@ -161,44 +161,6 @@ func (p *cardPlanner) shared(group string, ending int, card payments.Card, amoun
 	p.proc.SetCard(s.payWith, payments.Card{Brand: "visa", Fingerprint: "fp_" + s.inv.ID + "_second"})
 	p.proc.Attach(s.inv.Customer, s.inv.PaymentMethod, s.payWith)
 	return s
-}
-
-// firstPhase is what a story sends at once: its failure, unless it follows
-// the first invoice of its card.
-func firstPhase(s invoiceStory) []delivery {
-	if s.follower {
-		return nil
-	}
-	return s.events[:1]
-}
-
-// secondPhase is the rest of a story's events.
-func secondPhase(s invoiceStory) []delivery {
-	if s.follower {
-		return s.events
-	}
-	return s.events[1:]
-}
-
-// leadersPaid reports whether the first invoice of each card the networks
-// stop has paid with its second card. Until then the card's other invoices
-// wait: orderflow learns of a never-retry code from the charge's answer, so
-// two invoices charging one card in the same instant would both be sent
-// (docs/card-network-rules.md, "Known gap"), and the run checks the rules, not that race.
-func leadersPaid(stories []invoiceStory, proc *payments.Processor) bool {
-	for _, s := range stories {
-		if s.ending != endsCardSwitched || s.follower {
-			continue
-		}
-		paid := false
-		for _, ch := range proc.ChargesFor(s.inv.ID) {
-			paid = paid || (ch.Status == "succeeded" && ch.PaymentMethod == s.payWith)
-		}
-		if !paid {
-			return false
-		}
-	}
-	return true
 }
 
 // cardUpdate is an invoice whose own Visa card declines softly until the
