@@ -87,12 +87,17 @@ func (w *revenueRecovery) networkRules(ctx workflow.Context, in *activities.Char
 // networkBlocked moves a charge the rules held back to the time they allow
 // it, uncounted as a retry (none was made; its idempotency key stays for the
 // next try). When that time is past the recovery's window, or never comes,
-// the recovery ends network_limited.
+// the recovery ends network_limited, except when the card was only busy with
+// another invoice's charge: that wait is seconds, and the card may still be
+// charged once its answer is known, so the recovery waits past its window.
+// (A card_busy answer exists only since the per-card lease, so no history
+// recorded before it reaches this branch: no version marker is needed.)
 func (w *revenueRecovery) networkBlocked(ctx workflow.Context, res activities.PaymentResult) {
 	w.st.RetryCount--
 	w.st.NetworkBlock = &RecoveryNetworkBlock{Rule: res.NetworkRule, Until: res.BlockedUntil, At: workflow.Now(ctx)}
 	windowEnd := w.st.StartedAt.Add(w.in.Policy.Span())
-	if res.BlockedUntil == nil || res.BlockedUntil.After(windowEnd) {
+	cardBusy := res.NetworkRule == activities.RuleCardBusy && res.BlockedUntil != nil
+	if res.BlockedUntil == nil || (res.BlockedUntil.After(windowEnd) && !cardBusy) {
 		w.logger.Info("card-network rules allow no charge inside the recovery's window", "rule", res.NetworkRule,
 			"window_end", windowEnd)
 		w.st.NextRetryAt = nil
