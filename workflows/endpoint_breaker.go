@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"math"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -91,13 +92,23 @@ const (
 	drainPerRun = 500
 )
 
+// drainGroups is how a drain keeps its rate: perGroup releases, then a
+// timer of pace. The server fires timers about once a second whatever their
+// length, so one timer per release would cap any rate near 1/s; a group per
+// timer of a second or more keeps the configured rate and never exceeds it.
+func drainGroups(ratePerSecond float64) (perGroup int, pace time.Duration) {
+	perGroup = max(1, int(math.Ceil(ratePerSecond)))
+	return perGroup, time.Duration(float64(perGroup) / ratePerSecond * float64(time.Second))
+}
+
 // endpoints gives type-checked references to the breaker's activities.
 var endpoints *activities.Endpoints
 
 // EndpointDrain releases one destination's parked deliveries, oldest
 // parking first, at the configured rate: it pages through the parked
 // records by the index on their parking time and signals each waiting
-// workflow (EndpointReadySignal) once, a durable timer apart. It stops when
+// workflow (EndpointReadySignal) once, in groups a durable timer apart
+// (drainGroups). It stops when
 // the endpoint opens again (the next 2xx starts it afresh) and, once no
 // parked delivery is left, ends the endpoint's drain. Its ID is the
 // destination's (activities.EndpointDrainWorkflowID): one drain at a time.
@@ -106,7 +117,7 @@ func EndpointDrain(ctx workflow.Context, in activities.EndpointDrainInput) (int,
 		return 0, temporal.NewNonRetryableApplicationError("a drain needs a kind, a destination id and a positive rate", "InvalidInput", nil)
 	}
 	store := workflow.WithActivityOptions(ctx, mongoActivity)
-	pace := time.Duration(float64(time.Second) / in.RatePerSecond)
+	perGroup, pace := drainGroups(in.RatePerSecond)
 	handled := 0
 	for {
 		var page activities.ParkedPage
@@ -123,7 +134,7 @@ func EndpointDrain(ctx workflow.Context, in activities.EndpointDrainInput) (int,
 			break
 		}
 		for _, d := range page.Deliveries {
-			if in.AfterID != "" {
+			if in.AfterID != "" && in.Released%perGroup == 0 {
 				if err := workflow.Sleep(ctx, pace); err != nil {
 					return in.Released, err
 				}

@@ -105,3 +105,21 @@ func TestEndpointDrainTypeNameMatches(t *testing.T) {
 		t.Errorf("drain workflow registers as %s, activities start %s", name, activities.EndpointDrainWorkflowType)
 	}
 }
+
+// A drain's groups never go faster than the configured rate and, from one
+// release a second up, wait on timers of a second or more (the server's
+// timer resolution), so the rate is kept instead of capped near 1/s.
+func TestDrainGroupsKeepTheRateWithSecondLongTimers(t *testing.T) {
+	for _, rate := range []float64{0.2, 1, 2.5, 10, 250} {
+		n, pace := drainGroups(rate)
+		if n < 1 || pace <= 0 {
+			t.Fatalf("rate %v: %d per %v", rate, n, pace)
+		}
+		if got := float64(n) / pace.Seconds(); got > rate*1.0001 {
+			t.Errorf("rate %v: groups release %.3f/s, above the configured rate", rate, got)
+		}
+		if rate >= 1 && (pace < time.Second || float64(n)/pace.Seconds() < rate*0.999) {
+			t.Errorf("rate %v: %d per %v, want the full rate on timers of at least a second", rate, n, pace)
+		}
+	}
+}
