@@ -40,6 +40,13 @@ func EndpointDrainWorkflowID(kind, destinationID string) string {
 // signals it), so this only bounds how long a lost signal could hold it.
 const DisabledRecheck = 24 * time.Hour
 
+// drainingRecheckFactor stretches the timer of a delivery parked behind a
+// drain: the drain signals it when its turn comes, so the timer only bounds a
+// lost signal. At one half-open interval every parked delivery would wake,
+// find the drain still running and park again, all at once: a herd of
+// activities competing with the drain they wait for.
+const drainingRecheckFactor = 10
+
 // Park reasons, as delivery records and metrics name them.
 const (
 	ParkOpen     = "open"     // the endpoint failed N times in a row; a probe goes out each half-open interval
@@ -111,7 +118,7 @@ func (e *Endpoints) admit(ctx context.Context, kind, id string, released bool) (
 	}
 	if h.Draining && !released {
 		e.startDrain(ctx, kind, id)
-		return verdict{park: true, reason: ParkDraining, wait: e.Settings.HalfOpenInterval}, nil
+		return verdict{park: true, reason: ParkDraining, wait: drainingRecheckFactor * e.Settings.HalfOpenInterval}, nil
 	}
 	return verdict{}, nil
 }

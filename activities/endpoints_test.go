@@ -218,8 +218,9 @@ func TestProbeClosesTheEndpointAndQueuesBehindTheDrain(t *testing.T) {
 	if err != nil || res.Parked || f.state() != store.EndpointClosed {
 		t.Fatalf("probe: %+v %v, state %s; want delivered, closed", res, err, f.state())
 	}
-	if res, _ := f.deliver(t, "waiting"); !res.Parked || res.ParkReason != ParkDraining {
-		t.Fatalf("a delivery not released while draining: %+v, want parked behind the drain", res)
+	if res, _ := f.deliver(t, "waiting"); !res.Parked || res.ParkReason != ParkDraining ||
+		res.RecheckIn != drainingRecheckFactor*f.acts.Endpoints.Settings.HalfOpenInterval {
+		t.Fatalf("a delivery not released while draining: %+v, want parked behind the drain until signalled", res)
 	}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
