@@ -100,10 +100,14 @@ func (c *cluster) phaseCRMRefusesConnections(ctx context.Context, hookID string)
 func (c *cluster) phaseWrongWebhookURL(ctx context.Context, hookID string) []string {
 	c.t.Helper()
 	start := time.Now()
-	waitFor(c.t, ctx, "the endpoint closed and drained after phase 1", func() bool {
-		h := c.endpointHealth(ctx, hookID)
-		return h.State == store.EndpointClosed && !h.Draining
+	// Closed is enough: a drain flag left set (see docs/chaos.md, "What chaos
+	// found") only makes the next delivery park once and start a drain.
+	waitFor(c.t, ctx, "the endpoint closed after phase 1", func() bool {
+		return c.endpointHealth(ctx, hookID).State == store.EndpointClosed
 	})
+	if h := c.endpointHealth(ctx, hookID); h.Draining {
+		c.t.Logf("phase 2: the endpoint is closed but still marked draining, with every phase 1 delivery answered")
+	}
 	orders := c.insertOrders(phaseOrders)
 	keys := idempotencyKeys(orders, hookID)
 	right := c.crmURL + crm.CancelPath
