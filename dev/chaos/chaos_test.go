@@ -5,7 +5,10 @@
 // SIGKILL every ~15 s and restarted; two real starters share every Clickpost
 // push and billing webhook; the sandbox CRM and merchant fail on purpose
 // (deterministically from -chaos.seed), the courier sandbox enforces a limit
-// that binds, and the store is restarted once. At the end every RTO order
+// that binds, and the store is restarted once. The RTO part closes with two
+// phases (phases_test.go): the CRM refusing connections for longer than the
+// webhook's retry window, and a wrong webhook URL fixed and re-driven. At the
+// end every RTO order
 // must have reached the CRM exactly once (one idempotency key with a 2xx) and
 // no other order at all; the courier must have refused no call across both
 // workers; every invoice must have ended in the one state its events imply,
@@ -23,7 +26,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -56,7 +58,7 @@ var (
 	long     = flag.Bool("chaos.long", false, "the long run: 1,000 RTO orders and 500 others, 1,000 invoices")
 	seed     = flag.Int64("chaos.seed", 1, "seed of every random choice: report order, CRM faults, kill timing")
 	sweep    = flag.Bool("chaos.sweep", true, "poll through the real sweep (courier sandbox + starter schedule) as well as receive the Clickpost pushes; false: pushes only")
-	deadline = flag.Duration("chaos.deadline", 0, "give up after this long (default: 9 min short, 40 min long)")
+	deadline = flag.Duration("chaos.deadline", 0, "give up after this long (default: 9 min short, 40 min long; plus a minute for the RTO test's closing phases)")
 )
 
 // Distinctive secrets: the run fails if any of them shows up in a log line or an HTTP response.
@@ -106,6 +108,7 @@ func planFor(long bool) plan {
 func TestChaosFirstRTOReachesTheCRMExactlyOnce(t *testing.T) {
 	p := planFor(*long)
 	rng := rand.New(rand.NewPCG(uint64(*seed), 0x0c4a05))
+	p.deadline += closingPhasesBudget
 	if *deadline > 0 {
 		p.deadline = *deadline
 	}
@@ -184,6 +187,25 @@ func TestChaosFirstRTOReachesTheCRMExactlyOnce(t *testing.T) {
 	waitFor(t, ctx, "every workflow to close", func() bool { return c.running(ctx) == 0 })
 	t.Logf("drained after %v; %d sweep runs (%d Delhivery requests); %d worker kills; store restarted %d time(s); CRM faults %+v",
 		time.Since(start).Round(time.Second), runs, c.couriers.Stats(tracking.APIDelhivery).Calls, kills, c.storeRestarts.Load(), c.faulty.Stats())
+
+	// The closing phases, on a calm CRM: connections refused for longer than
+	// the webhook's retry window, then a wrong URL fixed and re-driven.
+	stopProgress()
+	phasesStart := time.Now()
+	c.faulty.SetCalm(true)
+	phaseOrders := append(c.phaseCRMRefusesConnections(ctx, hookID), c.phaseWrongWebhookURL(ctx, hookID)...)
+	waitFor(t, ctx, "every workflow to close after the phases", func() bool { return c.running(ctx) == 0 })
+	for _, o := range phaseOrders {
+		want[workflows.WebhookIdempotencyKey(o, hookID)] = o
+	}
+	accepted, twice := acceptedKeys(c.crm), 0
+	for _, o := range phaseOrders {
+		if accepted[workflows.WebhookIdempotencyKey(o, hookID)] > 1 {
+			twice++
+		}
+	}
+	t.Logf("closing phases: %d more RTO orders in %v; %d of their keys answered 2xx more than once",
+		len(phaseOrders), time.Since(phasesStart).Round(time.Second), twice)
 
 	// Exactly the RTO orders' keys reached the CRM with a 2xx, each carrying its own order.
 	got := acceptedKeys(c.crm)
@@ -289,7 +311,10 @@ type cluster struct {
 	nextCall      atomic.Int64
 	crm           *crm.CRM
 	faulty        *crm.Faulty
+	crmServer     *crm.RefusingServer // refuses connections in the closing phase
 	crmURL        string
+	marketplace   bson.ObjectID // every order's
+	ordersSeeded  int           // orders inserted so far, numbering the next AWB
 	workerBin     string
 	logs          *syncBuffer // every process's output and this test's own logs
 	responses     *syncBuffer // every HTTP response body the starter sent
@@ -355,9 +380,11 @@ func newCluster(t *testing.T, ctx context.Context, p plan) *cluster {
 	c.crm = crm.New(crmClientID, crmClientSecret, time.Hour)
 	c.faulty = c.crm.WithFaults(crm.Faults{Seed: *seed, ServerErrorRate: 0.30, TimeoutRate: 0.05, Hold: p.crmTimeout + 2*time.Second,
 		RejectEachTokenOnce: true, MaxFaultsPerKey: crmMaxFaultsPerKey})
-	crmSrv := httptest.NewServer(c.faulty)
-	t.Cleanup(crmSrv.Close)
-	c.crmURL = crmSrv.URL
+	if c.crmServer, err = crm.ServeRefusable(c.faulty); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.crmServer.Close() })
+	c.crmURL = c.crmServer.URL()
 	c.startCourierSandbox()
 
 	if c.workerBin, err = rig.BuildBinary(root, bins, "./cmd/worker"); err != nil {
@@ -516,29 +543,36 @@ func (c *cluster) restartStore() {
 
 // seedOrders inserts the merchant's orders, in transit, as the merchant's system would.
 func (c *cluster) seedOrders(rto, other int) (rtoOrders, otherOrders []string, awbOf map[string]string) {
-	ctx := context.Background()
-	db := c.db.Database()
 	mp := bson.NewObjectID()
-	if _, err := db.Collection(store.MarketplacesCollection).InsertOne(ctx, bson.M{"_id": mp, "name": "Shopify"}); err != nil {
+	if _, err := c.db.Database().Collection(store.MarketplacesCollection).InsertOne(context.Background(), bson.M{"_id": mp, "name": "Shopify"}); err != nil {
 		c.t.Fatal(err)
 	}
-	var docs []any
+	c.marketplace = mp
 	awbOf = map[string]string{}
-	for i := range rto + other {
-		id := bson.NewObjectID()
-		awbOf[id.Hex()] = fmt.Sprintf("CHAOS%08d", i)
-		docs = append(docs, bson.M{"_id": id, "marketplace": mp, "customer": bson.M{"name": "Chaos", "phone": fmt.Sprintf("97%08d", i)},
-			"total_amt": float64(100 + i), "awb": fmt.Sprintf("CHAOS%08d", i), "courier_name": "delhivery", "tracking_status": tracking.Booked})
-		if i < rto {
-			rtoOrders = append(rtoOrders, id.Hex())
-		} else {
-			otherOrders = append(otherOrders, id.Hex())
-		}
+	orders := c.insertOrders(rto + other)
+	for i, id := range orders {
+		awbOf[id] = fmt.Sprintf("CHAOS%08d", i)
 	}
-	if _, err := db.Collection(store.OrdersCollection).InsertMany(ctx, docs); err != nil {
+	return orders[:rto], orders[rto:], awbOf
+}
+
+// insertOrders inserts n more orders in transit on the run's marketplace,
+// numbered on from the ones before, and returns their ids.
+func (c *cluster) insertOrders(n int) []string {
+	var docs []any
+	var ids []string
+	for range n {
+		i := c.ordersSeeded
+		c.ordersSeeded++
+		id := bson.NewObjectID()
+		docs = append(docs, bson.M{"_id": id, "marketplace": c.marketplace, "customer": bson.M{"name": "Chaos", "phone": fmt.Sprintf("97%08d", i)},
+			"total_amt": float64(100 + i), "awb": fmt.Sprintf("CHAOS%08d", i), "courier_name": "delhivery", "tracking_status": tracking.Booked})
+		ids = append(ids, id.Hex())
+	}
+	if _, err := c.db.Database().Collection(store.OrdersCollection).InsertMany(context.Background(), docs); err != nil {
 		c.t.Fatal(err)
 	}
-	return rtoOrders, otherOrders, awbOf
+	return ids
 }
 
 // terminalOrders are the orders whose tracking_status the sweep no longer

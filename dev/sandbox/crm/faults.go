@@ -56,6 +56,7 @@ type Faulty struct {
 	faultsByKey map[string]int // 500s and timeouts given to each key, for MaxFaultsPerKey
 	tokens      map[string]*tokenUse
 	stats       FaultStats
+	calm        bool // every call passes, uncounted (SetCalm)
 }
 
 // WithFaults wraps the CRM's handler with f.
@@ -68,6 +69,16 @@ func (f *Faulty) Stats() FaultStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.stats
+}
+
+// SetCalm turns the injected faults off (true) or back on: a test phase
+// whose only fault is its own (a refused connection, a wrong URL) runs on a
+// calm CRM. Calls made while calm are neither counted nor remembered per key
+// or token.
+func (f *Faulty) SetCalm(calm bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calm = calm
 }
 
 type fault int
@@ -110,6 +121,9 @@ func (f *Faulty) decide(r *http.Request) fault {
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.calm {
+		return pass
+	}
 	f.stats.Calls++
 	if f.faults.RejectEachTokenOnce && tok != "" && f.tokenCall(tok) {
 		f.stats.TokenRejections++

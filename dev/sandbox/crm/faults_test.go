@@ -102,3 +102,24 @@ func TestFaultyCRMLetsAKeyThroughAfterMaxFaults(t *testing.T) {
 		t.Errorf("%d 500s injected, want 2 per key", st.ServerErrors)
 	}
 }
+
+func TestFaultyCRMPassesEveryCallWhileCalm(t *testing.T) {
+	c := New("id", "secret", time.Hour)
+	f := c.WithFaults(Faults{Seed: 1, ServerErrorRate: 1, RejectEachTokenOnce: true})
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	tok := fetchToken(t, srv.URL)
+	f.SetCalm(true)
+	for i := range 10 {
+		if code := cancel(t, srv.URL, tok, fmt.Sprintf("calm-%d", i)); code != http.StatusOK {
+			t.Errorf("calm call %d answered %d, want 200", i, code)
+		}
+	}
+	if st := f.Stats(); st != (FaultStats{}) {
+		t.Errorf("calm calls were counted: %+v", st)
+	}
+	f.SetCalm(false)
+	if code := cancel(t, srv.URL, tok, "stormy"); code != http.StatusInternalServerError {
+		t.Errorf("after calm, a call answered %d, want the injected 500", code)
+	}
+}
