@@ -103,6 +103,7 @@ func Benchmarks() []Benchmark {
 		{Name: "rate limit: 30,000 Delhivery B2C orders against a 403-enforcing sandbox", Run: runRateLimit},
 		{Name: "push ingress for 60 s: accepted events/s and p99 vs the baseline", Run: runPushIngress},
 		{Name: "revenue recovery: 10,000 invoices waiting on timers", Run: runRecoveryTimers},
+		{Name: drainRowName, Run: runDrain},
 		{Name: simulationRowName, Run: runSimulation, Simulated: true},
 	}
 }
