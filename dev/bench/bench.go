@@ -104,6 +104,7 @@ func Benchmarks() []Benchmark {
 		{Name: "push ingress for 60 s: accepted events/s and p99 vs the baseline", Run: runPushIngress},
 		{Name: "revenue recovery: 10,000 invoices waiting on timers", Run: runRecoveryTimers},
 		{Name: detectRowName, Run: runDetection},
+		{Name: drainRowName, Run: runDrain},
 		{Name: simulationRowName, Run: runSimulation, Simulated: true},
 	}
 }

@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"orderflow/dev/bench/recoverysim"
+	"orderflow/dev/sandbox/crm"
 	"orderflow/tracking/push/clickpost"
 	"orderflow/tracking/push/fulfilment"
 )
@@ -167,5 +169,61 @@ func TestRateLimitRowJudgesTheTwoWorkerRunsRefusals(t *testing.T) {
 	}
 	if f := figure(t, r, "2 worker processes: share of the limit used"); f.Value != 95 {
 		t.Errorf("two workers' share: %+v", f)
+	}
+}
+
+// drainAccepted makes n accepted CRM calls: the probe at t0, then the drained
+// ones every gap, starting lag after the probe.
+func drainAccepted(n int, t0 time.Time, lag, gap time.Duration) []crm.Received {
+	out := make([]crm.Received, n)
+	for i := range out {
+		at := t0
+		if i > 0 {
+			at = t0.Add(lag + time.Duration(i-1)*gap)
+		}
+		id := fmt.Sprintf("order-%04d", i)
+		out[i] = crm.Received{At: at, IdempotencyKey: "rto-cancel:" + id + ":hook", StatusCode: 200, Body: map[string]any{"order_id": id}}
+	}
+	return out
+}
+
+func TestDrainRowJudgesRateFromBothSidesAndExactlyOnce(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 23, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name      string
+		gap       time.Duration
+		wantRatio float64
+		wantMet   bool
+	}{
+		{"at the configured rate", 100 * time.Millisecond, 1, true},
+		{"a little slower", 105 * time.Millisecond, 0.952, true},
+		{"too slow", 125 * time.Millisecond, 0.8, false},
+		{"faster than configured", 80 * time.Millisecond, 1.25, false},
+	} {
+		r := drainRow(drainRun{Orders: 1001, Rate: 10, Accepted: drainAccepted(1001, t0, 2*time.Second, c.gap), Released: 1000, MongoCommands: 5005})
+		f := figure(t, r, "drain rate ÷ configured rate")
+		if f.Value != c.wantRatio || f.Met == nil || *f.Met != c.wantMet {
+			t.Errorf("%s: ratio %+v, want %v met %v", c.name, f, c.wantRatio, c.wantMet)
+		}
+	}
+	r := drainRow(drainRun{Orders: 1001, Rate: 10, Accepted: drainAccepted(1001, t0, 2*time.Second, 100*time.Millisecond), Released: 1000, MongoCommands: 5005})
+	if f := figure(t, r, "recovery (probe's 2xx) → last delivery's 2xx"); f.Value != 101.9 || f.Met == nil || !*f.Met {
+		t.Errorf("recovery → last: %+v, want 101.9 s within 100 s ÷ 0.9", f)
+	}
+	if f := figure(t, r, "CRM 2xx ÷ orders"); f.Value != 1 || f.Met == nil || !*f.Met {
+		t.Errorf("exactly once: %+v", f)
+	}
+	if f := figure(t, r, "worker Mongo round trips per 1,000 parked"); f.Value != 5000 {
+		t.Errorf("Mongo per 1,000: %+v", f)
+	}
+
+	twice := drainAccepted(1001, t0, 2*time.Second, 100*time.Millisecond)
+	twice[1000] = twice[999] // one order accepted twice, another never
+	r = drainRow(drainRun{Orders: 1001, Rate: 10, Accepted: twice})
+	if f := figure(t, r, "CRM 2xx ÷ orders"); f.Met == nil || *f.Met {
+		t.Errorf("a duplicate delivery must miss exactly-once: %+v", f)
+	}
+	if r := drainRow(drainRun{Orders: 10, Rate: 10}); figure(t, r, "drain rate ÷ configured rate").Met == nil || *figure(t, r, "drain rate ÷ configured rate").Met {
+		t.Error("no delivery at all must miss the rate target")
 	}
 }
