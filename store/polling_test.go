@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"orderflow/store"
 	"orderflow/tracking"
@@ -227,5 +229,35 @@ func pollOneSweep(t *testing.T, s *store.Store, scope func() store.SweepScope, p
 			}
 		}
 		after = batches[len(batches)-1].Last
+	}
+}
+
+// The index of the walk in _id order within a tier was orderflow's own: the
+// first start after the walk changed drops it and builds the new one, and
+// later starts find nothing to do.
+func TestEnsureIndexesReplacesTheRetiredAdaptivePollIndex(t *testing.T) {
+	s := newStoreNoIndexes(t)
+	ctx := context.Background()
+	orders := s.Database().Collection(store.OrdersCollection)
+	old := mongo.IndexModel{Keys: bson.D{{Key: "courier_name", Value: 1}, {Key: "poll_risk", Value: -1}, {Key: "_id", Value: 1}, {Key: "next_poll_at", Value: 1}},
+		Options: options.Index().SetName("orderflow_adaptive_poll")}
+	if _, err := orders.Indexes().CreateOne(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.EnsureIndexes(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	specs, err := orders.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, sp := range specs {
+		names[sp.Name] = true
+	}
+	if names["orderflow_adaptive_poll"] || !names["orderflow_adaptive_poll_due"] {
+		t.Errorf("orders indexes after start: %v, want orderflow_adaptive_poll_due and not orderflow_adaptive_poll", names)
 	}
 }
