@@ -261,3 +261,25 @@ func TestEnsureIndexesReplacesTheRetiredAdaptivePollIndex(t *testing.T) {
 		t.Errorf("orders indexes after start: %v, want orderflow_adaptive_poll_due and not orderflow_adaptive_poll", names)
 	}
 }
+
+// A cursor of the walk in _id order ("due:<seen>:<tier>:<id>"), left by a
+// sweep that ran across the deploy, keeps its count: the sweep resumes within
+// its budget.
+func TestAdaptiveWalkKeepsTheCountOfACursorFromBeforeTheDeploy(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, insertOrder(t, s, bson.M{"awb": fmt.Sprintf("N%d", i), "courier_name": "delhivery",
+			"tracking_status": "ndr", "poll_risk": int(tracking.RiskNDR), "next_poll_at": now.Add(-time.Minute)}).Hex())
+	}
+	scope := store.SweepScope{CourierNames: []string{"delhivery"}, DueAt: now, Budget: 3}
+	last, n, err := s.NextPartition(ctx, scope, "due:2:0:"+ids[1], 10)
+	if err != nil || n != 1 {
+		t.Fatalf("after a cursor that had handed out 2 of a budget of 3: %d orders (%v), want 1", n, err)
+	}
+	if _, n, err := s.NextPartition(ctx, scope, last, 10); err != nil || n != 0 {
+		t.Errorf("budget spent, yet %d more (%v)", n, err)
+	}
+}
