@@ -72,6 +72,9 @@ func TestCourierAndSweepValidationNamesTheKey(t *testing.T) {
 		{"sweep.polling.max_gap", func(c *Config) { c.Sweep.Polling.MaxGap = time.Minute }},
 		{"sweep.polling.safety_net", func(c *Config) { c.Sweep.Polling.SafetyNet = 0 }},
 		{"sweep.polling.push_covered_sources", func(c *Config) { c.Sweep.Polling.PushCoveredSources = []string{""} }},
+		{"sweep.polling.budget_share", func(c *Config) { c.Sweep.Polling.BudgetShare = 0 }},
+		{"sweep.polling.budget_share", func(c *Config) { c.Sweep.Polling.BudgetShare = 1.1 }},
+		{"sweep.polling.budget_share", func(c *Config) { c.Sweep.Polling.BudgetShare = math.NaN() }},
 	} {
 		c := base()
 		tc.change(&c)
@@ -125,10 +128,25 @@ func TestDefaultPartitionsFillTheirParallelPolls(t *testing.T) {
 // interval, in orders: Delhivery B2C's defaults give 226 polls of 250 orders.
 func TestSweepBudgetIsTheQueueRateOverOneInterval(t *testing.T) {
 	d := DefaultCouriers().Delhivery
-	if got := d.SweepBudget(50, 8*time.Minute); got != 226*250 {
+	if got := d.SweepBudget(50, 8*time.Minute, 1); got != 226*250 {
 		t.Errorf("Delhivery B2C's budget per 8-minute sweep: %d orders, want %d", got, 226*250)
 	}
-	if got := d.SweepBudget(50, time.Second); got != 250 {
+	if got := d.SweepBudget(50, time.Second, 1); got != 250 {
 		t.Errorf("an interval shorter than one poll still allows one: %d orders", got)
+	}
+}
+
+// The default budget share leaves a tenth of the interval as headroom, in
+// whole poll activities: 226 × 0.9 = 203.4, so 203 polls of 250 orders.
+func TestSweepBudgetLeavesTheBudgetShareAsHeadroom(t *testing.T) {
+	d, share := DefaultCouriers().Delhivery, DefaultPolling().BudgetShare
+	if share != 0.9 {
+		t.Fatalf("default sweep.polling.budget_share %v, want 0.9", share)
+	}
+	if got := d.SweepBudget(50, 8*time.Minute, share); got != 203*250 {
+		t.Errorf("Delhivery B2C's budget per 8-minute sweep at share %v: %d orders, want %d", share, got, 203*250)
+	}
+	if got := d.SweepBudget(50, time.Second, share); got != 250 {
+		t.Errorf("a share of less than one poll still allows one: %d orders", got)
 	}
 }

@@ -23,13 +23,18 @@ type Polling struct {
 	// PushCoveredSources are the push sources (push webhook names: clickpost,
 	// fulfilment, shiprocket, delhivery) trusted to report every change of the orders they report.
 	PushCoveredSources []string `yaml:"push_covered_sources" env:"PUSH_COVERED_SOURCES"`
+	// BudgetShare is the share of the courier's rate over one sweep interval an
+	// adaptive sweep hands out (0 < share ≤ 1): below 1, a sweep's polls finish
+	// inside its interval even when its reads and batches take their time, so
+	// the Schedule does not skip the next sweep.
+	BudgetShare float64 `yaml:"budget_share" env:"BUDGET_SHARE"`
 }
 
 // DefaultPolling polls uniformly; the adaptive defaults keep a stable order
 // polled at least hourly and trust no push source (pushes are lossy: docs/sweep.md).
 func DefaultPolling() Polling {
 	return Polling{Mode: tracking.PollUniform, BackoffBase: 8 * time.Minute, BackoffFactor: 1.5,
-		MaxGap: time.Hour, SafetyNet: 2 * time.Hour}
+		MaxGap: time.Hour, SafetyNet: 2 * time.Hour, BudgetShare: 0.9}
 }
 
 // Adaptive reports whether sweeps poll adaptively.
@@ -41,12 +46,14 @@ func (p Polling) Policy(every time.Duration) tracking.PollingPolicy {
 		MaxGap: p.MaxGap, SafetyNet: p.SafetyNet, PushCovered: p.PushCoveredSources}
 }
 
-// SweepBudget is the orders one sweep may poll through the courier: the poll
-// activities its task queue's rate lets through in one sweep interval, each
-// of BatchSize orders. The rate limit itself stays the queue's; the budget
-// only decides which orders an adaptive sweep leaves for later.
-func (c Courier) SweepBudget(maxPerCall int, every time.Duration) int {
-	activities := math.Floor(c.ActivitiesPerSecond(maxPerCall) * every.Seconds())
+// SweepBudget is the orders one sweep may poll through the courier: share
+// (sweep.polling.budget_share; 1 for the whole) of the poll activities its
+// task queue's rate lets through in one sweep interval, each of BatchSize
+// orders. The share applies to activities, not orders: a partial batch costs
+// a whole activity of the rate. The rate limit itself stays the queue's; the
+// budget only decides which orders an adaptive sweep leaves for later.
+func (c Courier) SweepBudget(maxPerCall int, every time.Duration, share float64) int {
+	activities := math.Floor(c.ActivitiesPerSecond(maxPerCall) * every.Seconds() * share)
 	return max(int(activities), 1) * max(c.BatchSize, 1)
 }
 
@@ -63,6 +70,9 @@ func (p Polling) validate(bad func(key, msg string)) {
 		bad("sweep.polling.max_gap", "must be at least sweep.polling.backoff_base")
 	}
 	positive(bad, "sweep.polling.safety_net", p.SafetyNet)
+	if !(p.BudgetShare > 0 && p.BudgetShare <= 1) { // NaN fails too
+		bad("sweep.polling.budget_share", "must be more than 0 and at most 1 (the share of the courier's rate per sweep interval)")
+	}
 	for _, s := range p.PushCoveredSources {
 		if s == "" {
 			bad("sweep.polling.push_covered_sources", "must not hold an empty name")

@@ -23,25 +23,43 @@ const (
 )
 
 // adaptivePollIndex serves an adaptive sweep's reads: a courier's orders in
-// the walk's order (highest poll_risk first, then _id), next_poll_at read from
-// the index. A sweep in uniform mode does not use it; it is built either way,
-// so switching the mode needs no index build first.
+// the walk's order (highest poll_risk first, then the longest due first by
+// next_poll_at, then _id). A sweep in uniform mode does not use it; it is
+// built either way, so switching the mode needs no index build first.
 var adaptivePollIndex = mongo.IndexModel{
-	Keys:    bson.D{{Key: fieldCourierName, Value: 1}, {Key: fieldPollRisk, Value: -1}, {Key: "_id", Value: 1}, {Key: fieldNextPollAt, Value: 1}},
-	Options: options.Index().SetName("orderflow_adaptive_poll"),
+	Keys:    bson.D{{Key: fieldCourierName, Value: 1}, {Key: fieldPollRisk, Value: -1}, {Key: fieldNextPollAt, Value: 1}, {Key: "_id", Value: 1}},
+	Options: options.Index().SetName("orderflow_adaptive_poll_due"),
 }
 
-// dueCursorPrefix marks an adaptive sweep's cursors. An adaptive sweep walks
-// its due orders highest risk first, so its position is a risk tier and an
-// _id, and it counts the orders handed out so far for the budget:
-// "due:<seen>:<tier>:<id>". The workflows carry cursors as opaque strings.
-const dueCursorPrefix = "due:"
+// retiredAdaptivePollIndex is the index of the walk in _id order within a
+// tier ({courier_name, poll_risk: -1, _id, next_poll_at}), which starved a
+// tier's high-_id orders. orderflow created it, so EnsureIndexes drops it.
+const retiredAdaptivePollIndex = "orderflow_adaptive_poll"
 
-// dueCursor is a position in an adaptive walk: after tier's orders up to id.
+// dueCursorPrefix marks an adaptive sweep's cursors. An adaptive sweep walks
+// its due orders highest risk first and, within a tier, the longest due
+// first (next_poll_at ascending, unset first, then _id), so its position is a
+// tier, a next_poll_at and an _id. It also carries the sweep's due time,
+// fixed at the sweep's first read so that an order polled during the sweep
+// (its next_poll_at now later than the due time) is not due again until the
+// next sweep, and it counts the orders handed out so far for the budget:
+// "due2:<seen>:<due time>:<tier>:<next_poll_at>:<id>", times in Unix
+// milliseconds, "-" for none. The workflows carry cursors as opaque strings.
+const dueCursorPrefix = "due2:"
+
+// legacyDueCursorPrefix marks the cursors of the walk in _id order within a
+// tier ("due:<seen>:<tier>:<id>"). A sweep that started before the deploy
+// continues from the start of that tier's dated orders with its count kept,
+// so it stays within its budget.
+const legacyDueCursorPrefix = "due:"
+
+// dueCursor is a position in an adaptive walk: after tier's orders up to (next, id).
 type dueCursor struct {
-	seen int // orders handed out up to here in this sweep
-	tier int // index in tracking.Risks; len(tracking.Risks): no known risk yet
-	id   string
+	seen  int       // orders handed out up to here in this sweep
+	dueAt time.Time // the sweep's due time; zero: not fixed yet
+	tier  int       // index in tracking.Risks; len(tracking.Risks): no known risk yet
+	next  time.Time // the order's next_poll_at; zero: unset (sorts first)
+	id    string
 }
 
 // walkStart is before every tier; walkEnd after every tier (an open upper bound).
@@ -51,31 +69,80 @@ var (
 )
 
 func (c dueCursor) String() string {
-	return fmt.Sprintf("%s%d:%d:%s", dueCursorPrefix, c.seen, c.tier, c.id)
+	return fmt.Sprintf("%s%d:%s:%d:%s:%s", dueCursorPrefix, c.seen, millis(c.dueAt), c.tier, millis(c.next), c.id)
 }
 
-// parseDueCursor reads a cursor; "" (or a cursor of the uniform walk, left by
-// a sweep that started before the mode changed) is the start of the walk.
-func parseDueCursor(s string) dueCursor {
-	parts := strings.SplitN(strings.TrimPrefix(s, dueCursorPrefix), ":", 3)
-	if !strings.HasPrefix(s, dueCursorPrefix) || len(parts) != 3 {
-		return walkStart
+func millis(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return strconv.FormatInt(t.UnixMilli(), 10)
+}
+
+func parseMillis(s string) (time.Time, bool) {
+	if s == "-" {
+		return time.Time{}, true
+	}
+	ms, err := strconv.ParseInt(s, 10, 64)
+	return time.UnixMilli(ms).UTC(), err == nil
+}
+
+// parseDueCursor reads a cursor; ok is false for "" or a cursor of the
+// uniform walk (left by a sweep that started before the mode changed), which
+// an adaptive walk reads as its start.
+func parseDueCursor(s string) (c dueCursor, ok bool) {
+	if rest, legacy := strings.CutPrefix(s, legacyDueCursorPrefix); legacy {
+		return parseLegacyDueCursor(rest)
+	}
+	rest, found := strings.CutPrefix(s, dueCursorPrefix)
+	parts := strings.SplitN(rest, ":", 5)
+	if !found || len(parts) != 5 {
+		return walkStart, false
+	}
+	seen, err1 := strconv.Atoi(parts[0])
+	dueAt, ok1 := parseMillis(parts[1])
+	tier, err2 := strconv.Atoi(parts[2])
+	next, ok2 := parseMillis(parts[3])
+	if err1 != nil || err2 != nil || !ok1 || !ok2 || tier < 0 || tier > len(tracking.Risks) {
+		return walkStart, false
+	}
+	return dueCursor{seen: seen, dueAt: dueAt, tier: tier, next: next, id: parts[4]}, true
+}
+
+func parseLegacyDueCursor(rest string) (dueCursor, bool) {
+	parts := strings.SplitN(rest, ":", 3)
+	if len(parts) != 3 {
+		return walkStart, false
 	}
 	seen, err1 := strconv.Atoi(parts[0])
 	tier, err2 := strconv.Atoi(parts[1])
 	if err1 != nil || err2 != nil || tier < 0 || tier > len(tracking.Risks) {
-		return walkStart
+		return walkStart, false
 	}
-	return dueCursor{seen: seen, tier: tier, id: parts[2]}
+	return dueCursor{seen: seen, tier: tier, id: parts[2]}, true
 }
 
 // uniformID is a cursor as the uniform walk reads it: an adaptive cursor
 // (a sweep that started before the mode changed) gives its _id.
 func uniformID(s string) string {
-	if c := parseDueCursor(s); c != walkStart {
+	if c, ok := parseDueCursor(s); ok {
 		return c.id
 	}
 	return s
+}
+
+// walkFrom is where an adaptive walk of r starts, with the sweep's due time:
+// the one its cursors carry, or (the sweep's first read) the scope's.
+func (scope SweepScope) walkFrom(r IDRange) dueCursor {
+	from, _ := parseDueCursor(r.After)
+	if from.dueAt.IsZero() {
+		last, _ := parseDueCursor(r.Last)
+		from.dueAt = last.dueAt
+	}
+	if from.dueAt.IsZero() {
+		from.dueAt = scope.DueAt.UTC().Truncate(time.Millisecond)
+	}
+	return from
 }
 
 // tierOf places a stored poll_risk among tracking.Risks; none (or a value
@@ -100,6 +167,17 @@ func tierOf(v any) int {
 	return len(tracking.Risks)
 }
 
+// nextPollOf reads a stored next_poll_at; unset (or not a date) is zero.
+func nextPollOf(v any) time.Time {
+	switch x := v.(type) {
+	case bson.DateTime:
+		return x.Time().UTC()
+	case time.Time:
+		return x.UTC()
+	}
+	return time.Time{}
+}
+
 func riskValues() bson.A {
 	out := bson.A{}
 	for _, r := range tracking.Risks {
@@ -117,23 +195,54 @@ func tierFilter(tier int) bson.D {
 	return bson.D{{Key: fieldPollRisk, Value: bson.D{{Key: "$nin", Value: riskValues()}}}}
 }
 
+var nextPollUnset = bson.D{{Key: fieldNextPollAt, Value: bson.D{{Key: "$exists", Value: false}}}}
+
+// afterInTier selects a tier's orders strictly after c in the tier's order:
+// next_poll_at ascending (unset first), then _id.
+func afterInTier(c dueCursor) bson.D {
+	idAfter := bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: docID(c.id)}}}
+	if c.next.IsZero() {
+		return bson.D{{Key: "$or", Value: bson.A{
+			append(nextPollUnset, idAfter),
+			bson.D{{Key: fieldNextPollAt, Value: bson.D{{Key: "$exists", Value: true}}}},
+		}}}
+	}
+	return bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: fieldNextPollAt, Value: bson.D{{Key: "$gt", Value: c.next}}}},
+		bson.D{{Key: fieldNextPollAt, Value: c.next}, idAfter},
+	}}}
+}
+
+// upToInTier selects a tier's orders up to c (inclusive) in the tier's order.
+func upToInTier(c dueCursor) bson.D {
+	idUpTo := bson.E{Key: "_id", Value: bson.D{{Key: "$lte", Value: docID(c.id)}}}
+	if c.next.IsZero() {
+		return append(nextPollUnset, idUpTo)
+	}
+	return bson.D{{Key: "$or", Value: bson.A{
+		nextPollUnset,
+		bson.D{{Key: fieldNextPollAt, Value: bson.D{{Key: "$lt", Value: c.next}}}},
+		bson.D{{Key: fieldNextPollAt, Value: c.next}, idUpTo},
+	}}}
+}
+
 // dueRange selects the orders strictly after from and up to to (inclusive) in
-// the walk's order: tier by tier, _id ascending within a tier.
+// the walk's order: tier by tier, the longest due first within a tier.
 func dueRange(from, to dueCursor) bson.D {
 	var clauses bson.A
 	for tier := max(from.tier, 0); tier <= min(to.tier, len(tracking.Risks)); tier++ {
-		ids := bson.D{}
+		bounds := bson.A{tierFilter(tier)}
 		if tier == from.tier {
-			ids = append(ids, bson.E{Key: "$gt", Value: docID(from.id)})
+			bounds = append(bounds, afterInTier(from))
 		}
 		if tier == to.tier {
-			ids = append(ids, bson.E{Key: "$lte", Value: docID(to.id)})
+			bounds = append(bounds, upToInTier(to))
 		}
-		c := tierFilter(tier)
-		if len(ids) > 0 {
-			c = append(c, bson.E{Key: "_id", Value: ids})
+		if len(bounds) == 1 {
+			clauses = append(clauses, bounds[0])
+			continue
 		}
-		clauses = append(clauses, c)
+		clauses = append(clauses, bson.D{{Key: "$and", Value: bounds}})
 	}
 	if len(clauses) == 0 {
 		return bson.D{{Key: "_id", Value: bson.D{{Key: "$exists", Value: false}}}} // an empty range
@@ -142,25 +251,26 @@ func dueRange(from, to dueCursor) bson.D {
 }
 
 // dueFilter is an adaptive scope's part of the active filter: the orders due
-// at scope.DueAt (next_poll_at unset or not after it) within r.
+// at the sweep's due time (next_poll_at unset or not after it) within r.
 func dueFilter(scope SweepScope, r IDRange) bson.E {
-	to := walkEnd
+	from, to := scope.walkFrom(r), walkEnd
 	if r.Last != "" {
-		to = parseDueCursor(r.Last)
+		to, _ = parseDueCursor(r.Last)
 	}
 	due := bson.D{{Key: "$or", Value: bson.A{
-		bson.D{{Key: fieldNextPollAt, Value: bson.D{{Key: "$exists", Value: false}}}},
-		bson.D{{Key: fieldNextPollAt, Value: bson.D{{Key: "$lte", Value: scope.DueAt.UTC()}}}},
+		nextPollUnset,
+		bson.D{{Key: fieldNextPollAt, Value: bson.D{{Key: "$lte", Value: from.dueAt}}}},
 	}}}
-	return bson.E{Key: "$and", Value: bson.A{due, dueRange(parseDueCursor(r.After), to)}}
+	return bson.E{Key: "$and", Value: bson.A{due, dueRange(from, to)}}
 }
 
 // sweepOrder sorts a sweep read in the walk's order (by _id, or highest risk
-// first for an adaptive scope) and bounds it as inIDOrder does.
+// first and then the longest due for an adaptive scope) and bounds it as
+// inIDOrder does.
 func sweepOrder(scope SweepScope, limit int) *options.FindOptionsBuilder {
 	opts := inIDOrder(limit)
 	if scope.adaptive() {
-		opts.SetSort(bson.D{{Key: fieldPollRisk, Value: -1}, {Key: "_id", Value: 1}})
+		opts.SetSort(bson.D{{Key: fieldPollRisk, Value: -1}, {Key: fieldNextPollAt, Value: 1}, {Key: "_id", Value: 1}})
 	}
 	return opts
 }
@@ -169,15 +279,16 @@ func sweepOrder(scope SweepScope, limit int) *options.FindOptionsBuilder {
 type sweepKey struct {
 	id   string
 	tier int
+	next time.Time // next_poll_at; zero: unset
 }
 
-// cursorAfter is the cursor after keys[i], for a walk that had handed out
-// seen orders before keys[0].
-func (scope SweepScope) cursorAfter(keys []sweepKey, i, seen int) string {
+// cursorAfter is the cursor after keys[i], for a walk that was at from
+// before keys[0].
+func (scope SweepScope) cursorAfter(keys []sweepKey, i int, from dueCursor) string {
 	if !scope.adaptive() {
 		return keys[i].id
 	}
-	return dueCursor{seen: seen + i + 1, tier: keys[i].tier, id: keys[i].id}.String()
+	return dueCursor{seen: from.seen + i + 1, dueAt: from.dueAt, tier: keys[i].tier, next: keys[i].next, id: keys[i].id}.String()
 }
 
 // budgetLeft is how many more orders an adaptive walk may hand out after the
@@ -186,7 +297,8 @@ func (scope SweepScope) budgetLeft(after string, size int) int {
 	if !scope.adaptive() || scope.Budget <= 0 {
 		return size
 	}
-	return max(min(size, scope.Budget-parseDueCursor(after).seen), 0)
+	from, _ := parseDueCursor(after)
+	return max(min(size, scope.Budget-from.seen), 0)
 }
 
 // PollPlan is an order's next poll as adaptive polling decided it.

@@ -2,11 +2,14 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"orderflow/store"
 	"orderflow/tracking"
@@ -39,7 +42,7 @@ func TestAdaptiveWalkHandsOutDueOrdersHighestRiskFirstWithinTheBudget(t *testing
 	safetyNet := order("P1", "in transit", int(tracking.RiskSafetyNet), now.Add(-time.Hour))
 	ndr3 := order("N3", "ndr", int(tracking.RiskNDR), now.Add(-time.Hour))
 	order("D1", "delivered", int(tracking.RiskNDR), time.Time{}) // not active
-	walk := []string{ndr1, ndr3, ofd, stable, safetyNet, never}
+	walk := []string{ndr3, ndr1, ofd, stable, safetyNet, never}  // the longest due first within a tier
 
 	adaptive := store.SweepScope{CourierNames: []string{"delhivery"}, DueAt: now}
 	polled := func(r store.IDRange) []string {
@@ -140,4 +143,143 @@ func orderDoc(t *testing.T, s *store.Store, id string) bson.M {
 		t.Fatal(err)
 	}
 	return doc
+}
+
+// When more orders of a tier are due than one sweep's budget, the walk takes
+// the longest due first: a polled order's next poll is later than every
+// unpolled one's, so the tier rotates and every urgent order is polled within
+// ceil(urgent / budget) sweeps (in _id order the same low _ids would win every
+// sweep). Within a sweep nothing is polled twice, although the activities'
+// clock moves past the new next polls: the sweep's due time is fixed at its
+// first read.
+func TestAdaptiveWalkPollsEveryUrgentOrderWithinCeilUrgentOverBudgetSweeps(t *testing.T) {
+	s := newStore(t)
+	const urgent, budget, partition, batch = 11, 4, 3, 2
+	start := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := range urgent {
+		ids = append(ids, insertOrder(t, s, bson.M{"awb": fmt.Sprintf("N%d", i), "courier_name": "delhivery",
+			"tracking_status": "ndr", "poll_risk": int(tracking.RiskNDR), "next_poll_at": start.Add(-time.Minute)}).Hex())
+	}
+	stable := insertOrder(t, s, bson.M{"awb": "S", "courier_name": "delhivery", "tracking_status": "in transit",
+		"poll_risk": int(tracking.RiskStable), "next_poll_at": start.Add(-time.Hour)}).Hex()
+
+	lastPolled := map[string]int{}
+	sweeps := (urgent + budget - 1) / budget
+	for sweep := 1; sweep <= sweeps; sweep++ {
+		clock := start.Add(time.Duration(sweep) * 5 * time.Minute)
+		tick := func() store.SweepScope { // every activity reads its own clock, later each time
+			clock = clock.Add(time.Second)
+			return store.SweepScope{CourierNames: []string{"delhivery"}, DueAt: clock, Budget: budget}
+		}
+		polled := pollOneSweep(t, s, tick, partition, batch)
+		if len(polled) != budget {
+			t.Errorf("sweep %d polled %d orders, want the budget %d", sweep, len(polled), budget)
+		}
+		for _, id := range polled {
+			if lastPolled[id] == sweep {
+				t.Errorf("sweep %d polled %s twice", sweep, id)
+			}
+			lastPolled[id] = sweep
+		}
+	}
+	for i, id := range ids {
+		if lastPolled[id] == 0 {
+			t.Errorf("urgent order %d of %d (%s) not polled in %d sweeps of budget %d", i+1, urgent, id, sweeps, budget)
+		}
+	}
+	if lastPolled[stable] != 0 {
+		t.Errorf("the stable order was polled in sweep %d: a lower tier waits while the urgent tier fills the budget", lastPolled[stable])
+	}
+}
+
+// pollOneSweep walks one adaptive sweep as the sweep's activities do
+// (partitions and their batches up to the budget, then each batch's poll,
+// which writes an urgent order's next poll: now) and returns the orders polled.
+func pollOneSweep(t *testing.T, s *store.Store, scope func() store.SweepScope, partition, batch int) []string {
+	t.Helper()
+	ctx := context.Background()
+	var polled []string
+	after := ""
+	for {
+		batches, n, err := s.PartitionBatches(ctx, scope(), after, partition, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return polled
+		}
+		for _, r := range batches {
+			sc := scope()
+			targets, err := s.OrdersToPoll(ctx, sc, r, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var marks []store.PollMark
+			for _, tg := range targets {
+				polled = append(polled, tg.OrderID)
+				risk := tracking.RiskNDR
+				if tg.TrackingStatus != "ndr" {
+					risk = tracking.RiskStable
+				}
+				marks = append(marks, store.PollMark{OrderID: tg.OrderID, Plan: &store.PollPlan{NextPollAt: sc.DueAt, Risk: risk}})
+			}
+			if _, err := s.RecordPollMarks(ctx, marks, sc.DueAt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		after = batches[len(batches)-1].Last
+	}
+}
+
+// The index of the walk in _id order within a tier was orderflow's own: the
+// first start after the walk changed drops it and builds the new one, and
+// later starts find nothing to do.
+func TestEnsureIndexesReplacesTheRetiredAdaptivePollIndex(t *testing.T) {
+	s := newStoreNoIndexes(t)
+	ctx := context.Background()
+	orders := s.Database().Collection(store.OrdersCollection)
+	old := mongo.IndexModel{Keys: bson.D{{Key: "courier_name", Value: 1}, {Key: "poll_risk", Value: -1}, {Key: "_id", Value: 1}, {Key: "next_poll_at", Value: 1}},
+		Options: options.Index().SetName("orderflow_adaptive_poll")}
+	if _, err := orders.Indexes().CreateOne(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.EnsureIndexes(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	specs, err := orders.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, sp := range specs {
+		names[sp.Name] = true
+	}
+	if names["orderflow_adaptive_poll"] || !names["orderflow_adaptive_poll_due"] {
+		t.Errorf("orders indexes after start: %v, want orderflow_adaptive_poll_due and not orderflow_adaptive_poll", names)
+	}
+}
+
+// A cursor of the walk in _id order ("due:<seen>:<tier>:<id>"), left by a
+// sweep that ran across the deploy, keeps its count: the sweep resumes within
+// its budget.
+func TestAdaptiveWalkKeepsTheCountOfACursorFromBeforeTheDeploy(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, insertOrder(t, s, bson.M{"awb": fmt.Sprintf("N%d", i), "courier_name": "delhivery",
+			"tracking_status": "ndr", "poll_risk": int(tracking.RiskNDR), "next_poll_at": now.Add(-time.Minute)}).Hex())
+	}
+	scope := store.SweepScope{CourierNames: []string{"delhivery"}, DueAt: now, Budget: 3}
+	last, n, err := s.NextPartition(ctx, scope, "due:2:0:"+ids[1], 10)
+	if err != nil || n != 1 {
+		t.Fatalf("after a cursor that had handed out 2 of a budget of 3: %d orders (%v), want 1", n, err)
+	}
+	if _, n, err := s.NextPartition(ctx, scope, last, 10); err != nil || n != 0 {
+		t.Errorf("budget spent, yet %d more (%v)", n, err)
+	}
 }

@@ -129,7 +129,35 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := s.dropRetiredIndex(ctx, OrdersCollection, retiredAdaptivePollIndex); err != nil {
+		return err
+	}
 	return s.ensureRecordsTTL(ctx)
+}
+
+// dropRetiredIndex drops an index orderflow created and no longer uses, when
+// it is there (only ever one of orderflow's own names). The worker and the
+// starter both try at start: the loser finds it gone, which is not an error.
+func (s *Store) dropRetiredIndex(ctx context.Context, coll, name string) error {
+	specs, err := s.coll(coll).Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return fmt.Errorf("mongo: list indexes on %s: %w", coll, err)
+	}
+	for _, sp := range specs {
+		if sp.Name != name {
+			continue
+		}
+		if err := s.coll(coll).Indexes().DropOne(ctx, name); err != nil && !isIndexNotFound(err) {
+			return fmt.Errorf("mongo: drop retired index %s on %s: %w", name, coll, err)
+		}
+	}
+	return nil
+}
+
+// isIndexNotFound: the index is already gone (MongoDB's IndexNotFound, code 27).
+func isIndexNotFound(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && (ce.Code == 27 || ce.Name == "IndexNotFound")
 }
 
 // ensureCollectionIndexes creates the missing indexes of one collection. The

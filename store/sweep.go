@@ -86,7 +86,7 @@ func inIDOrder(limit int) *options.FindOptionsBuilder {
 // activeKeys reads the scope's active orders in r in the walk's order (by _id,
 // or highest risk first when adaptive), at most limit (0: all).
 func (s *Store) activeKeys(ctx context.Context, scope SweepScope, r IDRange, limit int) ([]sweepKey, error) {
-	opts := sweepOrder(scope, limit).SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: fieldPollRisk, Value: 1}})
+	opts := sweepOrder(scope, limit).SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: fieldPollRisk, Value: 1}, {Key: fieldNextPollAt, Value: 1}})
 	cur, err := s.coll(OrdersCollection).Find(ctx, activeFilter(scope, r), opts)
 	if err != nil {
 		return nil, fmt.Errorf("orders: list active: %w", err)
@@ -94,13 +94,14 @@ func (s *Store) activeKeys(ctx context.Context, scope SweepScope, r IDRange, lim
 	var docs []struct {
 		ID   any `bson:"_id"`
 		Risk any `bson:"poll_risk"`
+		Next any `bson:"next_poll_at"`
 	}
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("orders: read active: %w", err)
 	}
 	keys := make([]sweepKey, len(docs))
 	for i, d := range docs {
-		keys[i] = sweepKey{id: idString(d.ID), tier: tierOf(d.Risk)}
+		keys[i] = sweepKey{id: idString(d.ID), tier: tierOf(d.Risk), next: nextPollOf(d.Next)}
 	}
 	return keys, nil
 }
@@ -118,7 +119,7 @@ func (s *Store) NextPartition(ctx context.Context, scope SweepScope, after strin
 	if err != nil || len(keys) == 0 {
 		return "", 0, err
 	}
-	return scope.cursorAfter(keys, len(keys)-1, parseDueCursor(after).seen), len(keys), nil
+	return scope.cursorAfter(keys, len(keys)-1, scope.walkFrom(IDRange{After: after})), len(keys), nil
 }
 
 // PartitionBatches reads the next partition of at most size active orders
@@ -133,15 +134,15 @@ func (s *Store) PartitionBatches(ctx context.Context, scope SweepScope, after st
 	if err != nil || len(keys) == 0 {
 		return nil, 0, err
 	}
-	return scope.cutRanges(after, keys, batch), len(keys), nil
+	return scope.cutRanges(IDRange{After: after}, keys, batch), len(keys), nil
 }
 
-// cutRanges cuts keys in walk order (all after after) into ranges of at most batch orders.
-func (scope SweepScope) cutRanges(after string, keys []sweepKey, batch int) []IDRange {
-	seen := parseDueCursor(after).seen
+// cutRanges cuts keys in walk order (all in r) into ranges of at most batch orders.
+func (scope SweepScope) cutRanges(r IDRange, keys []sweepKey, batch int) []IDRange {
+	from, after := scope.walkFrom(r), r.After
 	var out []IDRange
 	for lo := 0; lo < len(keys); lo += batch {
-		last := scope.cursorAfter(keys, min(lo+batch, len(keys))-1, seen)
+		last := scope.cursorAfter(keys, min(lo+batch, len(keys))-1, from)
 		out = append(out, IDRange{After: after, Last: last})
 		after = last
 	}
@@ -154,7 +155,7 @@ func (s *Store) BatchRanges(ctx context.Context, scope SweepScope, partition IDR
 	if err != nil {
 		return nil, err
 	}
-	return scope.cutRanges(partition.After, keys, batch), nil
+	return scope.cutRanges(partition, keys, batch), nil
 }
 
 // PollTarget is an active order as a poll needs it.

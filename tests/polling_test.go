@@ -40,8 +40,9 @@ func TestAdaptiveSweepPollsDueOrdersHighestRiskFirstWithinTheRateLimit(t *testin
 		p := &c.Sweep.Polling
 		p.Mode, p.BackoffBase, p.MaxGap, p.SafetyNet = tracking.PollAdaptive, time.Hour, 2*time.Hour, time.Hour
 		p.PushCoveredSources = []string{"clickpost"}
+		p.BudgetShare = 1 // the whole rate: a budget of exactly two polls of 10
 	})
-	if budget := s.cfg.Couriers.Delhivery.SweepBudget(50, s.cfg.Sweep.Every); budget != 20 {
+	if budget := s.cfg.Couriers.Delhivery.SweepBudget(50, s.cfg.Sweep.Every, s.cfg.Sweep.Polling.BudgetShare); budget != 20 {
 		t.Fatalf("the configuration gives a budget of %d orders a sweep, the test needs 20", budget)
 	}
 	start := time.Now().UTC().Truncate(time.Millisecond)

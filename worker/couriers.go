@@ -1,8 +1,6 @@
 package worker
 
 import (
-	"time"
-
 	"orderflow/activities"
 	"orderflow/config"
 	"orderflow/observability"
@@ -48,18 +46,19 @@ func NewSweepActivities(st activities.SweepStore, c config.Couriers, sweep confi
 	reg := NewCourierRegistry(c)
 	acts := &activities.SweepActivities{Store: st, Couriers: reg, Metrics: m}
 	if sweep.Polling.Adaptive() {
-		acts.Polling = &activities.AdaptivePolling{Policy: sweep.Polling.Policy(sweep.Every), Budgets: sweepBudgets(reg, c, sweep.Every)}
+		acts.Polling = &activities.AdaptivePolling{Policy: sweep.Polling.Policy(sweep.Every), Budgets: sweepBudgets(reg, c, sweep)}
 	}
 	return acts
 }
 
-// sweepBudgets are the orders one sweep may poll through each configured courier API.
-func sweepBudgets(reg *couriers.Registry, c config.Couriers, every time.Duration) map[string]int {
+// sweepBudgets are the orders one sweep may poll through each configured
+// courier API: the budget share of its rate over one sweep interval.
+func sweepBudgets(reg *couriers.Registry, c config.Couriers, sweep config.Sweep) map[string]int {
 	budgets := map[string]int{}
 	byAPI := c.ByAPI()
 	for _, api := range reg.APIs() {
 		if p, ok := reg.Poller(api); ok {
-			budgets[api] = byAPI[api].SweepBudget(p.MaxPerCall(), every)
+			budgets[api] = byAPI[api].SweepBudget(p.MaxPerCall(), sweep.Every, sweep.Polling.BudgetShare)
 		}
 	}
 	return budgets

@@ -92,9 +92,9 @@ func runDetection(ctx context.Context, e *Env, o Options) (Row, error) {
 func detectCourier(c *config.Courier, fleet int) error {
 	c.BatchSize, c.SafetyMargin, c.Window, c.LimitBackoff = detectBatch, 1, 5*sim(detectSweep), sim(time.Minute)
 	want := fleet / detectCoverEvery
-	for c.RequestsPerWindow = 1; c.SweepBudget(delhivery.MaxWaybills, sim(detectSweep)) < want; c.RequestsPerWindow++ {
+	for c.RequestsPerWindow = 1; c.SweepBudget(delhivery.MaxWaybills, sim(detectSweep), 1) < want; c.RequestsPerWindow++ {
 	}
-	if got := c.SweepBudget(delhivery.MaxWaybills, sim(detectSweep)); got != want {
+	if got := c.SweepBudget(delhivery.MaxWaybills, sim(detectSweep), 1); got != want {
 		return fmt.Errorf("bench: the courier's sweep budget is %d orders, want %d", got, want)
 	}
 	return nil

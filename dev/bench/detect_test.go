@@ -19,7 +19,7 @@ func TestDetectionCourierBudgetCoversAQuarterOfTheFleet(t *testing.T) {
 		if err := detectCourier(&c, sc.Orders); err != nil {
 			t.Fatal(err)
 		}
-		if got := c.SweepBudget(delhivery.MaxWaybills, sim(detectSweep)); got*detectCoverEvery != sc.Orders {
+		if got := c.SweepBudget(delhivery.MaxWaybills, sim(detectSweep), 1); got*detectCoverEvery != sc.Orders {
 			t.Fatalf("short %v: budget %d orders per sweep for %d orders", short, got, sc.Orders)
 		}
 		if rate := c.ActivitiesPerSecond(delhivery.MaxWaybills); rate < 1 {
