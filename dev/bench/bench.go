@@ -22,7 +22,7 @@ import (
 
 // Options choose how much to measure.
 type Options struct {
-	// Short keeps the whole run under five minutes.
+	// Short measures smaller bursts, fleets and loads (a shorter run).
 	Short bool
 	// Concurrency is how many clients send reports (and workflow starts) at once.
 	Concurrency int

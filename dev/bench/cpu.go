@@ -22,7 +22,7 @@ const (
 	cpuDevServer = "Temporal dev server"
 	cpuPostgres  = "PostgreSQL (FerretDB's storage)"
 	cpuWorkers   = "worker processes"
-	cpuReaped    = "bench's exited children (worker processes that ended in the row)"
+	cpuReaped    = "bench's exited children (worker processes that ended in the row, go build of cmd/worker)"
 	cpuOther     = "other children of the bench"
 )
 

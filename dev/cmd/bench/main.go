@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	short := flag.Bool("short", false, "a run under five minutes (smaller bursts, fewer baseline starts)")
+	short := flag.Bool("short", false, "a shorter run: smaller bursts, fleets and loads, fewer baseline starts")
 	out := flag.String("out", "results/bench", "folder for report.json, report.md and figures.svg (git-ignored)")
 	concurrency := flag.Int("concurrency", 8, "clients sending reports and workflow starts at once")
 	only := flag.String("only", "", "measure only the rows whose name contains one of these comma-separated strings (and the baseline)")
