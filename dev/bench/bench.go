@@ -22,7 +22,7 @@ import (
 
 // Options choose how much to measure.
 type Options struct {
-	// Short keeps the whole run under five minutes.
+	// Short measures smaller bursts, fleets and loads (a shorter run).
 	Short bool
 	// Concurrency is how many clients send reports (and workflow starts) at once.
 	Concurrency int
@@ -31,7 +31,11 @@ type Options struct {
 	Only string
 	// SweepSizes, when set, replaces the sweep-cost row's fleet sizes.
 	SweepSizes []int
-	Logf       func(format string, args ...any)
+	// CPUProfileDir, when set, receives per measured row a Go CPU profile of
+	// the bench process (<row>.pb.gz) and each process's CPU seconds over the
+	// row (<row>-cpu.txt, also in the report).
+	CPUProfileDir string
+	Logf          func(format string, args ...any)
 }
 
 // ParseSizes reads "1000,5000" ("" gives nil: the row's defaults).
@@ -81,6 +85,8 @@ type Row struct {
 	Figures   []Figure `json:"figures,omitempty"`
 	Charts    []Chart  `json:"charts,omitempty"`
 	Seconds   float64  `json:"seconds,omitempty"`
+	// CPU is each process's CPU time over the row, with -cpuprofile.
+	CPU []ProcessCPU `json:"cpu,omitempty"`
 }
 
 // Report is a whole run.
@@ -138,17 +144,43 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			continue
 		}
 		o.Logf("▶ %s", b.Name)
-		t0 := time.Now()
-		row, err := b.Run(ctx, env, o)
+		row, err := runRow(ctx, b, env, o)
 		if err != nil {
 			return rep, fmt.Errorf("%s: %w", b.Name, err)
 		}
-		row.Benchmark, row.Status, row.Seconds = b.Name, "measured", time.Since(t0).Seconds()
 		rep.Rows = append(rep.Rows, row)
 	}
 	rep.Load1AtEnd = rig.Load1()
 	rep.WallSeconds = time.Since(started).Seconds()
 	return rep, nil
+}
+
+// runRow measures one row, profiled when o.CPUProfileDir is set.
+func runRow(ctx context.Context, b Benchmark, env *Env, o Options) (Row, error) {
+	var prof *rowProfile
+	if o.CPUProfileDir != "" {
+		var err error
+		if prof, err = startRowProfile(o.CPUProfileDir, b.Name, env.postgresPID()); err != nil {
+			return Row{}, fmt.Errorf("cpu profile: %w", err)
+		}
+	}
+	t0 := time.Now()
+	row, err := b.Run(ctx, env, o)
+	if prof != nil {
+		cpu, perr := prof.stop()
+		if err == nil && perr != nil {
+			err = fmt.Errorf("cpu profile: %w", perr)
+		}
+		row.CPU = cpu
+		for _, c := range cpu {
+			o.Logf("  CPU %.1f s: %s", c.Seconds, c.Process)
+		}
+	}
+	if err != nil {
+		return Row{}, err
+	}
+	row.Benchmark, row.Status, row.Seconds = b.Name, "measured", time.Since(t0).Seconds()
+	return row, nil
 }
 
 // needsEnv reports whether a selected row other than the baseline needs the

@@ -90,6 +90,16 @@ func StartEnv(ctx context.Context, logf func(string, ...any)) (*Env, error) {
 	return e, nil
 }
 
+// postgresPID is the PostgreSQL postmaster's pid, 0 when there is none (a
+// simulated-only run) or it cannot be read.
+func (e *Env) postgresPID() int {
+	if e == nil || e.pg == nil {
+		return 0
+	}
+	pid, _ := e.pg.PID()
+	return pid
+}
+
 // Close stops everything StartEnv started.
 func (e *Env) Close() {
 	if e.Temporal != nil {

@@ -113,6 +113,16 @@ func StartPostgres(logf func(string, ...any)) (*Postgres, error) {
 	return &Postgres{bin: bin, dir: dir, data: data, URL: pgURL.String()}, nil
 }
 
+// PID is the postmaster's process id, from the first line of its postmaster.pid.
+func (p *Postgres) PID() (int, error) {
+	b, err := os.ReadFile(filepath.Join(p.data, "postmaster.pid"))
+	if err != nil {
+		return 0, err
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(first))
+}
+
 // Stop shuts the instance down (fast mode: the data is thrown away anyway).
 func (p *Postgres) Stop() error {
 	defer os.RemoveAll(p.dir)

@@ -17,11 +17,12 @@ import (
 )
 
 func main() {
-	short := flag.Bool("short", false, "a run under five minutes (smaller bursts, fewer baseline starts)")
+	short := flag.Bool("short", false, "a shorter run: smaller bursts, fleets and loads, fewer baseline starts")
 	out := flag.String("out", "results/bench", "folder for report.json, report.md and figures.svg (git-ignored)")
 	concurrency := flag.Int("concurrency", 8, "clients sending reports and workflow starts at once")
 	only := flag.String("only", "", "measure only the rows whose name contains one of these comma-separated strings (and the baseline)")
 	sweepSizes := flag.String("sweep-sizes", "", "comma-separated fleet sizes of the sweep-cost row (default 1000,10000,50000; -short 1000,2500)")
+	cpuProfile := flag.String("cpuprofile", "", "folder for a Go CPU profile of this process per measured row (<row>.pb.gz) and each process's CPU seconds over it (<row>-cpu.txt)")
 	flag.Parse()
 	sizes, err := bench.ParseSizes(*sweepSizes)
 	if err != nil {
@@ -34,7 +35,7 @@ func main() {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
-	rep, err := bench.Run(ctx, bench.Options{Short: *short, Concurrency: *concurrency, Only: *only, SweepSizes: sizes, Logf: logf})
+	rep, err := bench.Run(ctx, bench.Options{Short: *short, Concurrency: *concurrency, Only: *only, SweepSizes: sizes, CPUProfileDir: *cpuProfile, Logf: logf})
 	if err != nil {
 		logf("failed: %v", err)
 		os.Exit(1)
