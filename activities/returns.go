@@ -16,7 +16,6 @@ type ReturnStore interface {
 	RecordReturnAWB(ctx context.Context, orderID, returnAWB string, at time.Time) (bool, error)
 }
 
-
 // inReturnWindow reports whether an order delivered at deliveredAt is still
 // within the return window at now: window 0 disables return polling, and an
 // order with no delivery time is never in it.
