@@ -23,15 +23,17 @@ func inReturnWindow(deliveredAt, now time.Time, window time.Duration) bool {
 	return window > 0 && !deliveredAt.IsZero() && !deliveredAt.Before(now.Add(-window))
 }
 
-// PollReturnsInput names the tracker whose orders' return shipments to poll,
-// BatchSize AWBs per read.
+// PollReturnsInput names the tracker whose orders' return shipments to poll:
+// at most BatchSize of them after the cursor (an order _id; "" from the start).
 type PollReturnsInput struct {
 	Tracker   string `json:"tracker"`
 	BatchSize int    `json:"batch_size"`
+	After     string `json:"after,omitempty"`
 }
 
-// ReturnShipment is a customer return shipment a poll saw for the first time
-// (or saw move): the workflow starts its OrderReturn, once per shipment.
+// ReturnShipment is a customer return shipment whose poll moved its order
+// (first seen, or a newer status): the workflow starts its OrderReturn, once
+// per shipment.
 type ReturnShipment struct {
 	OrderID   string `json:"order_id"`
 	ReturnAWB string `json:"return_awb"`
@@ -39,49 +41,69 @@ type ReturnShipment struct {
 	Source    string `json:"source"` // the tracker that polled it
 }
 
-// PollReturnsResult says what polling the return shipments saw and changed.
+// PollReturnsResult says what one page of return shipments' polls saw and
+// changed; Last is the cursor of the next page, "" when none is left.
 type PollReturnsResult struct {
 	Polled  int              `json:"polled"`
 	Changed int              `json:"changed"`
 	Calls   int              `json:"calls"`
 	API     string           `json:"api"`
 	Returns []ReturnShipment `json:"returns,omitempty"`
+	Last    string           `json:"last,omitempty"`
 }
 
-// PollReturns polls the own AWB of every customer return shipment of the
-// tracker's orders that is delivered or returning, within the return window
-// after delivery and not yet returned (store.ReturnsToPoll), with the
-// courier's poller on its rate-limited queue. Each status maps through the
-// courier's table as a return shipment's (couriers.ReturnShipmentStatus:
-// never RTO) and is applied to the order through the status-update path, with
-// its first-seen time. The shipments whose status changed the order come back
-// for the workflow to start their OrderReturn. A fallback tracker polls none:
-// the primary one does.
+// returnsScope is the tracker's return polling, or ok false when it polls
+// none: no return store, a zero window, or a fallback tracker (the primary
+// one polls them).
+func (a *SweepActivities) returnsScope(name string) (tracking.Tracker, bool, error) {
+	tr, err := tracker(name)
+	if err != nil {
+		return tr, false, err
+	}
+	return tr, a.Returns != nil && a.ReturnWindow > 0 && !tr.Fallback, nil
+}
+
+// HasReturnsToPoll reports whether the tracker has a return shipment due a
+// poll, so a sweep spends none of a courier queue's rate on an empty poll.
+func (a *SweepActivities) HasReturnsToPoll(ctx context.Context, tracker string) (bool, error) {
+	tr, ok, err := a.returnsScope(tracker)
+	if err != nil || !ok {
+		return false, err
+	}
+	targets, err := a.Returns.ReturnsToPoll(ctx, tr.CourierNames, a.now().Add(-a.ReturnWindow), "", 1)
+	return len(targets) > 0, err
+}
+
+// PollReturns polls one page (at most BatchSize, the courier's batch: one
+// activity costs the courier queue what a PollBatch does) of the own AWBs of
+// the tracker's customer return shipments that are delivered or returning,
+// within the return window after delivery and not yet returned
+// (store.ReturnsToPoll), with the courier's poller on its rate-limited queue.
+// Each status maps through the courier's table as a return shipment's
+// (couriers.ReturnShipmentStatus: never RTO) and is applied to the order
+// through the status-update path, with its first-seen time. The shipments
+// whose status moved the order come back for the workflow to start their
+// OrderReturn.
 func (a *SweepActivities) PollReturns(ctx context.Context, in PollReturnsInput) (PollReturnsResult, error) {
 	defer keepHeartbeating(ctx, PollHeartbeatInterval)()
-	tr, err := tracker(in.Tracker)
-	if err != nil {
-		return PollReturnsResult{}, err
-	}
+	tr, ok, err := a.returnsScope(in.Tracker)
 	res := PollReturnsResult{API: tr.API}
-	if a.Returns == nil || a.ReturnWindow <= 0 || tr.Fallback {
-		return res, nil
+	if err != nil || !ok {
+		return res, err
 	}
 	now := a.now()
-	after := ""
-	for {
-		targets, err := a.Returns.ReturnsToPoll(ctx, tr.CourierNames, now.Add(-a.ReturnWindow), after, max(in.BatchSize, 1))
-		if err != nil || len(targets) == 0 {
-			return res, err
-		}
-		if err := a.pollReturnBatch(ctx, tr, targets, now, &res); err != nil {
-			return res, err
-		}
-		if len(targets) < max(in.BatchSize, 1) {
-			return res, nil
-		}
-		after = targets[len(targets)-1].OrderID
+	size := max(in.BatchSize, 1)
+	targets, err := a.Returns.ReturnsToPoll(ctx, tr.CourierNames, now.Add(-a.ReturnWindow), in.After, size)
+	if err != nil || len(targets) == 0 {
+		return res, err
 	}
+	if err := a.pollReturnBatch(ctx, tr, targets, now, &res); err != nil {
+		return res, err
+	}
+	if len(targets) == size {
+		res.Last = targets[len(targets)-1].OrderID
+	}
+	return res, nil
 }
 
 func (a *SweepActivities) pollReturnBatch(ctx context.Context, tr tracking.Tracker, targets []store.ReturnTarget, now time.Time, res *PollReturnsResult) error {
