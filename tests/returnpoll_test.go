@@ -54,8 +54,8 @@ func (s *sweepStack) noRTOCancel(order string) {
 // A delivered order whose return shipment's AWB is known is polled by that
 // AWB within the return window: the return shipment's RTO-looking scans make
 // the order return, then returned (never RTO), and its OrderReturn tells the
-// webhook subscribed to order.return once. An order delivered before the
-// window is not polled (store tests cover a returned order's exclusion).
+// webhook subscribed to order.return once. A returned order's return AWB is
+// polled no more, nor is one delivered before the window.
 func TestSweepPollsReturnShipmentWithinReturnWindow(t *testing.T) {
 	s := newSweepStack(t, sbcouriers.DefaultOptions(), nil)
 	s.configureRTOWebhook()
@@ -97,6 +97,10 @@ func TestSweepPollsReturnShipmentWithinReturnWindow(t *testing.T) {
 		if _, ok := ts[field]; !ok {
 			t.Errorf("no first-seen time for %s: %v", field, ts)
 		}
+	}
+
+	if stats := s.sweep(s.cfg.Sweep.ScheduleID + "-return-3"); stats.ReturnsPolled != 0 {
+		t.Errorf("a returned order's return shipment was polled again: %+v", stats)
 	}
 
 	returnID := workflows.OrderReturnWorkflowID(order, "57930880000091")
