@@ -42,6 +42,8 @@ type Activities struct {
 	Now                      func() time.Time
 	// Polling marks each order a push reports for adaptive polling; nil (uniform polling) writes nothing.
 	Polling *PushPolling
+	// Returns records customer return shipments' AWBs (activities/returns.go); nil records none.
+	Returns ReturnStore
 }
 
 func (a *Activities) now() time.Time {

@@ -45,6 +45,10 @@ type SweepActivities struct {
 	Now      func() time.Time
 	// Polling is adaptive polling's policy and budgets; nil polls uniformly.
 	Polling *AdaptivePolling
+	// Returns and ReturnWindow poll customer return shipments' own AWBs
+	// (PollReturns); nil or a zero window polls none.
+	Returns      ReturnStore
+	ReturnWindow time.Duration
 
 	unknownSeen sync.Map // api + raw status: logged once per process
 }

@@ -152,7 +152,14 @@ type Sweep struct {
 	PartitionsPerRun      int `yaml:"partitions_per_run" env:"PARTITIONS_PER_RUN"`
 	// Polling chooses which orders a sweep polls (docs/sweep.md#adaptive-polling).
 	Polling Polling `yaml:"polling" envPrefix:"POLLING_"`
+	// ReturnWindow is how long after delivery the sweep polls a customer
+	// return shipment's own AWB (docs/sweep.md#customer-return-shipments); 0 disables.
+	ReturnWindow time.Duration `yaml:"return_window" env:"RETURN_WINDOW"`
 }
+
+// DefaultReturnWindow is how long after delivery a return shipment is polled:
+// 30 days, the longest return period marketplaces commonly give.
+const DefaultReturnWindow = 30 * 24 * time.Hour
 
 // MaxPartitionSize bounds sweep.partition_size by Temporal's 2,000 pending
 // child workflows per workflow: a partition in which every order is a first
@@ -165,7 +172,7 @@ const MaxPartitionSize = 2000
 func DefaultSweep() Sweep {
 	return Sweep{ScheduleID: "tracking-sweep", Every: 8 * time.Minute, CatchupWindow: 10 * time.Minute,
 		PartitionSize: 2000, MaxParallelPartitions: 2, MaxParallelPolls: 8, PartitionsPerRun: 20,
-		Polling: DefaultPolling()}
+		Polling: DefaultPolling(), ReturnWindow: DefaultReturnWindow}
 }
 
 func (s Sweep) validate(bad func(key, msg string)) {
@@ -186,6 +193,9 @@ func (s Sweep) validate(bad func(key, msg string)) {
 		}
 	}
 	s.Polling.validate(bad)
+	if s.ReturnWindow < 0 {
+		bad("sweep.return_window", "must not be negative (0 disables polling return shipments)")
+	}
 	if s.PartitionSize > MaxPartitionSize {
 		bad("sweep.partition_size", fmt.Sprintf("must be at most %d (Temporal's pending child workflows per workflow: each first RTO in a partition is one)", MaxPartitionSize))
 	}

@@ -65,6 +65,7 @@ func TestCourierAndSweepValidationNamesTheKey(t *testing.T) {
 		{"sweep.every", func(c *Config) { c.Sweep.Every = 0 }},
 		{"sweep.catchup_window", func(c *Config) { c.Sweep.CatchupWindow = time.Second }},
 		{"sweep.partition_size", func(c *Config) { c.Sweep.PartitionSize = -1 }},
+		{"sweep.return_window", func(c *Config) { c.Sweep.ReturnWindow = -time.Hour }},
 		{"sweep.partition_size", func(c *Config) { c.Sweep.PartitionSize = MaxPartitionSize + 1 }},
 		{"sweep.polling.mode", func(c *Config) { c.Sweep.Polling.Mode = "sometimes" }},
 		{"sweep.polling.backoff_base", func(c *Config) { c.Sweep.Polling.BackoffBase = 0 }},

@@ -112,6 +112,7 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 			{Keys: bson.D{{Key: OrderFieldAWB, Value: 1}}, Options: options.Index().SetName("orderflow_awb")},
 			{Keys: bson.D{{Key: OrderFieldFulfilmentCode, Value: 1}}, Options: options.Index().SetName("orderflow_fulfilment_code")},
 			adaptivePollIndex,
+			returnPollIndex,
 		},
 		PushEventsCollection: {{Keys: bson.D{{Key: "outcome", Value: 1}, {Key: "received_at", Value: -1}}, Options: options.Index().SetName("outcome_received")}},
 	}

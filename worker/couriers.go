@@ -44,7 +44,7 @@ func NewCourierRegistry(c config.Couriers) *couriers.Registry {
 // budget of orders per sweep.
 func NewSweepActivities(st activities.SweepStore, c config.Couriers, sweep config.Sweep, m *observability.Metrics) *activities.SweepActivities {
 	reg := NewCourierRegistry(c)
-	acts := &activities.SweepActivities{Store: st, Couriers: reg, Metrics: m}
+	acts := &activities.SweepActivities{Store: st, Couriers: reg, Metrics: m, ReturnWindow: sweep.ReturnWindow}
 	if sweep.Polling.Adaptive() {
 		acts.Polling = &activities.AdaptivePolling{Policy: sweep.Polling.Policy(sweep.Every), Budgets: sweepBudgets(reg, c, sweep)}
 	}

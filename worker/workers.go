@@ -73,6 +73,7 @@ func (d Deps) activities() *Activities {
 		acts.Tracking.Records, acts.Recovery.Records, acts.Redrive.Records = records, records, records
 		acts.Recovery.NetworkRules, acts.Recovery.Cards = d.Config.NetworkRules.Rules(), d.Store
 		acts.Endpoints.Store = d.Store
+		acts.Tracking.Returns, acts.Sweep.Returns = d.Store, d.Store
 		acts.Tracking.Endpoints, acts.Recovery.Endpoints = acts.Endpoints, acts.Endpoints
 		acts.Recovery.PastRetries = d.Store
 	}

@@ -46,6 +46,11 @@ type PushIngestResult struct {
 // the return shipment's OrderReturn; before it a return was only recorded.
 const changeCustomerReturns = "customer-returns"
 
+// changeReturnAWB is the workflow.GetVersion change ID of recording a return
+// shipment's own AWB on its order (RecordReturnAWB), so the sweep polls it
+// within the return window; before it a push only started its OrderReturn.
+const changeReturnAWB = "return-awb"
+
 // PushIngest turns a push event into durable work. The ingress starts it
 // before answering 2xx, with an ID derived from the event and REJECT_DUPLICATE,
 // so a redelivery is a no-op and an event is never lost once acknowledged,
@@ -155,7 +160,8 @@ func applyPushStatus(ctx workflow.Context, steps mongoSteps, in PushIngestInput,
 // follow) and starts the return shipment's OrderReturn, once per return AWB.
 // A return with no AWB yet (Clickpost's "Return Order Placed" may come
 // before one is assigned) sets the status only: its shipment is told when a
-// push carrying its AWB arrives.
+// push carrying its AWB arrives. The AWB is recorded on the order, so the
+// sweep polls the return shipment too (pollReturns).
 func applyCustomerReturn(ctx workflow.Context, steps mongoSteps, in PushIngestInput, res *PushIngestResult) error {
 	var obs []tracking.Observation
 	for _, s := range in.Scans {
@@ -174,6 +180,13 @@ func applyCustomerReturn(ctx workflow.Context, steps mongoSteps, in PushIngestIn
 	res.Modified = applied.Modified
 	if in.Waybill == "" {
 		return nil
+	}
+	if workflow.GetVersion(ctx, changeReturnAWB, workflow.DefaultVersion, 1) >= 1 {
+		if err := steps.run(ctx, mongoStep, a.RecordReturnAWB, activities.RecordReturnAWBInput{
+			OrderID: res.OrderID, ReturnAWB: in.Waybill,
+		}).Get(ctx, nil); err != nil {
+			return err
+		}
 	}
 	newest := obs[0]
 	for _, o := range obs[1:] {

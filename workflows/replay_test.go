@@ -82,6 +82,9 @@ var replayedHistories = []recordedHistory{
 	{"testdata/order_return_history.json", OrderReturn},
 	// Recorded before changeCustomerReturns: a customer return only recorded, no version marker.
 	{"testdata/push_ingest_customer_return_pre_returns_history.json", PushIngest},
+	// Recorded before changeReturnAWB: a return push that starts its
+	// OrderReturn without recording the return shipment's AWB on the order.
+	{"testdata/push_ingest_customer_return_pre_return_awb_history.json", PushIngest},
 	// Recorded before changeUnmatchedReports: a report accepted while the store
 	// could not answer, for an order that never appeared, ending with nothing recorded.
 	{"testdata/status_update_unknown_order_pre_unmatched_history.json", StatusUpdate},

@@ -23,7 +23,9 @@ type TrackerSweepInput struct {
 // the next starting as one ends; after PartitionsPerRun partitions (all ended)
 // the run continues as new, so its
 // history depends on the sizes, not on the orders. A tracker whose whole
-// active set is one partition is polled here, without a child.
+// active set is one partition is polled here, without a child. Once every
+// partition is polled, the tracker's customer return shipments within the
+// return window are polled by their own AWBs (pollReturns).
 func TrackerSweep(ctx workflow.Context, in TrackerSweepInput) (SweepStats, error) {
 	sizes := in.Sizes.withDefaults()
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
@@ -52,7 +54,10 @@ func TrackerSweep(ctx workflow.Context, in TrackerSweepInput) (SweepStats, error
 				// The whole active set is this one partition.
 				s, err := pollPartition(ctx, part)
 				in.Stats.add(s)
-				return in.Stats, err
+				if err != nil {
+					return in.Stats, err
+				}
+				return in.Stats, pollReturns(ctx, in.Tracker, &in.Stats)
 			}
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: TrackerPartitionWorkflowID(id, in.Seq)})
 			sel.AddFuture(workflow.ExecuteChildWorkflow(cctx, TrackerPartition, part), func(f workflow.Future) {
@@ -79,5 +84,5 @@ func TrackerSweep(ctx workflow.Context, in TrackerSweepInput) (SweepStats, error
 	if more {
 		return in.Stats, workflow.NewContinueAsNewError(ctx, TrackerSweep, in)
 	}
-	return in.Stats, nil
+	return in.Stats, pollReturns(ctx, in.Tracker, &in.Stats)
 }

@@ -99,6 +99,10 @@ type SweepStats struct {
 	FirstRTOs       int          `json:"first_rtos"`    // RTOCancel children this sweep started
 	ExistingRTOs    int          `json:"existing_rtos"` // first RTOs another source had already started
 	Calls           CourierCalls `json:"calls"`
+	// ReturnsPolled are customer return shipments polled by their own AWB,
+	// ReturnsStarted the OrderReturns their first-seen statuses started.
+	ReturnsPolled  int `json:"returns_polled,omitempty"`
+	ReturnsStarted int `json:"returns_started,omitempty"`
 }
 
 func (s *SweepStats) add(o SweepStats) {
@@ -113,6 +117,8 @@ func (s *SweepStats) add(o SweepStats) {
 	s.Changed += o.Changed
 	s.FirstRTOs += o.FirstRTOs
 	s.ExistingRTOs += o.ExistingRTOs
+	s.ReturnsPolled += o.ReturnsPolled
+	s.ReturnsStarted += o.ReturnsStarted
 	s.Calls.addAll(o.Calls)
 }
 

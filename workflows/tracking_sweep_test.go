@@ -388,10 +388,10 @@ func TestRateLimitedPollRetriesAfterTheCouriersBackOff(t *testing.T) {
 
 func TestSweepStatsAddSumsEveryField(t *testing.T) {
 	var a SweepStats
-	b := SweepStats{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, CourierCalls{"delhivery": 12, "delhivery_b2b": 13, "shiprocket": 14}}
+	b := SweepStats{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, CourierCalls{"delhivery": 12, "delhivery_b2b": 13, "shiprocket": 14}, 15, 16}
 	a.add(b)
 	a.add(b)
-	want := SweepStats{2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, CourierCalls{"delhivery": 24, "delhivery_b2b": 26, "shiprocket": 28}}
+	want := SweepStats{2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, CourierCalls{"delhivery": 24, "delhivery_b2b": 26, "shiprocket": 28}, 30, 32}
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("%+v", a)
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"orderflow/tracking"
 )
 
 // Kind says what a courier status means for the order.
@@ -104,4 +106,24 @@ func Batches(n, size int) [][2]int {
 		out = append(out, [2]int{lo, min(lo+size, n)})
 	}
 	return out
+}
+
+// ReturnShipmentStatus is what a status of a customer return shipment's own
+// AWB, mapped through the courier's table, means for its order: return while
+// it travels, returned once it reaches the seller, "" when it changes nothing
+// (unknown, cancelled, lost). A return shipment is never RTO: its RTO-looking
+// codes are the return on its way back (rto delivered: it reached the
+// seller), as a Shiprocket is_return shipment's are.
+func ReturnShipmentStatus(m Mapping) string {
+	switch {
+	case m.Kind == Unknown:
+		return ""
+	case m.Kind == CustomerReturn:
+		return m.Status
+	case m.Status == tracking.RTODelivered:
+		return tracking.Returned
+	case tracking.IsRTO(m.Status):
+		return tracking.Return
+	}
+	return tracking.ReturnStatus(m.Status)
 }
