@@ -1,11 +1,12 @@
 package bench
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -66,6 +67,7 @@ type detectRun struct {
 	SweepsStarted    int
 	SweepsSkipped    int // the previous sweep still ran (the Schedule's overlap policy: skip)
 	Pushes           int
+	Slowest          []string // the slowest RTOs, slowest first: what the tail is made of
 }
 
 // runDetection measures uniform, then adaptive, polling on the same seeded fleet.
@@ -82,6 +84,9 @@ func runDetection(ctx context.Context, e *Env, o Options) (Row, error) {
 		o.Logf("  %s: p50 %v p95 %v (real), %d of %d RTOs detected, %d courier calls, %d sweeps (%d skipped), %d pushes",
 			mode, percentile(r.Latencies, 50), percentile(r.Latencies, 95), r.RTOs-r.Undetected, r.RTOs, r.Calls,
 			r.SweepsStarted, r.SweepsSkipped, r.Pushes)
+		for _, line := range r.Slowest {
+			o.Logf("    slow: %s", line)
+		}
 		runs = append(runs, r)
 	}
 	return detectRow(sc, length, runs[0], runs[1]), nil
@@ -253,6 +258,11 @@ func (r *detectRun) collect(fleet []sbcouriers.Journey, ids []string, rtoAt map[
 			first[id] = a.At
 		}
 	}
+	type detected struct {
+		journey int
+		latency time.Duration
+	}
+	var all []detected
 	for j, at := range rtoAt {
 		r.RTOs++
 		done, ok := first[ids[j]]
@@ -260,11 +270,36 @@ func (r *detectRun) collect(fleet []sbcouriers.Journey, ids []string, rtoAt map[
 			r.Undetected++
 			continue
 		}
+		all = append(all, detected{j, done.Sub(at)})
 		r.Latencies = append(r.Latencies, done.Sub(at))
 		if !fleet[j].Pushed {
 			r.PolledLatencies = append(r.PolledLatencies, done.Sub(at))
 		}
 	}
+	slices.SortFunc(all, func(a, b detected) int { return cmp.Compare(b.latency, a.latency) })
+	for _, d := range all[:min(len(all), detectTraced)] {
+		r.Slowest = append(r.Slowest, describeRTO(fleet[d.journey], d.latency))
+	}
+}
+
+// detectTraced is how many of the slowest RTOs a run describes in its log.
+const detectTraced = 12
+
+// describeRTO says what an RTO's journey looked like around the window's
+// start and its RTO: where its detection time went.
+func describeRTO(j sbcouriers.Journey, latency time.Duration) string {
+	if len(j.Changes) == 0 {
+		return fmt.Sprintf("%.1f sim min: pushed %v", simMinutes(latency), j.Pushed)
+	}
+	at0, failed := j.StateAt(0)
+	var steps []string
+	for _, c := range j.Changes {
+		if c.At > -12*time.Hour {
+			steps = append(steps, fmt.Sprintf("%s@%.0fm", c.Status, c.At.Minutes()))
+		}
+	}
+	return fmt.Sprintf("%.1f sim min: pushed %v, at the start %s (failed before: %v); %s",
+		simMinutes(latency), j.Pushed, at0.Status, failed, strings.Join(steps, " "))
 }
 
 // seedDetectionFleet inserts the fleet's orders as up-to-date polling left
@@ -308,35 +343,21 @@ var clickpostCodes = map[string]int{tracking.InTransit: 5, tracking.OutForDelive
 
 // pushClickpost sends a change as Clickpost's webhook would, stamped now.
 func (s *Stack) pushClickpost(awb, status string) error {
-	req, _ := http.NewRequest(http.MethodPost, s.API.URL+"/webhooks/clickpost", bytes.NewReader(clickpostScan(awb, clickpostCodes[status], time.Now())))
-	req.Header.Set("webhook_key", pushClickpostKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
+	code, _, err := s.send(http.MethodPost, "/webhooks/clickpost", clickpostScan(awb, clickpostCodes[status], time.Now()), "webhook_key", pushClickpostKey)
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("clickpost push for %s answered %d", awb, code)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("clickpost push for %s answered %d", awb, resp.StatusCode)
-	}
-	return nil
+	return err
 }
 
 // putPushCredentials sets a push source's secret through the configuration API.
 func (s *Stack) putPushCredentials(source, secret string) error {
 	raw, _ := json.Marshal(map[string]any{"secrets": []string{secret}})
-	req, _ := http.NewRequest(http.MethodPut, s.API.URL+"/v1/push-credentials/"+source+"/"+pushAccount, bytes.NewReader(raw))
-	req.Header.Set("X-API-Key", apiKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
+	code, _, err := s.send(http.MethodPut, "/v1/push-credentials/"+source+"/"+pushAccount, raw, "X-API-Key", apiKey)
+	if err == nil && code != http.StatusOK {
+		err = fmt.Errorf("PUT push credentials for %s: %d", source, code)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("PUT push credentials for %s: %d", source, resp.StatusCode)
-	}
-	return nil
+	return err
 }
 
 // simMinutes is a real duration in simulated minutes.

@@ -200,20 +200,34 @@ func (b *rtoBurst) latencies(ctx context.Context, s *Stack, orders []string, t0 
 	return nil
 }
 
-// post creates a configuration resource through the stack's API.
-func (s *Stack) post(path string, body any) (map[string]any, error) {
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, s.API.URL+path, bytes.NewReader(raw))
-	req.Header.Set("X-API-Key", apiKey)
+// send makes one JSON request to the stack's API with one credential
+// header, and returns the answer's code and body.
+func (s *Stack) send(method, path string, body []byte, header, credential string) (int, []byte, error) {
+	req, err := http.NewRequest(method, s.API.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set(header, credential)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
+}
+
+// post creates a configuration resource through the stack's API.
+func (s *Stack) post(path string, body any) (map[string]any, error) {
+	raw, _ := json.Marshal(body)
+	code, answer, err := s.send(http.MethodPost, path, raw, "X-API-Key", apiKey)
 	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated {
-		return nil, fmt.Errorf("POST %s: %d %v", path, resp.StatusCode, err)
+	if err == nil {
+		err = json.Unmarshal(answer, &out)
+	}
+	if err != nil || code != http.StatusCreated {
+		return nil, fmt.Errorf("POST %s: %d %v", path, code, err)
 	}
 	return out, nil
 }
@@ -221,16 +235,8 @@ func (s *Stack) post(path string, body any) (map[string]any, error) {
 // report posts one status observation and returns the answer's code.
 func (s *Stack) report(orderID, status string, at time.Time) (int, error) {
 	raw, _ := json.Marshal(map[string]any{"status": status, "source": "bench", "event_time": at})
-	req, _ := http.NewRequest(http.MethodPost, s.API.URL+"/v1/orders/"+orderID+"/tracking", bytes.NewReader(raw))
-	req.Header.Set("X-API-Key", apiKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	code, _, err := s.send(http.MethodPost, "/v1/orders/"+orderID+"/tracking", raw, "X-API-Key", apiKey)
+	return code, err
 }
 
 // seedOrders inserts n merchant orders in transit, as the merchant's system would.
