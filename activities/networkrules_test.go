@@ -14,57 +14,8 @@ import (
 	"orderflow/recovery"
 	"orderflow/recovery/connector"
 	"orderflow/store"
+	"orderflow/store/storetest"
 )
-
-// memLeaseCards is an in-memory CardCounters: every slot is free (the limits
-// are store/networkrules_test.go's), stops and leases as the store keeps them.
-type memLeaseCards struct {
-	mu     sync.Mutex
-	stops  map[string]store.CardStop
-	leases map[string]store.CardLease
-}
-
-func (m *memLeaseCards) ReserveCardSlot(context.Context, store.CardWindow, store.CardSlot) (store.CardReservation, error) {
-	return store.CardReservation{Reserved: true}, nil
-}
-func (m *memLeaseCards) ReleaseCardSlot(context.Context, store.CardWindow, string) error { return nil }
-func (m *memLeaseCards) CountCardAttempt(context.Context, store.CardWindow, store.CardSlot) error {
-	return nil
-}
-func (m *memLeaseCards) StopCard(_ context.Context, st store.CardStop) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.stops[st.MerchantID+"|"+st.Card]; !ok {
-		m.stops[st.MerchantID+"|"+st.Card] = st
-	}
-	return nil
-}
-func (m *memLeaseCards) CardStopped(_ context.Context, merchantID, card string) (*store.CardStop, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if st, ok := m.stops[merchantID+"|"+card]; ok {
-		return &st, nil
-	}
-	return nil, nil
-}
-func (m *memLeaseCards) TakeCardLease(_ context.Context, l store.CardLease) (store.CardLeaseAnswer, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	held, ok := m.leases[l.MerchantID+"|"+l.Card]
-	if ok && held.Key != l.Key && held.ExpiresAt.After(l.At) {
-		return store.CardLeaseAnswer{HeldUntil: held.ExpiresAt}, nil
-	}
-	m.leases[l.MerchantID+"|"+l.Card] = l
-	return store.CardLeaseAnswer{Taken: true}, nil
-}
-func (m *memLeaseCards) ReleaseCardLease(_ context.Context, merchantID, card, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if held, ok := m.leases[merchantID+"|"+card]; ok && held.Key == key {
-		delete(m.leases, merchantID+"|"+card)
-	}
-	return nil
-}
 
 // stripeAccounts serves the one Stripe account the charges use.
 type stripeAccounts struct {
@@ -100,7 +51,7 @@ func TestSecondChargeOnABusyCardWaitsForTheFirstAnswer(t *testing.T) {
 	defer srv.Close()
 	letAnswer := sync.OnceFunc(func() { close(answer) })
 	defer letAnswer() // before srv.Close: a charge let through by mistake must not hold the server
-	cards := &memLeaseCards{stops: map[string]store.CardStop{}, leases: map[string]store.CardLease{}}
+	cards := storetest.NewCards()
 	acts := &Recovery{Store: stripeAccounts{baseURL: srv.URL}, Connectors: connector.New(5 * time.Second),
 		NetworkRules: recovery.DefaultNetworkRules(), Cards: cards}
 	charge := func(invoice, pm string) (PaymentResult, error) {
@@ -163,7 +114,7 @@ func TestSecondChargeOnABusyCardWaitsForTheFirstAnswer(t *testing.T) {
 	if v := proc.NetworkRuleViolations(); len(v) != 0 {
 		t.Errorf("the sandbox counted violations: %+v", v)
 	}
-	if len(cards.leases) != 0 {
-		t.Errorf("leases left after every charge was settled or refused: %+v", cards.leases)
+	if held := cards.Leased(); len(held) != 0 {
+		t.Errorf("leases left after every charge was settled or refused: %+v", held)
 	}
 }

@@ -8,18 +8,7 @@ import (
 
 	"orderflow/activities"
 	"orderflow/recovery"
-	"orderflow/store"
 )
-
-// TakeCardLease always lets the charge through: the workflow tests' activities
-// run one at a time, so no other charge is ever in flight on the card
-// (activities/networkrules_test.go races two; store/networkrules_test.go runs
-// the real lease on FerretDB).
-func (m *memCards) TakeCardLease(context.Context, store.CardLease) (store.CardLeaseAnswer, error) {
-	return store.CardLeaseAnswer{Taken: true}, nil
-}
-
-func (m *memCards) ReleaseCardLease(context.Context, string, string, string) error { return nil }
 
 // A charge's lease on its card must outlive one attempt of the charge
 // activity, or a worker dying mid-charge could let a second charge reach the

@@ -139,7 +139,7 @@ func TestCardSwitchWhenTheCardNetworkBudgetRunsOut(t *testing.T) {
 	for i := range spent {
 		spent[i] = now.Add(-time.Hour)
 	}
-	cards.prefill(visaWindow(), spent...)
+	cards.Prefill(visaWindow(), spent...)
 	f.proc.SetCard(testSecondPM, payments.Card{Brand: recovery.Visa, Fingerprint: "fp_second"})
 	withCardSwitching(f, true, testPM, testSecondPM)
 	f.signalAt(0, failure("ev_1"))
@@ -152,7 +152,7 @@ func TestCardSwitchWhenTheCardNetworkBudgetRunsOut(t *testing.T) {
 	}
 	second := visaWindow()
 	second.Card = "fp_second"
-	if n := cards.count(second); n != 0 {
+	if n := cards.Counted(second); n != 0 {
 		t.Errorf("the second card holds %d slots after a success, want 0", n)
 	}
 	if v := f.query(); v.State.SucceededWith != testSecondPM || len(v.State.GivenUpMethods) != 1 ||

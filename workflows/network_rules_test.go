@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,95 +15,15 @@ import (
 	"orderflow/dev/sandbox/payments"
 	"orderflow/recovery"
 	"orderflow/store"
+	"orderflow/store/storetest"
 )
-
-// memCards is an in-memory activities.CardCounters with the store's window
-// rules (store/networkrules_test.go runs the real one on FerretDB).
-type memCards struct {
-	mu    sync.Mutex
-	slots map[string][]store.CardSlot // window id → slots
-	limit map[string]recovery.NetworkLimit
-	stops map[string]store.CardStop
-}
-
-func newMemCards() *memCards {
-	return &memCards{slots: map[string][]store.CardSlot{}, limit: map[string]recovery.NetworkLimit{}, stops: map[string]store.CardStop{}}
-}
-
-func (m *memCards) ReserveCardSlot(_ context.Context, w store.CardWindow, slot store.CardSlot) (store.CardReservation, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var live []time.Time
-	for _, s := range m.slots[w.ID()] {
-		if s.At.Add(w.Limit.Window).After(slot.At) {
-			if s.Key == slot.Key {
-				return store.CardReservation{Reserved: true}, nil
-			}
-			live = append(live, s.At)
-		}
-	}
-	if freeAt, ok := recovery.SlotFreeAt(live, w.Limit.Window, w.Limit.Max, slot.At); !ok {
-		return store.CardReservation{FreeAt: freeAt}, nil
-	}
-	m.slots[w.ID()] = append(m.slots[w.ID()], slot)
-	return store.CardReservation{Reserved: true}, nil
-}
-
-func (m *memCards) CountCardAttempt(_ context.Context, w store.CardWindow, slot store.CardSlot) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !slices.ContainsFunc(m.slots[w.ID()], func(s store.CardSlot) bool { return s.Key == slot.Key }) {
-		m.slots[w.ID()] = append(m.slots[w.ID()], slot)
-	}
-	return nil
-}
-
-func (m *memCards) ReleaseCardSlot(_ context.Context, w store.CardWindow, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.slots[w.ID()] = slices.DeleteFunc(m.slots[w.ID()], func(s store.CardSlot) bool { return s.Key == key })
-	return nil
-}
-
-func (m *memCards) StopCard(_ context.Context, st store.CardStop) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.stops[st.MerchantID+"|"+st.Card]; !ok {
-		m.stops[st.MerchantID+"|"+st.Card] = st
-	}
-	return nil
-}
-
-func (m *memCards) CardStopped(_ context.Context, merchantID, card string) (*store.CardStop, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if st, ok := m.stops[merchantID+"|"+card]; ok {
-		return &st, nil
-	}
-	return nil, nil
-}
-
-func (m *memCards) count(w store.CardWindow) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.slots[w.ID()])
-}
-
-// prefill counts attempts another invoice made on the card.
-func (m *memCards) prefill(w store.CardWindow, at ...time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i, t := range at {
-		m.slots[w.ID()] = append(m.slots[w.ID()], store.CardSlot{Key: "other-invoice-" + string(rune('a'+i)), InvoiceID: "inv_other", At: t})
-	}
-}
 
 const testFingerprint = "fp_card_42"
 
 // withNetworkRules gives the fixture's card a brand and a fingerprint and
 // turns the rules on, counted in memory on the test's clock.
-func withNetworkRules(f *recoveryFixture, brand string) *memCards {
-	cards := newMemCards()
+func withNetworkRules(f *recoveryFixture, brand string) *storetest.Cards {
+	cards := storetest.NewCards()
 	f.proc.SetCard(testPM, payments.Card{Brand: brand, Fingerprint: testFingerprint})
 	f.acts.Cards, f.acts.NetworkRules, f.acts.Now = cards, recovery.DefaultNetworkRules(), f.env.Now
 	return cards
@@ -208,7 +126,7 @@ func TestNetworkRulesMastercardPlatformDeclineFillsTheDay(t *testing.T) {
 	if last.at.Before(want) || last.res.Status != activities.PaymentSucceeded {
 		t.Errorf("the retry ran at %v (%+v), want at or after %v", last.at, last.res, want)
 	}
-	if n := cards.count(mastercardDayWindow()); n != 10 {
+	if n := cards.Counted(mastercardDayWindow()); n != 10 {
 		t.Errorf("the 24-hour window counts %d, want the platform's decline and orderflow's 9 (the success given back)", n)
 	}
 }
@@ -226,7 +144,7 @@ func TestNetworkRulesPlatformDeclineCountsOncePerEvent(t *testing.T) {
 	if res := f.run(); res.Status != RecoveryExhausted || res.RetryCount != 1 {
 		t.Fatalf("result %+v", res)
 	}
-	if n := cards.count(mastercardDayWindow()); n != 2 {
+	if n := cards.Counted(mastercardDayWindow()); n != 2 {
 		t.Fatalf("the 24-hour window counts %d, want the platform's one decline and orderflow's one", n)
 	}
 	in := activities.PlatformDeclineInput{ProfileID: testProfileID, MerchantID: "merchant_1", InvoiceID: testInvoice,
@@ -236,7 +154,7 @@ func TestNetworkRulesPlatformDeclineCountsOncePerEvent(t *testing.T) {
 	if err != nil || !res.Counted || res.CardBrand != recovery.Mastercard {
 		t.Fatalf("the event again, outside the workflow: %+v %v", res, err)
 	}
-	if n := cards.count(mastercardDayWindow()); n != 2 {
+	if n := cards.Counted(mastercardDayWindow()); n != 2 {
 		t.Errorf("after ev_1 was counted again, the window counts %d, want 2", n)
 	}
 }
@@ -271,7 +189,7 @@ func TestNetworkRulesPlatformDeclineOfAnUnknownCardIsSkipped(t *testing.T) {
 	if res := f.run(); res.Status != RecoverySucceededInternal || res.RetryCount != 1 {
 		t.Fatalf("result %+v", res)
 	}
-	if n := cards.count(visaWindow()); n != 0 {
+	if n := cards.Counted(visaWindow()); n != 0 {
 		t.Errorf("the window counts %d, want none (the card is unknown)", n)
 	}
 }
@@ -290,7 +208,7 @@ func TestNetworkRulesVisaLimitAcrossInvoices(t *testing.T) {
 		cards := withNetworkRules(f, recovery.Visa)
 		start := f.env.Now()
 		oldest := start.Add(-30*24*time.Hour + 10*time.Hour) // leaves the window in 10 hours
-		cards.prefill(visaWindow(), repeat(oldest, 15)...)
+		cards.Prefill(visaWindow(), repeat(oldest, 15)...)
 		calls := recordCharges(f)
 		f.signalAt(0, failure("ev_1"))
 		res := f.run()
@@ -307,13 +225,13 @@ func TestNetworkRulesVisaLimitAcrossInvoices(t *testing.T) {
 	t.Run("ends network_limited", func(t *testing.T) {
 		f := newRecoveryFixture(t)
 		cards := withNetworkRules(f, recovery.Visa)
-		cards.prefill(visaWindow(), repeat(f.env.Now().Add(-time.Hour), 15)...)
+		cards.Prefill(visaWindow(), repeat(f.env.Now().Add(-time.Hour), 15)...)
 		f.signalAt(0, failure("ev_1"))
 		res := f.run()
 		if res.Status != RecoveryNetworkLimited || res.RetryCount != 0 || len(f.proc.Charges()) != 0 {
 			t.Fatalf("result %+v, %d charges; want network_limited with none", res, len(f.proc.Charges()))
 		}
-		if n := cards.count(visaWindow()); n != 16 {
+		if n := cards.Counted(visaWindow()); n != 16 {
 			t.Errorf("the window counts %d, want the other invoice's 15 and the platform's decline", n)
 		}
 		if len(f.merchant.Received()) != 0 {
@@ -343,7 +261,7 @@ func TestNetworkRulesRetriedChargeCountsOnce(t *testing.T) {
 	if res.Status != RecoveryExhausted || tries != 2 || len(f.proc.Charges()) != 1 {
 		t.Fatalf("result %+v after %d tries, %d charges", res, tries, len(f.proc.Charges()))
 	}
-	if n := cards.count(visaWindow()); n != 2 {
+	if n := cards.Counted(visaWindow()); n != 2 {
 		t.Errorf("the window counts %d attempts, want the platform's decline and orderflow's one charge", n)
 	}
 }
