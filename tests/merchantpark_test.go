@@ -40,23 +40,42 @@ func (r *recoveryStack) merchantBehindSwitch() *endpointSwitch {
 	return sw
 }
 
+// recoveryBehindDownMerchant starts a recovery stack whose merchant answers
+// down, and fails the invoice named so that its recovery starts: it returns
+// the stack, the merchant's switch, the recovery's workflow id and its
+// payment_succeeded event id.
+func recoveryBehindDownMerchant(t *testing.T, down int32, invoice string) (*recoveryStack, *endpointSwitch, string, string) {
+	r := newRecoveryStack(t, breakerSeconds(time.Hour))
+	r.startWorker()
+	sw := r.merchantBehindSwitch()
+	sw.down.Store(down)
+	inv := r.invoice(invoice)
+	if code := r.send(recovery.Chargebee, billing.Failed, inv); code != 200 {
+		t.Fatalf("billing webhook answered %d", code)
+	}
+	wfID := workflows.RevenueRecoveryWorkflowID(r.profileID, inv.ID)
+	return r, sw, wfID, workflows.RecoveryWebhookEventID(wfID, recovery.EventPaymentSucceeded)
+}
+
+// succeededWithWebhookDelivered waits for the recovery and checks it
+// succeeded with its one webhook delivered, exactly once at the merchant.
+func (r *recoveryStack) succeededWithWebhookDelivered(invoice, wfID, eventID string) {
+	r.t.Helper()
+	var res workflows.RecoveryResult
+	r.waitWorkflow(wfID, &res)
+	if res.Status != workflows.RecoverySucceededInternal || len(res.Webhooks) != 1 || res.Webhooks[0].Status != "delivered" {
+		r.t.Errorf("result %+v, want succeeded with its webhook delivered", res)
+	}
+	r.deliveredOnce(invoice, eventID)
+}
+
 // A merchant endpoint answering 503 opens after two failures and a
 // recovery's payment_succeeded parks behind it (its record says parked and
 // why; the workflow waits, spending none of its delays). When the merchant
 // answers 2xx again, the webhook is delivered exactly once: one event id at
 // the merchant, the record delivered, the recovery finished.
 func TestParkedRecoveryWebhookDeliveredOnceAfterMerchantRecovers(t *testing.T) {
-	r := newRecoveryStack(t, breakerSeconds(time.Hour))
-	r.startWorker()
-	sw := r.merchantBehindSwitch()
-	sw.down.Store(503)
-
-	inv := r.invoice("inv_parked")
-	if code := r.send(recovery.Chargebee, billing.Failed, inv); code != 200 {
-		t.Fatalf("billing webhook answered %d", code)
-	}
-	wfID := workflows.RevenueRecoveryWorkflowID(r.profileID, inv.ID)
-	eventID := workflows.RecoveryWebhookEventID(wfID, recovery.EventPaymentSucceeded)
+	r, sw, wfID, eventID := recoveryBehindDownMerchant(t, 503, "inv_parked")
 	var rec map[string]any
 	eventually(t, time.Minute, "the payment_succeeded webhook parked", func() bool {
 		_, rec = r.call("GET", "/v1/delivery-records/"+eventID, nil)
@@ -72,12 +91,7 @@ func TestParkedRecoveryWebhookDeliveredOnceAfterMerchantRecovers(t *testing.T) {
 	eventually(t, 10*time.Second, "probes failing behind the open endpoint", func() bool { return sw.posts.Load() >= 4 })
 
 	sw.down.Store(0)
-	var res workflows.RecoveryResult
-	r.waitWorkflow(wfID, &res)
-	if res.Status != workflows.RecoverySucceededInternal || len(res.Webhooks) != 1 || res.Webhooks[0].Status != "delivered" {
-		t.Errorf("result %+v, want succeeded with its webhook delivered", res)
-	}
-	r.deliveredOnce(inv.ID, eventID)
+	r.succeededWithWebhookDelivered("inv_parked", wfID, eventID)
 	eventually(t, 20*time.Second, "the merchant endpoint closed with nothing parked", func() bool {
 		st := r.mustCall(200, "GET", "/v1/endpoints/merchant_webhook/"+r.profileID, nil)
 		return st["state"] == "closed" && get[float64](t, st, "parked") == 0
@@ -102,17 +116,7 @@ func (r *recoveryStack) deliveredOnce(invoiceID, eventID string) {
 // webhook parks behind it (never dropped, no further POST) until an operator
 // re-enables the profile's endpoint, which drains it: delivered once.
 func TestRecoveryWebhookParksBehindDisabledMerchantUntilReenabled(t *testing.T) {
-	r := newRecoveryStack(t, breakerSeconds(time.Hour))
-	r.startWorker()
-	sw := r.merchantBehindSwitch()
-	sw.down.Store(410)
-
-	inv := r.invoice("inv_gone")
-	if code := r.send(recovery.Chargebee, billing.Failed, inv); code != 200 {
-		t.Fatalf("billing webhook answered %d", code)
-	}
-	wfID := workflows.RevenueRecoveryWorkflowID(r.profileID, inv.ID)
-	eventID := workflows.RecoveryWebhookEventID(wfID, recovery.EventPaymentSucceeded)
+	r, sw, wfID, eventID := recoveryBehindDownMerchant(t, 410, "inv_gone")
 	eventually(t, time.Minute, "the payment_succeeded webhook parked", func() bool {
 		_, rec := r.call("GET", "/v1/delivery-records/"+eventID, nil)
 		return rec["status"] == store.RecordParked && rec["park_reason"] == "disabled: answered 410 Gone"
@@ -127,10 +131,5 @@ func TestRecoveryWebhookParksBehindDisabledMerchantUntilReenabled(t *testing.T) 
 
 	sw.down.Store(0)
 	r.mustCall(200, "POST", "/v1/endpoints/merchant_webhook/"+r.profileID+"/enable", map[string]any{"reason": "merchant fixed its endpoint"})
-	var res workflows.RecoveryResult
-	r.waitWorkflow(wfID, &res)
-	if res.Status != workflows.RecoverySucceededInternal || len(res.Webhooks) != 1 || res.Webhooks[0].Status != "delivered" {
-		t.Errorf("result %+v, want succeeded with its webhook delivered", res)
-	}
-	r.deliveredOnce(inv.ID, eventID)
+	r.succeededWithWebhookDelivered("inv_gone", wfID, eventID)
 }
