@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
 	"orderflow/store"
 	"orderflow/tracking"
 )
@@ -37,15 +39,51 @@ func (a *SweepActivities) plan(t store.PollTarget, o *tracking.Observation, now 
 	if a.Polling == nil {
 		return nil
 	}
-	_, failed := t.FirstSeen[timestampKey(tracking.NDR)]
-	state := tracking.OrderPollState{Status: t.TrackingStatus, StatusSince: t.StatusAt, FailedAttempt: failed,
-		PushedAt: t.PushedAt, PushSource: t.PushSource}
+	state := pollState(t)
 	if o != nil && o.EventTime.After(t.StatusAt) && tracking.MayReplace(t.TrackingStatus, o.Status) {
 		state.Status, state.StatusSince = o.Status, o.EventTime
 		state.FailedAttempt = state.FailedAttempt || o.Status == tracking.NDR
 	}
 	p := a.Polling.Policy.Plan(state, now)
 	return &store.PollPlan{NextPollAt: p.At, Risk: p.Risk}
+}
+
+// FirstPlansPerSweep bounds how many never-planned orders one sweep plans
+// per tracker: at a sweep every 5 minutes, 1.4 million a day.
+const FirstPlansPerSweep = 5000
+
+// planUnplanned gives the orders adaptive polling has never planned (new
+// orders, or all of them when the mode is switched on) their first plan from
+// their stored state, without a courier call, before the sweep's walk: an
+// order stored in NDR then ranks with the NDR tier at once. Unplanned, it
+// would rank below every planned order, and a sweep whose budget the urgent
+// tiers fill would never reach it. Uniform polling plans nothing.
+func (a *SweepActivities) planUnplanned(ctx context.Context, tr tracking.Tracker) error {
+	if a.Polling == nil {
+		return nil
+	}
+	targets, err := a.Store.UnplannedOrders(ctx, scopeOf(tr), FirstPlansPerSweep)
+	if err != nil || len(targets) == 0 {
+		return err
+	}
+	now := a.now()
+	plans := make([]store.FirstPlan, len(targets))
+	for i, t := range targets {
+		p := a.Polling.Policy.PlanUnpolled(pollState(t), now)
+		plans[i] = store.FirstPlan{OrderID: t.OrderID, Plan: store.PollPlan{NextPollAt: p.At, Risk: p.Risk}}
+	}
+	planned, err := a.Store.RecordFirstPlans(ctx, plans)
+	if err == nil {
+		activity.GetLogger(ctx).Info("planned orders adaptive polling had never planned", "tracker", tr.Name, "orders", planned)
+	}
+	return err
+}
+
+// pollState is what the polling policy reads of a stored order.
+func pollState(t store.PollTarget) tracking.OrderPollState {
+	_, failed := t.FirstSeen[timestampKey(tracking.NDR)]
+	return tracking.OrderPollState{Status: t.TrackingStatus, StatusSince: t.StatusAt, FailedAttempt: failed,
+		PushedAt: t.PushedAt, PushSource: t.PushSource}
 }
 
 // PushMarkStore is what push marks need of MongoDB; *store.Store implements it.

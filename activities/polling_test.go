@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -107,6 +108,52 @@ func TestAdaptivePollBatchPlansEveryPolledOrdersNextPoll(t *testing.T) {
 		if !scope.DueAt.IsZero() || scope.Budget != 0 {
 			t.Errorf("uniform read with an adaptive scope %+v", scope)
 		}
+	}
+}
+
+// The sweep's first read plans, from their stored state and without a
+// courier call, the orders adaptive polling has never planned; the sweep's
+// later reads plan none, and uniform polling plans nothing.
+func TestSweepsFirstReadPlansNeverPlannedOrders(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	since := now.Add(-time.Hour)
+	unplanned := []store.PollTarget{
+		{OrderID: "o-ndr", AWB: "NDR", TrackingStatus: tracking.NDR, StatusAt: since, FirstSeen: map[string]time.Time{"ndr": since}},
+		{OrderID: "o-stay", AWB: "STAY", TrackingStatus: tracking.InTransit, StatusAt: since},
+		{OrderID: "o-new", AWB: "NEW"}, // never tracked
+	}
+	firstPlans := func(adaptive bool, after string) map[string]store.PollPlan {
+		st := &recordingStore{unplanned: unplanned}
+		acts := &SweepActivities{Store: st, Now: func() time.Time { return now }}
+		if adaptive {
+			acts.Polling = &AdaptivePolling{Policy: testPolling, Budgets: map[string]int{tracking.APIDelhivery: 40}}
+		}
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestActivityEnvironment()
+		env.RegisterActivity(acts)
+		if _, err := env.ExecuteActivity(acts.NextPartition, NextPartitionInput{Tracker: tracking.TrackerDelhivery, After: after, Size: 10, BatchSize: 5}); err != nil {
+			t.Fatal(err)
+		}
+		plans := map[string]store.PollPlan{}
+		for _, p := range st.firstPlans {
+			plans[p.OrderID] = p.Plan
+		}
+		return plans
+	}
+
+	want := map[string]store.PollPlan{
+		"o-ndr":  {NextPollAt: now, Risk: tracking.RiskNDR},
+		"o-stay": {NextPollAt: now.Add(time.Hour - 4*time.Minute), Risk: tracking.RiskStable}, // as a poll would back it off
+		"o-new":  {NextPollAt: now, Risk: tracking.RiskStable},
+	}
+	if got := firstPlans(true, ""); !maps.EqualFunc(got, want, func(a, b store.PollPlan) bool { return a.NextPollAt.Equal(b.NextPollAt) && a.Risk == b.Risk }) {
+		t.Errorf("first plans %v, want %v", got, want)
+	}
+	if got := firstPlans(true, "o-1"); len(got) != 0 {
+		t.Errorf("a later read of the sweep planned %v", got)
+	}
+	if got := firstPlans(false, ""); len(got) != 0 {
+		t.Errorf("uniform polling planned %v", got)
 	}
 }
 

@@ -33,6 +33,8 @@ type SweepStore interface {
 	BatchRanges(ctx context.Context, scope store.SweepScope, partition store.IDRange, batch int) ([]store.IDRange, error)
 	OrdersToPoll(ctx context.Context, scope store.SweepScope, r store.IDRange, limit int) ([]store.PollTarget, error)
 	ApplyPoll(ctx context.Context, obs []tracking.Observation, marks []store.PollMark, now time.Time) (store.ApplyResult, error)
+	UnplannedOrders(ctx context.Context, scope store.SweepScope, limit int) ([]store.PollTarget, error)
+	RecordFirstPlans(ctx context.Context, plans []store.FirstPlan) (int64, error)
 }
 
 // SweepActivities are the tracking sweep's activities and their dependencies.
@@ -104,11 +106,18 @@ type NextPartitionResult struct {
 }
 
 // NextPartition finds the next partition of a tracker's active orders (and,
-// given a batch size, its poll batches) in one Mongo read.
+// given a batch size, its poll batches) in one Mongo read. In adaptive
+// polling the sweep's first read first plans the orders never planned
+// (planUnplanned).
 func (a *SweepActivities) NextPartition(ctx context.Context, in NextPartitionInput) (NextPartitionResult, error) {
 	tr, err := tracker(in.Tracker)
 	if err != nil {
 		return NextPartitionResult{}, err
+	}
+	if in.After == "" {
+		if err := a.planUnplanned(ctx, tr); err != nil {
+			return NextPartitionResult{}, err
+		}
 	}
 	if in.BatchSize <= 0 {
 		last, n, err := a.Store.NextPartition(ctx, a.scope(tr), in.After, in.Size)

@@ -20,9 +20,20 @@ import (
 )
 
 type recordingStore struct {
-	targets []store.PollTarget
-	applied []tracking.Observation
-	marks   []store.PollMark
+	targets    []store.PollTarget
+	applied    []tracking.Observation
+	marks      []store.PollMark
+	unplanned  []store.PollTarget // what UnplannedOrders answers
+	firstPlans []store.FirstPlan
+}
+
+func (r *recordingStore) UnplannedOrders(context.Context, store.SweepScope, int) ([]store.PollTarget, error) {
+	return r.unplanned, nil
+}
+
+func (r *recordingStore) RecordFirstPlans(_ context.Context, plans []store.FirstPlan) (int64, error) {
+	r.firstPlans = append(r.firstPlans, plans...)
+	return int64(len(plans)), nil
 }
 
 func (r *recordingStore) NextPartition(context.Context, store.SweepScope, string, int) (string, int, error) {

@@ -311,6 +311,41 @@ func (p PollPlan) fields() bson.D {
 	return bson.D{{Key: fieldNextPollAt, Value: p.NextPollAt.UTC()}, {Key: fieldPollRisk, Value: int(p.Risk)}}
 }
 
+// UnplannedOrders reads up to limit of the scope's active orders that
+// adaptive polling has never planned (no poll_risk): new orders, or every
+// order when the mode is switched on. On MongoDB the adaptive walk's index
+// serves the read (poll_risk: null is an equality).
+func (s *Store) UnplannedOrders(ctx context.Context, scope SweepScope, limit int) ([]PollTarget, error) {
+	filter := activeFilter(SweepScope{CourierNames: scope.CourierNames, NoDataOnly: scope.NoDataOnly}, IDRange{})
+	filter = append(filter, bson.E{Key: fieldPollRisk, Value: nil})
+	return s.pollTargets(ctx, filter, inIDOrder(limit))
+}
+
+// FirstPlan is an order's first poll plan, from its stored state.
+type FirstPlan struct {
+	OrderID string
+	Plan    PollPlan
+}
+
+// RecordFirstPlans writes each order's first plan in one unordered bulk
+// write, unless a poll or a push planned the order meanwhile: theirs is
+// newer. It returns how many orders it planned.
+func (s *Store) RecordFirstPlans(ctx context.Context, plans []FirstPlan) (int64, error) {
+	if len(plans) == 0 {
+		return 0, nil
+	}
+	unplanned := bson.D{{Key: fieldPollRisk, Value: nil}}
+	models := make([]mongo.WriteModel, 0, len(plans))
+	for _, p := range plans {
+		models = append(models, updateByID(docID(p.OrderID), unplanned, bson.D{{Key: "$set", Value: p.Plan.fields()}}))
+	}
+	res, err := s.coll(OrdersCollection).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err != nil {
+		return 0, fmt.Errorf("orders: record %d first poll plans: %w", len(plans), err)
+	}
+	return res.ModifiedCount, nil
+}
+
 // PushMark is a push's (or a status report's) mark on an order for adaptive
 // polling: who reported it, when, and the next poll that follows.
 type PushMark struct {

@@ -283,3 +283,47 @@ func TestAdaptiveWalkKeepsTheCountOfACursorFromBeforeTheDeploy(t *testing.T) {
 		t.Errorf("budget spent, yet %d more (%v)", n, err)
 	}
 }
+
+// UnplannedOrders reads only the scope's active orders without a poll plan;
+// RecordFirstPlans plans them unless a poll or a push planned one meanwhile.
+func TestFirstPlansGoOnlyToOrdersNeverPlanned(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	fresh := insertOrder(t, s, bson.M{"awb": "A1", "courier_name": "delhivery", "tracking_status": "ndr"}).Hex()
+	raced := insertOrder(t, s, bson.M{"awb": "A2", "courier_name": "delhivery", "tracking_status": "in transit"}).Hex()
+	insertOrder(t, s, bson.M{"awb": "A3", "courier_name": "delhivery", "tracking_status": "ndr", "poll_risk": int(tracking.RiskNDR), "next_poll_at": now})
+	insertOrder(t, s, bson.M{"awb": "A4", "courier_name": "delhivery", "tracking_status": "delivered"})
+	insertOrder(t, s, bson.M{"awb": "A5", "courier_name": "shiprocket", "tracking_status": "ndr"})
+
+	targets, err := s.UnplannedOrders(ctx, store.SweepScope{CourierNames: []string{"delhivery"}, DueAt: now, Budget: 1}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range targets {
+		got = append(got, tg.OrderID)
+	}
+	if !slices.Equal(got, []string{fresh, raced}) {
+		t.Fatalf("unplanned %v, want the active Delhivery orders without a plan %v", got, []string{fresh, raced})
+	}
+
+	// A push plans the second order between the read and the write.
+	pushed := store.PollPlan{NextPollAt: now.Add(time.Hour), Risk: tracking.RiskSafetyNet}
+	if err := s.RecordPushMarks(ctx, []store.PushMark{{OrderID: raced, Source: "clickpost", At: now, Plan: pushed}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.RecordFirstPlans(ctx, []store.FirstPlan{
+		{OrderID: fresh, Plan: store.PollPlan{NextPollAt: now, Risk: tracking.RiskNDR}},
+		{OrderID: raced, Plan: store.PollPlan{NextPollAt: now, Risk: tracking.RiskStable}},
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("first plans: %d written, %v; want 1", n, err)
+	}
+	if doc := orderDoc(t, s, fresh); doc["poll_risk"] != int32(tracking.RiskNDR) {
+		t.Errorf("the never-planned order: %v, want planned at risk %d", doc, tracking.RiskNDR)
+	}
+	if doc := orderDoc(t, s, raced); doc["poll_risk"] != int32(tracking.RiskSafetyNet) {
+		t.Errorf("the order a push planned: %v, want the push's plan kept", doc)
+	}
+}

@@ -177,7 +177,12 @@ type PollTarget struct {
 
 // OrdersToPoll reads the scope's active orders in r, at most limit.
 func (s *Store) OrdersToPoll(ctx context.Context, scope SweepScope, r IDRange, limit int) ([]PollTarget, error) {
-	cur, err := s.coll(OrdersCollection).Find(ctx, activeFilter(scope, r), sweepOrder(scope, limit).
+	return s.pollTargets(ctx, activeFilter(scope, r), sweepOrder(scope, limit))
+}
+
+// pollTargets reads the orders filter selects, as opts sorts and bounds them.
+func (s *Store) pollTargets(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]PollTarget, error) {
+	cur, err := s.coll(OrdersCollection).Find(ctx, filter, opts.
 		SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: fieldAWB, Value: 1}, {Key: fieldCourierName, Value: 1},
 			{Key: fieldTrackingStatus, Value: 1}, {Key: fieldTrackingStatusAt, Value: 1}, {Key: fieldTrackingStamps, Value: 1},
 			{Key: fieldRTOClaim, Value: 1}, {Key: fieldRawStatus, Value: 1}, {Key: fieldNoDataAt, Value: 1},

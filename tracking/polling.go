@@ -94,6 +94,18 @@ func (p PollingPolicy) Plan(o OrderPollState, now time.Time) PollPlan {
 	return plan
 }
 
+// PlanUnpolled is the first plan of an order adaptive polling has never
+// planned, decided at now from its stored state as a poll would: an order
+// stored in NDR ranks with NDR at once. One never tracked (no status yet) is
+// due now: nothing is known of it.
+func (p PollingPolicy) PlanUnpolled(o OrderPollState, now time.Time) PollPlan {
+	plan := p.Plan(o, now)
+	if o.Status == "" {
+		plan.At = now
+	}
+	return plan
+}
+
 // urgentRisk is the rule for orders polled every sweep: NDR, out for
 // delivery, or a status after a failed delivery attempt (short of a terminal
 // one, which leaves the active set anyway).

@@ -40,6 +40,23 @@ func TestFailedAttemptIsPolledEverySweep(t *testing.T) {
 	}
 }
 
+// An order never planned is planned from its stored state as a poll would
+// plan it; one never tracked is due at once.
+func TestNeverPlannedOrderIsPlannedFromItsStoredState(t *testing.T) {
+	for _, o := range []OrderPollState{
+		{Status: NDR, StatusSince: pollNow.Add(-48 * time.Hour)},
+		{Status: InTransit, StatusSince: pollNow.Add(-2 * time.Hour)},
+		{Status: InTransit, StatusSince: pollNow.Add(-time.Hour), PushedAt: pollNow.Add(-time.Hour), PushSource: "fulfilment"},
+	} {
+		if got, want := testPolicy.PlanUnpolled(o, pollNow), testPolicy.Plan(o, pollNow); got != want {
+			t.Errorf("%+v: first plan %+v, want a poll's %+v", o, got, want)
+		}
+	}
+	if p := testPolicy.PlanUnpolled(OrderPollState{}, pollNow); !p.At.Equal(pollNow) || p.Risk != RiskStable {
+		t.Errorf("an order never tracked: %+v, want due now at risk %d", p, RiskStable)
+	}
+}
+
 func TestStableInTransitBacksOffUpToTheMaxGap(t *testing.T) {
 	var gaps []time.Duration
 	for _, inStatus := range []time.Duration{0, 16 * time.Minute, time.Hour, 2 * time.Hour, 72 * time.Hour} {

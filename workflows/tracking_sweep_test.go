@@ -284,6 +284,14 @@ func (m *memSweepStore) NextPartition(context.Context, store.SweepScope, string,
 	return "", 0, errors.New("not used")
 }
 
+func (m *memSweepStore) UnplannedOrders(context.Context, store.SweepScope, int) ([]store.PollTarget, error) {
+	return nil, nil // uniform polling: the sweep plans nothing
+}
+
+func (m *memSweepStore) RecordFirstPlans(context.Context, []store.FirstPlan) (int64, error) {
+	return 0, errors.New("not used")
+}
+
 func (m *memSweepStore) BatchRanges(_ context.Context, _ store.SweepScope, p store.IDRange, _ int) ([]store.IDRange, error) {
 	return []store.IDRange{p}, nil
 }
