@@ -226,6 +226,9 @@ func (s *sweepStack) sweepEvery(ctx context.Context, tc client.Client, start tim
 		if running != nil {
 			select {
 			case err := <-done:
+				if err != nil && ctx.Err() != nil {
+					return nil // the run ended while the sweep's result was awaited
+				}
 				if err != nil {
 					return fmt.Errorf("sweep %s: %w", running.GetID(), err)
 				}
