@@ -188,6 +188,9 @@ func TestParkedDeliveriesDrainOldestFirstAfterRecovery(t *testing.T) {
 		st := s.endpointState(hookID)
 		return st["state"] == "closed" && get[float64](t, st, "parked") == 0
 	})
+	drainID := activities.EndpointDrainWorkflowID("crm_webhook", hookID)
+	s.waitWorkflow(drainID, nil)
+	s.recordHistory(drainID, "endpoint_drain_history.json")
 }
 
 // A 400 or a 404 is final for its delivery and never opens the endpoint.

@@ -104,11 +104,17 @@ func drainGroups(ratePerSecond float64) (perGroup int, pace time.Duration) {
 // endpoints gives type-checked references to the breaker's activities.
 var endpoints *activities.Endpoints
 
+// changeDrainGroupSignals is the workflow.GetVersion change ID of a drain
+// signalling a group's workflows at once: one after the other, each
+// signal's round trip to the server held the drain to about 4 releases a
+// second under load, whatever its configured rate.
+const changeDrainGroupSignals = "drain-group-signals"
+
 // EndpointDrain releases one destination's parked deliveries, oldest
 // parking first, at the configured rate: it pages through the parked
 // records by the index on their parking time and signals each waiting
 // workflow (EndpointReadySignal) once, in groups a durable timer apart
-// (drainGroups). It stops when
+// (drainGroups), a group's signals sent together. It stops when
 // the endpoint opens again (the next 2xx starts it afresh) and, once no
 // parked delivery is left, ends the endpoint's drain. Its ID is the
 // destination's (activities.EndpointDrainWorkflowID): one drain at a time.
@@ -118,6 +124,7 @@ func EndpointDrain(ctx workflow.Context, in activities.EndpointDrainInput) (int,
 	}
 	store := workflow.WithActivityOptions(ctx, mongoActivity)
 	perGroup, pace := drainGroups(in.RatePerSecond)
+	group := releaseGroup{together: workflow.GetVersion(ctx, changeDrainGroupSignals, workflow.DefaultVersion, 1) >= 1}
 	handled := 0
 	for {
 		var page activities.ParkedPage
@@ -135,20 +142,17 @@ func EndpointDrain(ctx workflow.Context, in activities.EndpointDrainInput) (int,
 		}
 		for _, d := range page.Deliveries {
 			if in.AfterID != "" && in.Released%perGroup == 0 {
+				group.wait(ctx)
 				if err := workflow.Sleep(ctx, pace); err != nil {
 					return in.Released, err
 				}
 			}
-			err := workflow.SignalExternalWorkflow(ctx, d.WorkflowID, "", EndpointReadySignal, EndpointReady{RecordID: d.RecordID}).Get(ctx, nil)
-			if err != nil {
-				// The workflow is gone (terminated by an operator): its record
-				// stays parked for a re-drive.
-				workflow.GetLogger(ctx).Warn("parked delivery's workflow could not be signalled", "record", d.RecordID, "workflow_id", d.WorkflowID, "error", err)
-			}
+			group.release(ctx, d)
 			in.AfterParkedAt, in.AfterID = d.ParkedAt, d.RecordID
 			in.Released++
 			handled++
 		}
+		group.wait(ctx)
 		if handled >= drainPerRun {
 			return in.Released, workflow.NewContinueAsNewError(ctx, EndpointDrain, in)
 		}
@@ -157,4 +161,39 @@ func EndpointDrain(ctx workflow.Context, in activities.EndpointDrainInput) (int,
 		Kind: in.Kind, DestinationID: in.DestinationID,
 	}).Get(ctx, nil)
 	return in.Released, err
+}
+
+// releaseGroup sends a drain group's signals: together (wait collects their
+// answers before the group's timer), or, in a run started before
+// changeDrainGroupSignals, each answered before the next is sent.
+type releaseGroup struct {
+	together bool
+	sent     []sentRelease
+}
+
+type sentRelease struct {
+	delivery activities.ParkedDelivery
+	answer   workflow.Future
+}
+
+// release signals the delivery's workflow that its endpoint is ready.
+func (g *releaseGroup) release(ctx workflow.Context, d activities.ParkedDelivery) {
+	f := workflow.SignalExternalWorkflow(ctx, d.WorkflowID, "", EndpointReadySignal, EndpointReady{RecordID: d.RecordID})
+	g.sent = append(g.sent, sentRelease{delivery: d, answer: f})
+	if !g.together {
+		g.wait(ctx)
+	}
+}
+
+// wait collects the answers of the signals sent. A workflow that could not
+// be signalled is gone (terminated by an operator): its record stays parked
+// for a re-drive.
+func (g *releaseGroup) wait(ctx workflow.Context) {
+	for _, s := range g.sent {
+		if err := s.answer.Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("parked delivery's workflow could not be signalled",
+				"record", s.delivery.RecordID, "workflow_id", s.delivery.WorkflowID, "error", err)
+		}
+	}
+	g.sent = g.sent[:0]
 }

@@ -49,6 +49,12 @@ func TestEveryRecordedHistoryIsReplayed(t *testing.T) {
 
 // replayedHistories are replayed under any workflow ID.
 var replayedHistories = []recordedHistory{
+	// A drain releasing three parked deliveries in one group, its signals
+	// sent together (changeDrainGroupSignals).
+	{"testdata/endpoint_drain_history.json", EndpointDrain},
+	// Recorded before changeDrainGroupSignals: each signal answered before
+	// the next is sent; no version marker.
+	{"testdata/endpoint_drain_pre_group_signals_history.json", EndpointDrain},
 	{"testdata/rto_cancel_history.json", RTOCancel},
 	{"testdata/status_update_history.json", StatusUpdate},
 	{"testdata/push_ingest_history.json", PushIngest},
