@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -51,10 +50,7 @@ type Client struct {
 	backoff  time.Duration
 	now      func() time.Time
 
-	mu      sync.Mutex
-	jwt     string
-	expires time.Time
-	logins  int
+	jwt couriers.TokenCache
 }
 
 // New builds a client; it logs in lazily, on the first Track.
@@ -70,11 +66,7 @@ func New(o Options) *Client {
 }
 
 // Logins counts the logins this client made (the cache keeps it at one per JWT lifetime).
-func (c *Client) Logins() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.logins
-}
+func (c *Client) Logins() int { return c.jwt.Logins() }
 
 // errUnauthorized is a 401 on track: the cached JWT is dropped and one fresh login tried.
 var errUnauthorized = errors.New("delhivery_b2b: unauthorized")
@@ -118,14 +110,14 @@ func (c *Client) Track(ctx context.Context, lrs []string) ([]couriers.Shipment, 
 func (c *Client) trackLR(ctx context.Context, lr string) (couriers.Shipment, error) {
 	s, err := c.track(ctx, lr)
 	if errors.Is(err, errUnauthorized) {
-		c.dropToken()
+		c.jwt.Forget()
 		s, err = c.track(ctx, lr)
 	}
 	return s, err
 }
 
 func (c *Client) track(ctx context.Context, lr string) (couriers.Shipment, error) {
-	jwt, err := c.token(ctx)
+	jwt, err := c.jwt.Token(ctx, c.now(), c.login)
 	if err != nil {
 		return couriers.Shipment{}, err
 	}
@@ -166,20 +158,9 @@ func Parse(body []byte, lr string) (couriers.Shipment, error) {
 	return couriers.Shipment{AWB: lr, Found: true, Raw: r.Data.Status, Mapping: Map(r.Data.Status), EventTime: at}, nil
 }
 
-func (c *Client) dropToken() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.jwt = ""
-}
-
-// token returns the cached JWT, logging in only when there is none or it is
-// about to expire. The lock is held across the login so concurrent calls share one.
-func (c *Client) token(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.jwt != "" && c.now().Before(c.expires) {
-		return c.jwt, nil
-	}
+// login logs in for a new JWT (TokenCache calls it when there is none or it
+// is about to expire).
+func (c *Client) login(ctx context.Context) (string, time.Time, error) {
 	var out struct {
 		Data struct {
 			JWT string `json:"jwt"`
@@ -189,31 +170,28 @@ func (c *Client) token(ctx context.Context) (string, error) {
 	resp, err := c.r.R().SetContext(ctx).SetBody(map[string]string{"username": c.user, "password": c.password}).
 		Post(LoginPath)
 	if err != nil {
-		return "", fmt.Errorf("delhivery_b2b: login: %w", err)
+		return "", time.Time{}, fmt.Errorf("delhivery_b2b: login: %w", err)
 	}
-	c.logins++
 	switch code := resp.StatusCode(); {
 	case code == http.StatusTooManyRequests || code == http.StatusForbidden:
 		wait := couriers.RetryAfter(resp.Header(), c.now(), c.backoff, c.backoff)
-		return "", &couriers.RateLimitedError{Courier: tracking.APIDelhiveryB2B, StatusCode: code, Wait: wait}
+		return "", time.Time{}, &couriers.RateLimitedError{Courier: tracking.APIDelhiveryB2B, StatusCode: code, Wait: wait}
 	case code != http.StatusOK:
-		return "", fmt.Errorf("delhivery_b2b: login: HTTP %d", code)
+		return "", time.Time{}, fmt.Errorf("delhivery_b2b: login: HTTP %d", code)
 	}
 	// Decoded by hand: resty decodes a result only for a JSON Content-Type, which not every gateway sends.
 	if err := json.Unmarshal(resp.Body(), &out); err != nil {
-		return "", errors.New("delhivery_b2b: login: unreadable answer")
+		return "", time.Time{}, errors.New("delhivery_b2b: login: unreadable answer")
 	}
 	jwt := out.Data.JWT
 	if jwt == "" {
 		jwt = out.JWT
 	}
 	if jwt == "" {
-		return "", errors.New("delhivery_b2b: login: no jwt in the answer")
+		return "", time.Time{}, errors.New("delhivery_b2b: login: no jwt in the answer")
 	}
-	c.jwt = jwt
 	// Renew a minute early so a call never carries a token that expires in flight.
-	c.expires = jwtExpiry(jwt, c.now().Add(DefaultTokenLifetime)).Add(-time.Minute)
-	return jwt, nil
+	return jwt, jwtExpiry(jwt, c.now().Add(DefaultTokenLifetime)).Add(-time.Minute), nil
 }
 
 // jwtExpiry reads the exp claim of a JWT without verifying it (we are its

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -53,10 +52,7 @@ type Client struct {
 	lifetime time.Duration
 	now      func() time.Time
 
-	mu      sync.Mutex
-	token   string
-	expires time.Time
-	logins  int
+	token couriers.TokenCache
 }
 
 // New builds a client; it logs in lazily.
@@ -76,11 +72,7 @@ func New(o Options) *Client {
 }
 
 // Logins counts the logins made.
-func (c *Client) Logins() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.logins
-}
+func (c *Client) Logins() int { return c.token.Logins() }
 
 var errUnauthorized = errors.New("shiprocket: unauthorized")
 
@@ -102,16 +94,14 @@ func (c *Client) Track(ctx context.Context, awbs []string) ([]couriers.Shipment,
 	}
 	out, err := c.track(ctx, awbs)
 	if errors.Is(err, errUnauthorized) {
-		c.mu.Lock()
-		c.token = ""
-		c.mu.Unlock()
+		c.token.Forget()
 		out, err = c.track(ctx, awbs)
 	}
 	return out, err
 }
 
 func (c *Client) track(ctx context.Context, awbs []string) ([]couriers.Shipment, error) {
-	tok, err := c.login(ctx)
+	tok, err := c.token.Token(ctx, c.now(), c.login)
 	if err != nil {
 		return nil, err
 	}
@@ -199,30 +189,24 @@ func Parse(body []byte, asked []string) ([]couriers.Shipment, error) {
 	return out, nil
 }
 
-// login returns the cached token, logging in when there is none or it expired.
-func (c *Client) login(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.token != "" && c.now().Before(c.expires) {
-		return c.token, nil
-	}
+// login logs in for a new token (TokenCache calls it when there is none or
+// it expired).
+func (c *Client) login(ctx context.Context) (string, time.Time, error) {
 	var out struct {
 		Token string `json:"token"`
 	}
 	resp, err := c.r.R().SetContext(ctx).SetBody(map[string]string{"email": c.email, "password": c.password}).
 		Post(LoginPath)
 	if err != nil {
-		return "", fmt.Errorf("shiprocket: login: %w", err)
+		return "", time.Time{}, fmt.Errorf("shiprocket: login: %w", err)
 	}
-	c.logins++
 	if err := c.checkStatus(resp, "login"); err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	if err := json.Unmarshal(resp.Body(), &out); err != nil || out.Token == "" {
-		return "", errors.New("shiprocket: login: no token in the answer")
+		return "", time.Time{}, errors.New("shiprocket: login: no token in the answer")
 	}
-	c.token, c.expires = out.Token, c.now().Add(c.lifetime)
-	return c.token, nil
+	return out.Token, c.now().Add(c.lifetime), nil
 }
 
 // flexInt reads a number that may arrive as a JSON string.
