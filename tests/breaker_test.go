@@ -125,7 +125,9 @@ func (s *stack) acceptedOrders() []string {
 // 2xx again, a probe closes it and the rest drain oldest parking first, each
 // delivered exactly once.
 func TestParkedDeliveriesDrainOldestFirstAfterRecovery(t *testing.T) {
-	s := newStack(t, breakerSeconds(time.Hour))
+	// Two releases a second: the three parked after the probe drain as a
+	// group of two, a timer, then one.
+	s := newStack(t, breakerSeconds(time.Hour), func(c *config.Config) { c.Delivery.Breaker.DrainRatePerSecond = 2 })
 	s.startWorker()
 	hookID := s.configureRTOWebhook()
 	sw := s.crmBehindSwitch(hookID)

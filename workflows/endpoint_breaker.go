@@ -143,8 +143,10 @@ func EndpointDrain(ctx workflow.Context, in activities.EndpointDrainInput) (int,
 		for _, d := range page.Deliveries {
 			if in.AfterID != "" && in.Released%perGroup == 0 {
 				group.wait(ctx)
-				if err := workflow.Sleep(ctx, pace); err != nil {
-					return in.Released, err
+				if rest := group.restOf(ctx, pace); rest > 0 {
+					if err := workflow.Sleep(ctx, rest); err != nil {
+						return in.Released, err
+					}
 				}
 			}
 			group.release(ctx, d)
@@ -168,6 +170,7 @@ func EndpointDrain(ctx workflow.Context, in activities.EndpointDrainInput) (int,
 // changeDrainGroupSignals, each answered before the next is sent.
 type releaseGroup struct {
 	together bool
+	started  time.Time // when the group's first signal was sent
 	sent     []sentRelease
 }
 
@@ -178,6 +181,9 @@ type sentRelease struct {
 
 // release signals the delivery's workflow that its endpoint is ready.
 func (g *releaseGroup) release(ctx workflow.Context, d activities.ParkedDelivery) {
+	if len(g.sent) == 0 {
+		g.started = workflow.Now(ctx)
+	}
 	f := workflow.SignalExternalWorkflow(ctx, d.WorkflowID, "", EndpointReadySignal, EndpointReady{RecordID: d.RecordID})
 	g.sent = append(g.sent, sentRelease{delivery: d, answer: f})
 	if !g.together {
@@ -196,4 +202,16 @@ func (g *releaseGroup) wait(ctx workflow.Context) {
 		}
 	}
 	g.sent = g.sent[:0]
+}
+
+// restOf is how long to wait before the next group: what is left of pace
+// since this group's first signal, so sending the group and collecting its
+// answers is part of its pace instead of adding to it (the next group never
+// starts sooner than pace after this one). A run started before
+// changeDrainGroupSignals waits the whole pace.
+func (g *releaseGroup) restOf(ctx workflow.Context, pace time.Duration) time.Duration {
+	if !g.together {
+		return pace
+	}
+	return pace - workflow.Now(ctx).Sub(g.started)
 }

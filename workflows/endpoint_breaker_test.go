@@ -2,13 +2,16 @@ package workflows
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/testsuite"
 
 	"orderflow/activities"
 )
@@ -121,5 +124,56 @@ func TestDrainGroupsKeepTheRateWithSecondLongTimers(t *testing.T) {
 		if rate >= 1 && (pace < time.Second || float64(n)/pace.Seconds() < rate*0.999) {
 			t.Errorf("rate %v: %d per %v, want the full rate on timers of at least a second", rate, n, pace)
 		}
+	}
+}
+
+// A drain releases its parked deliveries oldest first, in groups, at its
+// rate: never faster (any two releases a group apart are at least a pace
+// apart) and not slower (the releases span about releases ÷ rate).
+func TestEndpointDrainReleasesInGroupsAtItsRate(t *testing.T) {
+	const rate, parked = 2.0, 7
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(EndpointDrain)
+	start := env.Now()
+	var page []activities.ParkedDelivery
+	for i := range parked {
+		page = append(page, activities.ParkedDelivery{RecordID: fmt.Sprintf("key-%d", i), WorkflowID: fmt.Sprintf("rto-cancel:%d", i),
+			ParkedAt: start.Add(time.Duration(i) * time.Minute)})
+	}
+	env.OnActivity(endpoints.ListParkedDeliveries, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ParkedPageInput) (activities.ParkedPage, error) {
+			if in.AfterID != "" {
+				return activities.ParkedPage{Closed: true}, nil // one page, then none left
+			}
+			return activities.ParkedPage{Closed: true, Deliveries: page}, nil
+		})
+	env.OnActivity(endpoints.FinishEndpointDrain, mock.Anything, mock.Anything).Return(nil)
+	var released []string
+	var at []time.Time
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", EndpointReadySignal, mock.Anything).Return(
+		func(_, workflowID, _, _ string, _ any) error {
+			released, at = append(released, workflowID), append(at, env.Now())
+			return nil
+		})
+	env.ExecuteWorkflow(EndpointDrain, activities.EndpointDrainInput{Kind: "crm_webhook", DestinationID: "hook-1", RatePerSecond: rate})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, d := range page {
+		want = append(want, d.WorkflowID)
+	}
+	if !slices.Equal(released, want) {
+		t.Fatalf("released %v, want oldest parking first %v", released, want)
+	}
+	perGroup, pace := drainGroups(rate)
+	for i := perGroup; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-perGroup]); gap < pace {
+			t.Errorf("releases %d and %d only %v apart, faster than %v per %v", i-perGroup, i, gap, perGroup, pace)
+		}
+	}
+	if total := at[len(at)-1].Sub(at[0]); total > time.Duration(parked/perGroup)*pace+pace/2 {
+		t.Errorf("%d releases took %v at %v per %v: slower than the rate", parked, total, perGroup, pace)
 	}
 }

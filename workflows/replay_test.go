@@ -49,8 +49,9 @@ func TestEveryRecordedHistoryIsReplayed(t *testing.T) {
 
 // replayedHistories are replayed under any workflow ID.
 var replayedHistories = []recordedHistory{
-	// A drain releasing three parked deliveries in one group, its signals
-	// sent together (changeDrainGroupSignals).
+	// A drain releasing three parked deliveries at two a second: a group of
+	// two signals sent together, a timer for the rest of the second, then
+	// one (changeDrainGroupSignals).
 	{"testdata/endpoint_drain_history.json", EndpointDrain},
 	// Recorded before changeDrainGroupSignals: each signal answered before
 	// the next is sent; no version marker.
