@@ -69,7 +69,7 @@ func (a *SweepActivities) planUnplanned(ctx context.Context, tr tracking.Tracker
 	now := a.now()
 	plans := make([]store.FirstPlan, len(targets))
 	for i, t := range targets {
-		p := a.Polling.Policy.PlanUnpolled(pollState(t), now)
+		p := a.Polling.Policy.FirstPlan(pollState(t), now)
 		plans[i] = store.FirstPlan{OrderID: t.OrderID, Plan: store.PollPlan{NextPollAt: p.At, Risk: p.Risk}}
 	}
 	planned, err := a.Store.RecordFirstPlans(ctx, plans)

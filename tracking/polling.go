@@ -94,11 +94,11 @@ func (p PollingPolicy) Plan(o OrderPollState, now time.Time) PollPlan {
 	return plan
 }
 
-// PlanUnpolled is the first plan of an order adaptive polling has never
+// FirstPlan is the first plan of an order adaptive polling has never
 // planned, decided at now from its stored state as a poll would: an order
 // stored in NDR ranks with NDR at once. One never tracked (no status yet) is
 // due now: nothing is known of it.
-func (p PollingPolicy) PlanUnpolled(o OrderPollState, now time.Time) PollPlan {
+func (p PollingPolicy) FirstPlan(o OrderPollState, now time.Time) PollPlan {
 	plan := p.Plan(o, now)
 	if o.Status == "" {
 		plan.At = now

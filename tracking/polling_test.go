@@ -48,11 +48,11 @@ func TestNeverPlannedOrderIsPlannedFromItsStoredState(t *testing.T) {
 		{Status: InTransit, StatusSince: pollNow.Add(-2 * time.Hour)},
 		{Status: InTransit, StatusSince: pollNow.Add(-time.Hour), PushedAt: pollNow.Add(-time.Hour), PushSource: "fulfilment"},
 	} {
-		if got, want := testPolicy.PlanUnpolled(o, pollNow), testPolicy.Plan(o, pollNow); got != want {
+		if got, want := testPolicy.FirstPlan(o, pollNow), testPolicy.Plan(o, pollNow); got != want {
 			t.Errorf("%+v: first plan %+v, want a poll's %+v", o, got, want)
 		}
 	}
-	if p := testPolicy.PlanUnpolled(OrderPollState{}, pollNow); !p.At.Equal(pollNow) || p.Risk != RiskStable {
+	if p := testPolicy.FirstPlan(OrderPollState{}, pollNow); !p.At.Equal(pollNow) || p.Risk != RiskStable {
 		t.Errorf("an order never tracked: %+v, want due now at risk %d", p, RiskStable)
 	}
 }
