@@ -3,10 +3,12 @@ package workflows
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,8 +130,9 @@ func TestDrainGroupsKeepTheRateWithSecondLongTimers(t *testing.T) {
 }
 
 // A drain releases its parked deliveries oldest first, in groups, at its
-// rate: never faster (any two releases a group apart are at least a pace
-// apart) and not slower (the releases span about releases ÷ rate).
+// rate: each group of ⌈rate⌉ is the next oldest, sent at one moment (the
+// test environment runs a group's signals side by side, in any order), and
+// groups come a pace apart — never sooner, and not later.
 func TestEndpointDrainReleasesInGroupsAtItsRate(t *testing.T) {
 	const rate, parked = 2.0, 7
 	var s testsuite.WorkflowTestSuite
@@ -149,31 +152,36 @@ func TestEndpointDrainReleasesInGroupsAtItsRate(t *testing.T) {
 			return activities.ParkedPage{Closed: true, Deliveries: page}, nil
 		})
 	env.OnActivity(endpoints.FinishEndpointDrain, mock.Anything, mock.Anything).Return(nil)
-	var released []string
-	var at []time.Time
+	var mu sync.Mutex
+	releasedAt := map[time.Time][]string{}
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", EndpointReadySignal, mock.Anything).Return(
 		func(_, workflowID, _, _ string, _ any) error {
-			released, at = append(released, workflowID), append(at, env.Now())
+			mu.Lock()
+			defer mu.Unlock()
+			releasedAt[env.Now()] = append(releasedAt[env.Now()], workflowID)
 			return nil
 		})
 	env.ExecuteWorkflow(EndpointDrain, activities.EndpointDrainInput{Kind: "crm_webhook", DestinationID: "hook-1", RatePerSecond: rate})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var want []string
-	for _, d := range page {
-		want = append(want, d.WorkflowID)
-	}
-	if !slices.Equal(released, want) {
-		t.Fatalf("released %v, want oldest parking first %v", released, want)
-	}
 	perGroup, pace := drainGroups(rate)
-	for i := perGroup; i < len(at); i++ {
-		if gap := at[i].Sub(at[i-perGroup]); gap < pace {
-			t.Errorf("releases %d and %d only %v apart, faster than %v per %v", i-perGroup, i, gap, perGroup, pace)
-		}
+	times := slices.SortedFunc(maps.Keys(releasedAt), func(a, b time.Time) int { return a.Compare(b) })
+	if want := (parked + perGroup - 1) / perGroup; len(times) != want {
+		t.Fatalf("released in %d groups %v, want %d of %d", len(times), releasedAt, want, perGroup)
 	}
-	if total := at[len(at)-1].Sub(at[0]); total > time.Duration(parked/perGroup)*pace+pace/2 {
-		t.Errorf("%d releases took %v at %v per %v: slower than the rate", parked, total, perGroup, pace)
+	for k, at := range times {
+		var want []string
+		for _, d := range page[k*perGroup : min((k+1)*perGroup, parked)] {
+			want = append(want, d.WorkflowID)
+		}
+		if got := slices.Sorted(slices.Values(releasedAt[at])); !slices.Equal(got, want) {
+			t.Errorf("group %d released %v, want the next oldest %v", k, got, want)
+		}
+		if k > 0 {
+			if gap := at.Sub(times[k-1]); gap < pace || gap > pace+pace/2 {
+				t.Errorf("groups %d and %d %v apart, want %v", k-1, k, gap, pace)
+			}
+		}
 	}
 }
