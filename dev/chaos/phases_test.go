@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"orderflow/dev/sandbox/crm"
@@ -84,6 +85,12 @@ func (c *cluster) phaseCRMRefusesConnections(ctx context.Context, hookID string)
 	waitFor(c.t, ctx, "every parked delivery's 2xx once the CRM listens again", func() bool { return allAccepted(c.crm, keys) })
 	c.t.Logf("phase 1: %d parked deliveries drained %v after the CRM came back; phase %v in all",
 		len(keys), time.Since(back).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	// A record says delivered once its activity has read the 2xx: a moment
+	// after the CRM answered.
+	waitFor(c.t, ctx, "every phase 1 delivery record delivered", func() bool {
+		recs, ok := c.deliveryRecords(ctx, keys)
+		return ok && !slices.ContainsFunc(recs, func(r store.DeliveryRecord) bool { return r.Status != store.RecordDelivered })
+	})
 	c.assertRecords(ctx, "phase 1", keys, store.RecordDelivered, 0)
 	return orders
 }
